@@ -1,0 +1,21 @@
+from django import forms
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+class SecondFactorForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code from your authenticator app",
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, device: TOTPDevice, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.device = device
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"]
+        if not token.isdigit() or not self.device.verify_token(token):
+            raise forms.ValidationError("The code is wrong or has expired. Enter the current code.")
+        return token

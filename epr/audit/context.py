@@ -1,0 +1,35 @@
+"""Who is acting and through which channel, for the audit rows written during one request or task."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+class Channel:
+    PAGE = "page"
+    API = "api"
+    EXPORT = "export"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    channel: str = Channel.SYSTEM
+    client_address: str | None = None
+    api_client: str = ""
+
+
+_current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())  # noqa: B039
+
+
+def current() -> AuditContext:
+    return _current.get()
+
+
+def activate(context: AuditContext):
+    return _current.set(context)
+
+
+def reset(token) -> None:
+    _current.reset(token)

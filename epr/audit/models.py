@@ -1,0 +1,58 @@
+from django.db import models
+
+
+class Action(models.TextChoices):
+    VIEW = "view", "Viewed"
+    SEARCH = "search", "Searched"
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    ROLLBACK = "rollback", "Rolled back"
+    ADMIT = "admit", "Admitted"
+    TRANSFER = "transfer", "Transferred"
+    DISCHARGE = "discharge", "Discharged"
+    MERGE = "merge", "Merged"
+    UNMERGE = "unmerge", "Unmerged"
+    LINK = "link", "Linked"
+    ARCHIVE = "archive", "Archived"
+    BREAK_GLASS = "break_glass", "Break-glass access"
+    EXPORT = "export", "Exported"
+    DENIED = "denied", "Access refused"
+
+
+class AuditEvent(models.Model):
+    """One read or write of patient data. Append-only: the database refuses UPDATE and DELETE.
+
+    No foreign keys, so no change elsewhere (a deleted user, a merged patient) can alter a row.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user_id = models.BigIntegerField(null=True)
+    username = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, blank=True)
+    api_client = models.CharField(max_length=255, blank=True)
+    patient_id = models.BigIntegerField(null=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    client_address = models.GenericIPAddressField(null=True)
+    channel = models.CharField(max_length=10)
+    break_glass_reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient_id", "-at"], name="audit_patient_at")]
+        permissions = [("view_patient_access_log", "Can see who accessed a patient's record")]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username or self.api_client} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+

@@ -1,0 +1,91 @@
+"""The one place that decides whether a user may see a patient, and how much.
+
+- Clinical staff open a record through a care relationship (a django-guardian object permission
+  granted to their ward or team group) or through break-glass.
+- Ward clerks, managers and administrators see demographics and administrative detail by role,
+  never clinical detail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from django.utils import timezone
+from guardian.core import ObjectPermissionChecker
+
+from epr.accounts.roles import Role
+from records.models import BreakGlassAccess, Patient
+
+CARE_PERMISSION = "access_patient_record"
+DEMOGRAPHIC_ROLES = frozenset({Role.WARD_CLERK, Role.MANAGER, Role.ADMIN})
+
+
+class Level(IntEnum):
+    NONE = 0
+    DEMOGRAPHIC = 1
+    CLINICAL = 2
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    level: Level
+    via: str  # "care", "break_glass", "role" or "" when refused
+    break_glass: BreakGlassAccess | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.level > Level.NONE
+
+    @property
+    def clinical(self) -> bool:
+        return self.level >= Level.CLINICAL
+
+    @property
+    def break_glass_reason(self) -> str:
+        return self.break_glass.reason if self.break_glass else ""
+
+
+NO_ACCESS = PatientAccess(Level.NONE, "")
+
+
+def active_break_glass(user, patient: Patient) -> BreakGlassAccess | None:
+    return (
+        BreakGlassAccess.objects.filter(user=user, patient=patient, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def has_care_relationship(user, patient: Patient) -> bool:
+    return ObjectPermissionChecker(user).has_perm(CARE_PERMISSION, patient)
+
+
+def patient_access(user, patient: Patient) -> PatientAccess:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NO_ACCESS
+    if user.role in DEMOGRAPHIC_ROLES:
+        return PatientAccess(Level.DEMOGRAPHIC, "role")
+    if not user.is_clinical:
+        return NO_ACCESS
+    if has_care_relationship(user, patient):
+        return PatientAccess(Level.CLINICAL, "care")
+    glass = active_break_glass(user, patient)
+    if glass is not None:
+        return PatientAccess(Level.CLINICAL, "break_glass", glass)
+    return NO_ACCESS
+
+
+def patients_with_care_relationship(user, patients: list[Patient]) -> set[int]:
+    """Which of these patients the user may open through care: two queries for any number of rows."""
+    if not patients or not user.is_clinical:
+        return set()
+    checker = ObjectPermissionChecker(user)
+    checker.prefetch_perms(patients)
+    cared = {p.pk for p in patients if checker.has_perm(CARE_PERMISSION, p)}
+    glass = set(
+        BreakGlassAccess.objects.filter(
+            user=user, patient__in=[p.pk for p in patients], expires_at__gt=timezone.now()
+        ).values_list("patient_id", flat=True)
+    )
+    return cared | glass

@@ -1,0 +1,44 @@
+from django.apps import AppConfig
+
+
+class RecordsConfig(AppConfig):
+    name = "records"
+    verbose_name = "Patient record"
+
+    def ready(self) -> None:
+        from epr.accounts.roles import register_role_permissions
+
+        everyone = ["records.view_patient", "records.view_ward"]
+        register_role_permissions(
+            {
+                "doctor": [*everyone, "records.change_patient"],
+                "nurse": [*everyone, "records.change_patient", "records.manage_admissions"],
+                "hca": everyone,
+                "pharmacist": everyone,
+                "pharmtech": everyone,
+                "clerk": [
+                    *everyone,
+                    "records.add_patient",
+                    "records.change_patient",
+                    "records.manage_admissions",
+                ],
+                "manager": [
+                    *everyone,
+                    "audit.view_patient_access_log",
+                    "records.view_breakglassaccess",
+                ],
+                "admin": [
+                    *everyone,
+                    "records.add_patient",
+                    "records.change_patient",
+                    "records.manage_admissions",
+                    "records.merge_patient",
+                    "records.link_patient",
+                    "records.archive_patient",
+                    "records.rollback_patient",
+                    "audit.view_patient_access_log",
+                    "records.view_breakglassaccess",
+                    "records.change_breakglassaccess",
+                ],
+            }
+        )

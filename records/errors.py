@@ -1,0 +1,23 @@
+class RecordError(Exception):
+    """A business rule refused the change; the message is for the user."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class StaleEdit(RecordError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Someone else changed this record after you opened it. Your changes were not saved: "
+            "reload the page to see the current details, then make your change again."
+        )
+
+
+class NoRelationship(Exception):
+    """The user has no care relationship (nor break-glass) with the patient."""
+
+    def __init__(self, patient) -> None:
+        super().__init__("No care relationship with this patient")
+        self.patient = patient

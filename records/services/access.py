@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from epr.audit.models import Action
+from epr.audit.services import audit_record
+from records.access import CARE_PERMISSION
+from records.errors import RecordError
+from records.models import (
+    BreakGlassAccess,
+    CareRelationship,
+    Encounter,
+    Patient,
+    PatientGroupObjectPermission,
+)
+
+
+def _care_permission() -> Permission:
+    return Permission.objects.get(content_type__app_label="records", codename=CARE_PERMISSION)
+
+
+def care_access_sync(*, patient: Patient) -> None:
+    """Make the guardian group permissions on a patient match their current care relationships."""
+    now = timezone.now()
+    current_groups = set(
+        CareRelationship.objects.filter(patient=patient, access_withdrawn=False)
+        .exclude(ends_at__lte=now)
+        .values_list("group_id", flat=True)
+    )
+    permission = _care_permission()
+    held = set(
+        PatientGroupObjectPermission.objects.filter(content_object=patient, permission=permission).values_list(
+            "group_id", flat=True
+        )
+    )
+    PatientGroupObjectPermission.objects.filter(
+        content_object=patient, permission=permission, group_id__in=held - current_groups
+    ).delete()
+    PatientGroupObjectPermission.objects.bulk_create(
+        [
+            PatientGroupObjectPermission(content_object=patient, permission=permission, group_id=group_id)
+            for group_id in current_groups - held
+        ]
+    )
+
+
+@transaction.atomic
+def care_relationship_start(
+    *, patient: Patient, group: Group, kind: str, encounter: Encounter | None, at=None
+) -> CareRelationship:
+    relationship = CareRelationship.objects.create(
+        patient=patient, group=group, kind=kind, encounter=encounter, started_at=at or timezone.now()
+    )
+    care_access_sync(patient=patient)
+    return relationship
+
+
+@transaction.atomic
+def care_relationship_end(*, relationship: CareRelationship, at=None, grace: bool = True) -> CareRelationship:
+    """End a relationship; access lasts a grace period (handover, letters) unless grace=False."""
+    ended = at or timezone.now()
+    relationship.ends_at = ended + settings.EPR_CARE_GRACE_PERIOD if grace else ended
+    relationship.save(update_fields=["ends_at"])
+    care_access_sync(patient=relationship.patient)
+    return relationship
+
+
+def withdraw_ended_care_relationships(*, now=None) -> int:
+    """Withdraw access whose grace period has run out. Idempotent; run by Celery beat."""
+    now = now or timezone.now()
+    due = CareRelationship.objects.filter(access_withdrawn=False, ends_at__lte=now)
+    patient_ids = set(due.values_list("patient_id", flat=True))
+    for patient_id in patient_ids:
+        with transaction.atomic():
+            patient = Patient.objects.select_for_update().get(pk=patient_id)
+            CareRelationship.objects.filter(patient=patient, access_withdrawn=False, ends_at__lte=now).update(
+                access_withdrawn=True
+            )
+            care_access_sync(patient=patient)
+    return len(patient_ids)
+
+
+@transaction.atomic
+def break_glass_start(*, user, patient: Patient, reason: str) -> BreakGlassAccess:
+    reason = " ".join((reason or "").split())
+    if len(reason) < 10:
+        raise RecordError("Give the clinical reason for access in at least 10 characters.", field="reason")
+    now = timezone.now()
+    glass = BreakGlassAccess.objects.create(
+        user=user,
+        patient=patient,
+        reason=reason,
+        started_at=now,
+        expires_at=now + settings.EPR_BREAK_GLASS_DURATION,
+    )
+    audit_record(
+        user=user, action=Action.BREAK_GLASS, patient_id=patient.pk, obj=glass, break_glass_reason=reason
+    )
+    return glass
