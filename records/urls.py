@@ -1,2 +1,27 @@
+from django.urls import path
 
-urlpatterns: list = []
+from records import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("wards/", views.ward_list, name="ward_list"),
+    path("wards/<int:ward_id>/", views.ward_list, name="ward_list_for"),
+    path("beds/free/", views.free_beds, name="free_beds"),
+    path("patients/", views.patient_search, name="patient_search"),
+    path("patients/register/", views.patient_register, name="patient_register"),
+    path("patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
+    path("patients/<int:patient_id>/edit/", views.patient_edit, name="patient_edit"),
+    path("patients/<int:patient_id>/history/", views.patient_history, name="patient_history"),
+    path("patients/<int:patient_id>/history/<int:history_id>/rollback/", views.patient_rollback,
+         name="patient_rollback"),
+    path("patients/<int:patient_id>/admit/", views.patient_admit, name="patient_admit"),
+    path("patients/<int:patient_id>/transfer/", views.patient_transfer, name="patient_transfer"),
+    path("patients/<int:patient_id>/discharge/", views.patient_discharge, name="patient_discharge"),
+    path("patients/<int:patient_id>/merge/", views.patient_merge, name="patient_merge"),
+    path("patients/<int:patient_id>/link/", views.patient_link, name="patient_link"),
+    path("patients/<int:patient_id>/archive/", views.patient_archive, name="patient_archive"),
+    path("patients/<int:patient_id>/access-log/", views.patient_access_log, name="patient_access_log"),
+    path("patients/<int:patient_id>/break-glass/", views.break_glass, name="break_glass"),
+    path("merges/<int:merge_id>/undo/", views.merge_undo, name="merge_undo"),
+    path("privacy/break-glass/", views.break_glass_review, name="break_glass_review"),
+]

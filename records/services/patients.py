@@ -43,11 +43,15 @@ DEMOGRAPHIC_FIELDS = (
 HOSPITAL_NUMBER_SEQUENCE = "records_hospital_number_seq"
 
 
-def next_hospital_number() -> str:
+def next_hospital_numbers(count: int) -> list[str]:
+    """Hospital numbers from a database sequence: unique across processes, in one query."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s)", [HOSPITAL_NUMBER_SEQUENCE])
-        (value,) = cursor.fetchone()
-    return f"H{value:07d}"
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [HOSPITAL_NUMBER_SEQUENCE, count])
+        return [f"H{value:07d}" for (value,) in cursor.fetchall()]
+
+
+def next_hospital_number() -> str:
+    return next_hospital_numbers(1)[0]
 
 
 def _clean_demographics(values: dict[str, Any], *, today: date) -> dict[str, Any]:

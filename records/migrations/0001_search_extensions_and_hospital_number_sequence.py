@@ -3,7 +3,8 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("records", "0001_initial")]
+    initial = True
+    dependencies: list = []
 
     operations = [
         TrigramExtension(),

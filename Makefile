@@ -1,0 +1,43 @@
+# One command per chore. `make help` lists them.
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test check lint seed worker bench
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): pyproject.toml package.json
+	python3.11 -m venv .venv || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
+	$(PY) scripts/build_assets.py
+	touch $(VENV_STAMP)
+
+install: $(VENV_STAMP) ## Install Python and front-end dependencies into the project folder
+
+run: install ## Start the app with demo data at http://127.0.0.1:8000 (embedded PostgreSQL, Celery worker and beat)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	scripts/run.sh
+
+test: install ## Run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
+	$(PY) -m pytest
+
+check: install ## Lint, layer contracts and migration check
+	$(PY) -m ruff check .
+	.venv/bin/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+
+lint: check ## Same as check
+
+seed: install ## Load demo data (idempotent)
+	$(PY) manage.py seed_demo
+
+worker: install ## Run a Celery worker with beat
+	.venv/bin/celery -A epr worker -B --loglevel=INFO
+
+bench: install ## Run the benchmark (100,000 patients; takes a few minutes)
+	$(PY) benchmarks/patient_index.py

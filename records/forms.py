@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from epr.accounts.models import User
+from epr.accounts.roles import Role
+from epr.forms import DateInput, DateTimeInput, NHSFormMixin
+from records import rules
+from records.models import AdmissionMethod, Bed, DischargeDestination, Patient, Specialty, Team, Ward
+from records.services import DEMOGRAPHIC_FIELDS
+
+
+class PatientSearchForm(NHSFormMixin, forms.Form):
+    identifier = forms.CharField(
+        label="NHS number or hospital number", required=False, max_length=20,
+        help_text="For example, 943 476 5919 or H1000001",
+    )
+    name = forms.CharField(label="Name", required=False, max_length=100, help_text="Part of the family or given name")
+    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DateInput)
+
+    def clean(self):
+        data = super().clean()
+        identifier = (data.get("identifier") or "").strip()
+        name = rules.search_key(data.get("name") or "")
+        if not identifier and not name:
+            raise forms.ValidationError("Enter an NHS number, a hospital number, or a name with a date of birth.")
+        if name and not identifier and not data.get("date_of_birth") and len(name.replace(" ", "")) < 3:
+            self.add_error("name", "Enter at least 3 letters of the name, or add the date of birth.")
+        return data
+
+    def criteria(self) -> dict:
+        identifier = (self.cleaned_data.get("identifier") or "").strip()
+        digits = rules.normalise_nhs_number(identifier)
+        criteria = {"name": self.cleaned_data.get("name") or "", "date_of_birth": self.cleaned_data.get("date_of_birth")}
+        if digits.isdigit() and len(digits) == 10:
+            criteria["nhs_number"] = digits
+        elif identifier:
+            criteria["hospital_number"] = identifier
+        return criteria
+
+
+class DemographicsForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = list(DEMOGRAPHIC_FIELDS)
+        widgets = {"date_of_birth": DateInput, "date_of_death": DateInput}
+        labels = {
+            "nhs_number": "NHS number",
+            "nhs_number_status": "NHS number verification status",
+            "temporary_identity": "Unknown or unidentified patient (temporary identity, to be traced)",
+            "family_name": "Family name (surname)",
+            "given_names": "Given names",
+            "gp_practice_code": "GP practice ODS code",
+            "ethnic_category": "Ethnic category",
+            "interpreter_required": "Needs an interpreter",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["family_name"].required = False
+        self.fields["nhs_number"].help_text = "10 digits; spaces are fine"
+
+    def clean_nhs_number(self) -> str:
+        value = self.cleaned_data.get("nhs_number") or ""
+        if value.strip():
+            try:
+                return rules.validate_nhs_number(value)
+            except rules.InvalidNHSNumber as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return ""
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("temporary_identity") and not (data.get("family_name") or "").strip():
+            self.add_error("family_name", "Enter the patient's family name, or tick 'unknown patient'.")
+        return data
+
+    def values(self) -> dict:
+        return {f: self.cleaned_data[f] for f in DEMOGRAPHIC_FIELDS if f in self.cleaned_data}
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+def _consultants():
+    return User.objects.filter(role=Role.DOCTOR, is_active=True).order_by("last_name")
+
+
+class PlaceForm(NHSFormMixin, forms.Form):
+    ward = forms.ModelChoiceField(queryset=Ward.objects.filter(active=True).select_related("site"))
+    bed = forms.ModelChoiceField(queryset=Bed.objects.none(), required=False, help_text="Only free beds are listed")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        ward_id = self.data.get("ward") or self.initial.get("ward")
+        self.fields["ward"].widget.attrs.update(
+            {"hx-get": "/beds/free/", "hx-target": "#id_bed", "hx-trigger": "change", "hx-swap": "innerHTML"}
+        )
+        if ward_id:
+            self.fields["bed"].queryset = Bed.objects.filter(ward_id=ward_id, active=True).select_related("bay")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("bed") and data.get("ward") and data["bed"].ward_id != data["ward"].pk:
+            self.add_error("bed", "That bed is not on the chosen ward.")
+        return data
+
+
+class AdmitForm(PlaceForm):
+    consultant = forms.ModelChoiceField(queryset=User.objects.none(), label="Consultant")
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="Treating team")
+    specialty = forms.ChoiceField(choices=Specialty.choices)
+    admission_method = forms.ChoiceField(choices=AdmissionMethod.choices)
+    admitted_at = forms.DateTimeField(label="Admitted at", widget=DateTimeInput, required=False,
+                                      help_text="Leave blank for now")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["consultant"].queryset = _consultants()
+
+
+class TransferForm(PlaceForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    transferred_at = forms.DateTimeField(label="Transferred at", widget=DateTimeInput, required=False,
+                                         help_text="Leave blank for now")
+
+
+class DischargeForm(NHSFormMixin, forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    destination = forms.ChoiceField(choices=DischargeDestination.choices, label="Discharge destination")
+    discharged_at = forms.DateTimeField(label="Discharged at", widget=DateTimeInput, required=False,
+                                        help_text="Leave blank for now")
+
+
+class ReasonForm(NHSFormMixin, forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class OtherRecordForm(ReasonForm):
+    other = forms.CharField(label="Hospital number of the other record", max_length=20)
+
+    def clean_other(self) -> Patient:
+        try:
+            return Patient.objects.get(hospital_number__iexact=self.cleaned_data["other"].strip())
+        except Patient.DoesNotExist as exc:
+            raise forms.ValidationError("No record has that hospital number.") from exc
+
+
+class BreakGlassForm(ReasonForm):
+    reason = forms.CharField(
+        label="Why do you need this record now?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        min_length=10,
+        max_length=2000,
+        help_text="Your reason is recorded and reviewed by the privacy officer.",
+    )
+
+
+def now_local() -> str:
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")

@@ -1,0 +1,206 @@
+"""Reads of the patient record. Anything that shows a patient goes through `patient_for_user`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from epr.audit.models import Action
+from epr.audit.selectors import audit_events_for_patients
+from epr.audit.services import audit_record
+from records import rules
+from records.access import DEMOGRAPHIC_ROLES, Level, PatientAccess, patient_access, patients_with_care_relationship
+from records.errors import NoRelationship
+from records.models import (
+    BreakGlassAccess,
+    Bed,
+    Encounter,
+    EncounterStatus,
+    Patient,
+    PatientLink,
+    PatientMerge,
+    PatientStatus,
+    Ward,
+    WardStay,
+)
+
+
+@dataclass(frozen=True)
+class PatientView:
+    patient: Patient
+    access: PatientAccess
+    current_stay: WardStay | None
+
+
+def current_stay(patient: Patient) -> WardStay | None:
+    return (
+        WardStay.objects.select_related("ward", "bed__bay", "encounter")
+        .filter(encounter__patient=patient, ended_at__isnull=True)
+        .first()
+    )
+
+
+def patient_for_user(
+    user, patient_id: int, *, minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW
+) -> PatientView:
+    """Fetch a patient the user may see, and audit the access. Raises Patient.DoesNotExist or NoRelationship."""
+    patient = Patient.objects.get(pk=patient_id)
+    access = patient_access(user, patient)
+    if access.level < minimum:
+        audit_record(user=user, action=Action.DENIED, patient_id=patient.pk, obj=patient)
+        raise NoRelationship(patient)
+    audit_record(
+        user=user, action=action, patient_id=patient.pk, obj=patient, break_glass_reason=access.break_glass_reason
+    )
+    return PatientView(patient=patient, access=access, current_stay=current_stay(patient))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    patient: Patient
+    can_open: bool
+    location: WardStay | None
+
+
+def _current_stays_prefetch() -> Prefetch:
+    return Prefetch(
+        "encounters",
+        queryset=Encounter.objects.filter(status=EncounterStatus.ACTIVE).prefetch_related(
+            Prefetch(
+                "ward_stays",
+                queryset=WardStay.objects.filter(ended_at__isnull=True).select_related("ward", "bed__bay"),
+                to_attr="current_stays",
+            )
+        ),
+        to_attr="active_encounters",
+    )
+
+
+def patient_search_queryset(
+    *,
+    nhs_number: str = "",
+    hospital_number: str = "",
+    name: str = "",
+    date_of_birth: date | None = None,
+    include_inactive: bool = False,
+) -> QuerySet[Patient]:
+    """Search by NHS number (spaces allowed), hospital number, or name fragment with date of birth."""
+    queryset = Patient.objects.all()
+    if not include_inactive:
+        queryset = queryset.filter(status=PatientStatus.ACTIVE)
+    if nhs_number:
+        queryset = queryset.filter(nhs_number=rules.normalise_nhs_number(nhs_number))
+    if hospital_number:
+        queryset = queryset.filter(hospital_number__iexact=hospital_number.strip())
+    if date_of_birth:
+        queryset = queryset.filter(date_of_birth=date_of_birth)
+    for fragment in rules.search_key(name).split():
+        queryset = queryset.filter(Q(family_name_key__contains=fragment) | Q(given_names_key__contains=fragment))
+    return queryset.order_by("family_name_key", "given_names_key", "pk")
+
+
+def patient_search(user, *, limit: int = 50, **criteria) -> list[SearchResult]:
+    """Search results with each patient's location and whether this user may open the record."""
+    patients = list(patient_search_queryset(**criteria).prefetch_related(_current_stays_prefetch())[:limit])
+    openable = patients_with_care_relationship(user, patients)
+    demographic = patient_access_is_by_role(user)
+    audit_record(
+        user=user,
+        action=Action.SEARCH,
+        detail={"criteria": sorted(k for k, v in criteria.items() if v), "patients": [p.pk for p in patients]},
+    )
+    return [
+        SearchResult(patient=p, can_open=demographic or p.pk in openable, location=_stay_of(p)) for p in patients
+    ]
+
+
+def patient_access_is_by_role(user) -> bool:
+    return user.role in DEMOGRAPHIC_ROLES
+
+
+def _stay_of(patient: Patient) -> WardStay | None:
+    for encounter in getattr(patient, "active_encounters", []):
+        for stay in encounter.current_stays:
+            return stay
+    return None
+
+
+@dataclass(frozen=True)
+class BedRow:
+    bed: Bed | None
+    stay: WardStay | None
+
+
+def wards_for_user(user) -> QuerySet[Ward]:
+    return Ward.objects.filter(staff_group__user=user, active=True).select_related("site")
+
+
+def ward_list(ward: Ward) -> list[BedRow]:
+    """Every bed on the ward with who is in it, plus patients on the ward without a bed; 3 queries."""
+    beds = list(Bed.objects.filter(ward=ward, active=True).select_related("bay").order_by("bay__name", "label"))
+    stays = list(
+        WardStay.objects.filter(ward=ward, ended_at__isnull=True).select_related(
+            "encounter__patient", "encounter__consultant", "encounter__team", "bed"
+        )
+    )
+    by_bed = {s.bed_id: s for s in stays if s.bed_id}
+    rows = [BedRow(bed=b, stay=by_bed.get(b.pk)) for b in beds]
+    rows += [BedRow(bed=None, stay=s) for s in stays if not s.bed_id]
+    return rows
+
+
+def free_beds(ward: Ward) -> QuerySet[Bed]:
+    return (
+        Bed.objects.filter(ward=ward, active=True)
+        .exclude(stays__ended_at__isnull=True)
+        .select_related("bay")
+        .order_by("bay__name", "label")
+    )
+
+
+def encounters_of(patient: Patient) -> list[Encounter]:
+    return list(
+        Encounter.objects.filter(patient=patient)
+        .select_related("consultant", "team")
+        .prefetch_related(
+            Prefetch("ward_stays", queryset=WardStay.objects.select_related("ward", "bed__bay").order_by("started_at"))
+        )
+        .order_by("-admitted_at")
+    )
+
+
+def merges_involving(patient: Patient) -> list[PatientMerge]:
+    return list(
+        PatientMerge.objects.filter(Q(survivor=patient) | Q(duplicate=patient)).select_related(
+            "survivor", "duplicate", "merged_by", "unmerged_by"
+        )
+    )
+
+
+def links_of(patient: Patient) -> list[Patient]:
+    links = PatientLink.objects.filter(Q(first=patient) | Q(second=patient)).select_related("first", "second")
+    return [link.second if link.first_id == patient.pk else link.first for link in links]
+
+
+def merged_ids(patient: Patient) -> list[int]:
+    """This record and every record merged into it (whose audit rows belong to this person too)."""
+    ids = {patient.pk}
+    frontier = {patient.pk}
+    while frontier:
+        frontier = set(
+            PatientMerge.objects.filter(survivor_id__in=frontier, unmerged_at__isnull=True).values_list(
+                "duplicate_id", flat=True
+            )
+        ) - ids
+        ids |= frontier
+    return sorted(ids)
+
+
+def access_log(patient: Patient):
+    return audit_events_for_patients(merged_ids(patient))
+
+
+def break_glass_log() -> QuerySet[BreakGlassAccess]:
+    return BreakGlassAccess.objects.select_related("user", "patient", "reviewed_by").order_by("-started_at")

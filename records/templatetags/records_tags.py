@@ -1,0 +1,16 @@
+from django import template
+from django.utils import timezone
+
+from records import rules
+
+register = template.Library()
+
+
+@register.filter
+def age(patient) -> str:
+    return rules.describe_age(patient.date_of_birth, timezone.localdate(), patient.date_of_death)
+
+
+@register.filter
+def nhs_number(value: str) -> str:
+    return rules.format_nhs_number(value)

@@ -1,0 +1,365 @@
+"""Pages of the patient record. Thin: parse, check, call a service or selector, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from epr.accounts.roles import CLINICAL_ROLES, Role
+from epr.audit.models import Action
+from records import selectors, services
+from records.access import Level
+from records.errors import NoRelationship, RecordError
+from records.forms import (
+    AdmitForm,
+    BreakGlassForm,
+    DemographicsForm,
+    DischargeForm,
+    OtherRecordForm,
+    PatientSearchForm,
+    ReasonForm,
+    TransferForm,
+)
+from records.models import Bed, Encounter, EncounterStatus, Patient, PatientMerge, PatientStatus, Ward
+
+
+def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
+    """Open the patient through the access helper (audited); refuse with the break-glass page."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapper(request: HttpRequest, patient_id: int, *args, **kwargs) -> HttpResponse:
+            try:
+                opened = selectors.patient_for_user(request.user, patient_id, minimum=minimum, action=action)
+            except Patient.DoesNotExist as exc:
+                raise Http404("No such patient") from exc
+            except NoRelationship as refused:
+                return render(
+                    request,
+                    "records/no_relationship.html",
+                    {"patient": refused.patient, "form": BreakGlassForm(), "can_break_glass": request.user.is_clinical},
+                    status=403,
+                )
+            if opened.patient.status == PatientStatus.MERGED and request.method == "GET":
+                messages.info(request, "That record was merged; this is the record it was merged into.")
+                return redirect("patient_detail", opened.patient.merged_into_id)
+            return view(request, opened, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _form_error(form, exc: RecordError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.role in CLINICAL_ROLES or request.user.role == Role.MANAGER:
+        return redirect("ward_list")
+    return redirect("patient_search")
+
+
+@login_required
+def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
+    sees_all_wards = request.user.role in (Role.MANAGER, Role.WARD_CLERK, Role.ADMIN)
+    wards = list(Ward.objects.filter(active=True).select_related("site") if sees_all_wards
+                 else selectors.wards_for_user(request.user))
+    if not wards:
+        return render(request, "records/ward_list.html", {"wards": [], "ward": None})
+    ward = next((w for w in wards if w.pk == ward_id), None) if ward_id else wards[0]
+    if ward is None:
+        raise PermissionDenied("You do not work on that ward.")
+    rows = selectors.ward_list(ward)
+    occupied = sum(1 for r in rows if r.stay)
+    return render(request, "records/ward_list.html",
+                  {"wards": wards, "ward": ward, "rows": rows, "occupied": occupied})
+
+
+@login_required
+def patient_search(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET or None)
+    results = None
+    if form.is_bound and form.is_valid():
+        results = selectors.patient_search(request.user, **form.criteria())
+    return render(request, "records/search.html", {"form": form, "results": results})
+
+
+@login_required
+@permission_required("records.add_patient", raise_exception=True)
+def patient_register(request: HttpRequest) -> HttpResponse:
+    form = DemographicsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_register(registered_by=request.user, **form.values())
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}.")
+            return redirect("patient_detail", patient.pk)
+    return render(request, "records/register.html", {"form": form})
+
+
+@patient_page()
+def patient_detail(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    patient = opened.patient
+    return render(request, "records/patient_detail.html", {
+        "opened": opened,
+        "patient": patient,
+        "encounters": selectors.encounters_of(patient),
+        "links": selectors.links_of(patient),
+        "merges": selectors.merges_involving(patient),
+    })
+
+
+def _needs_level_for_edit(user) -> Level:
+    return Level.CLINICAL if user.is_clinical else Level.DEMOGRAPHIC
+
+
+@patient_page()
+def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    if not request.user.has_perm("records.change_patient") or opened.access.level < _needs_level_for_edit(request.user):
+        raise PermissionDenied("You may not change this patient's details.")
+    patient = opened.patient
+    form = DemographicsForm(request.POST or None, instance=None if request.method == "POST" else patient)
+    version = int(request.POST.get("version") or patient.version)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_update(updated_by=request.user, patient=patient, expected_version=version,
+                                    changes=form.values())
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Details saved.")
+            return redirect("patient_detail", patient.pk)
+    return render(request, "records/patient_edit.html",
+                  {"opened": opened, "patient": patient, "form": form, "version": version})
+
+
+@patient_page()
+def patient_history(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    patient = opened.patient
+    versions = list(patient.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    rows = []
+    for newer, older in zip(versions, [*versions[1:], None], strict=True):
+        changed = [c.field for c in newer.diff_against(older).changes] if older else []
+        rows.append({"record": newer, "changed": changed})
+    return render(request, "records/patient_history.html",
+                  {"opened": opened, "patient": patient, "rows": rows})
+
+
+@require_POST
+@permission_required("records.rollback_patient", raise_exception=True)
+@patient_page()
+def patient_rollback(request: HttpRequest, opened: selectors.PatientView, history_id: int) -> HttpResponse:
+    try:
+        services.patient_rollback(rolled_back_by=request.user, patient=opened.patient, history_id=history_id,
+                                  expected_version=int(request.POST.get("version", 0)))
+    except RecordError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Details rolled back; the rollback is kept as a new version.")
+    return redirect("patient_history", opened.patient.pk)
+
+
+def _can_manage_admissions(request: HttpRequest, opened: selectors.PatientView) -> None:
+    if not request.user.has_perm("records.manage_admissions") or opened.access.level < _needs_level_for_edit(request.user):
+        raise PermissionDenied("You may not admit, transfer or discharge this patient.")
+
+
+@patient_page()
+def patient_admit(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    _can_manage_admissions(request, opened)
+    form = AdmitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.encounter_admit(
+                admitted_by=request.user, patient=opened.patient, ward=data["ward"], bed=data["bed"],
+                consultant=data["consultant"], team=data["team"], specialty=data["specialty"],
+                admission_method=data["admission_method"], admitted_at=data["admitted_at"],
+            )
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Admitted to {data['ward']}.")
+            return redirect("patient_detail", opened.patient.pk)
+    return render(request, "records/encounter_form.html",
+                  {"opened": opened, "patient": opened.patient, "form": form, "title": "Admit patient",
+                   "button": "Admit"})
+
+
+def _active_encounter(patient: Patient) -> Encounter:
+    encounter = Encounter.objects.filter(patient=patient, status=EncounterStatus.ACTIVE).first()
+    if encounter is None:
+        raise Http404("The patient is not in hospital.")
+    return encounter
+
+
+@patient_page()
+def patient_transfer(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    _can_manage_admissions(request, opened)
+    encounter = _active_encounter(opened.patient)
+    form = TransferForm(request.POST or None, initial={"version": encounter.version})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.encounter_transfer(
+                transferred_by=request.user, encounter=encounter, ward=data["ward"], bed=data["bed"],
+                expected_version=data["version"], transferred_at=data["transferred_at"],
+            )
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Transferred to {data['ward']}.")
+            return redirect("patient_detail", opened.patient.pk)
+    return render(request, "records/encounter_form.html",
+                  {"opened": opened, "patient": opened.patient, "form": form, "title": "Transfer patient",
+                   "button": "Transfer"})
+
+
+@patient_page()
+def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    _can_manage_admissions(request, opened)
+    encounter = _active_encounter(opened.patient)
+    form = DischargeForm(request.POST or None, initial={"version": encounter.version})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.encounter_discharge(
+                discharged_by=request.user, encounter=encounter, destination=data["destination"],
+                expected_version=data["version"], discharged_at=data["discharged_at"],
+            )
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Patient discharged.")
+            return redirect("patient_detail", opened.patient.pk)
+    return render(request, "records/encounter_form.html",
+                  {"opened": opened, "patient": opened.patient, "form": form, "title": "Discharge patient",
+                   "button": "Discharge"})
+
+
+@login_required
+def free_beds(request: HttpRequest) -> HttpResponse:
+    """htmx: the free-bed options for the chosen ward."""
+    ward = Ward.objects.filter(pk=request.GET.get("ward") or 0).first()
+    beds = selectors.free_beds(ward) if ward else Bed.objects.none()
+    return render(request, "records/partials/bed_options.html", {"beds": beds})
+
+
+@permission_required("records.merge_patient", raise_exception=True)
+@patient_page()
+def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    """Merge this (duplicate) record into the survivor named by hospital number."""
+    form = OtherRecordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            merge = services.patients_merge(merged_by=request.user, survivor=form.cleaned_data["other"],
+                                            duplicate=opened.patient, reason=form.cleaned_data["reason"])
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Merged into {merge.survivor.hospital_number}.")
+            return redirect("patient_detail", merge.survivor_id)
+    return render(request, "records/identity_form.html", {
+        "opened": opened, "patient": opened.patient, "form": form, "title": "Merge this record into another",
+        "hint": "This record will be marked as merged and everything on it moves to the record you name. "
+                "The merge can be undone.", "button": "Merge records"})
+
+
+@require_POST
+@permission_required("records.merge_patient", raise_exception=True)
+@login_required
+def merge_undo(request: HttpRequest, merge_id: int) -> HttpResponse:
+    merge = get_object_or_404(PatientMerge, pk=merge_id)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason for undoing the merge.")
+        return redirect("patient_detail", merge.survivor_id)
+    try:
+        services.patient_unmerge(unmerged_by=request.user, merge=merge, reason=form.cleaned_data["reason"])
+    except RecordError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Merge undone: both records are as they were before it.")
+    return redirect("patient_detail", merge.duplicate_id)
+
+
+@permission_required("records.link_patient", raise_exception=True)
+@patient_page()
+def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    form = OtherRecordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patients_link(linked_by=request.user, patient=opened.patient,
+                                   other=form.cleaned_data["other"], reason=form.cleaned_data["reason"])
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Records linked.")
+            return redirect("patient_detail", opened.patient.pk)
+    return render(request, "records/identity_form.html", {
+        "opened": opened, "patient": opened.patient, "form": form, "title": "Link to another record",
+        "hint": "Linked records are the same person but are kept apart.", "button": "Link records"})
+
+
+@permission_required("records.archive_patient", raise_exception=True)
+@patient_page()
+def patient_archive(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_archive(archived_by=request.user, patient=opened.patient,
+                                     reason=form.cleaned_data["reason"])
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Record archived.")
+            return redirect("patient_detail", opened.patient.pk)
+    return render(request, "records/identity_form.html", {
+        "opened": opened, "patient": opened.patient, "form": form, "title": "Archive this record",
+        "hint": "An archived record no longer appears in searches. Nothing on it is deleted.",
+        "button": "Archive record"})
+
+
+@permission_required("audit.view_patient_access_log", raise_exception=True)
+@patient_page()
+def patient_access_log(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    events = selectors.access_log(opened.patient)[:500]
+    return render(request, "records/access_log.html",
+                  {"opened": opened, "patient": opened.patient, "events": events})
+
+
+@require_POST
+@login_required
+def break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    if not request.user.is_clinical:
+        raise PermissionDenied("Only clinical staff may use break-glass access.")
+    form = BreakGlassForm(request.POST)
+    if form.is_valid():
+        try:
+            services.break_glass_start(user=request.user, patient=patient, reason=form.cleaned_data["reason"])
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            return redirect("patient_detail", patient.pk)
+    return render(request, "records/no_relationship.html",
+                  {"patient": patient, "form": form, "can_break_glass": True}, status=400)
+
+
+@login_required
+@permission_required("records.view_breakglassaccess", raise_exception=True)
+def break_glass_review(request: HttpRequest) -> HttpResponse:
+    uses = selectors.break_glass_log()[:500]
+    return render(request, "records/break_glass_review.html", {"uses": uses})
