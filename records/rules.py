@@ -32,6 +32,8 @@ def nhs_number_check_digit(first_nine: str) -> int | None:
 def validate_nhs_number(value: str) -> str:
     """Return the ten-digit NHS number, or raise InvalidNHSNumber saying exactly what is wrong."""
     digits = normalise_nhs_number(value)
+    if not digits:
+        raise InvalidNHSNumber("Enter an NHS number.")
     if not digits.isdigit():
         raise InvalidNHSNumber("An NHS number contains only digits (spaces are allowed).")
     if len(digits) != 10:

@@ -7,7 +7,7 @@ import pytest
 
 from epr.accounts.roles import Role
 from records import services
-from tests.factories import BedFactory, PatientFactory, TeamFactory, UserFactory, WardFactory
+from tests.factories import BedFactory, PatientFactory, UserFactory, WardFactory
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def admin_user(db):
 
 @pytest.fixture
 def team(doctor):
-    return TeamFactory(name="Dr Dee's firm", consultant=doctor)
+    return services.team_create(name="Dr Dee's firm", specialty="300", consultant=doctor)
 
 
 @pytest.fixture
