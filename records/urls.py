@@ -12,8 +12,11 @@ urlpatterns = [
     path("patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
     path("patients/<int:patient_id>/edit/", views.patient_edit, name="patient_edit"),
     path("patients/<int:patient_id>/history/", views.patient_history, name="patient_history"),
-    path("patients/<int:patient_id>/history/<int:history_id>/rollback/", views.patient_rollback,
-         name="patient_rollback"),
+    path(
+        "patients/<int:patient_id>/history/<int:history_id>/rollback/",
+        views.patient_rollback,
+        name="patient_rollback",
+    ),
     path("patients/<int:patient_id>/admit/", views.patient_admit, name="patient_admit"),
     path("patients/<int:patient_id>/transfer/", views.patient_transfer, name="patient_transfer"),
     path("patients/<int:patient_id>/discharge/", views.patient_discharge, name="patient_discharge"),

@@ -45,7 +45,11 @@ def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
                 return render(
                     request,
                     "records/no_relationship.html",
-                    {"patient": refused.patient, "form": BreakGlassForm(), "can_break_glass": request.user.is_clinical},
+                    {
+                        "patient": refused.patient,
+                        "form": BreakGlassForm(),
+                        "can_break_glass": request.user.is_clinical,
+                    },
                     status=403,
                 )
             if opened.patient.status == PatientStatus.MERGED and request.method == "GET":
@@ -72,8 +76,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
     sees_all_wards = request.user.role in (Role.MANAGER, Role.WARD_CLERK, Role.ADMIN)
-    wards = list(Ward.objects.filter(active=True).select_related("site") if sees_all_wards
-                 else selectors.wards_for_user(request.user))
+    wards = list(
+        Ward.objects.filter(active=True).select_related("site")
+        if sees_all_wards
+        else selectors.wards_for_user(request.user)
+    )
     if not wards:
         return render(request, "records/ward_list.html", {"wards": [], "ward": None})
     ward = next((w for w in wards if w.pk == ward_id), None) if ward_id else wards[0]
@@ -81,8 +88,9 @@ def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
         raise PermissionDenied("You do not work on that ward.")
     rows = selectors.ward_list(ward)
     occupied = sum(1 for r in rows if r.stay)
-    return render(request, "records/ward_list.html",
-                  {"wards": wards, "ward": ward, "rows": rows, "occupied": occupied})
+    return render(
+        request, "records/ward_list.html", {"wards": wards, "ward": ward, "rows": rows, "occupied": occupied}
+    )
 
 
 @login_required
@@ -104,7 +112,9 @@ def patient_register(request: HttpRequest) -> HttpResponse:
         except RecordError as exc:
             _form_error(form, exc)
         else:
-            messages.success(request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}.")
+            messages.success(
+                request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}."
+            )
             return redirect("patient_detail", patient.pk)
     return render(request, "records/register.html", {"form": form})
 
@@ -112,13 +122,17 @@ def patient_register(request: HttpRequest) -> HttpResponse:
 @patient_page()
 def patient_detail(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     patient = opened.patient
-    return render(request, "records/patient_detail.html", {
-        "opened": opened,
-        "patient": patient,
-        "encounters": selectors.encounters_of(patient),
-        "links": selectors.links_of(patient),
-        "merges": selectors.merges_involving(patient),
-    })
+    return render(
+        request,
+        "records/patient_detail.html",
+        {
+            "opened": opened,
+            "patient": patient,
+            "encounters": selectors.encounters_of(patient),
+            "links": selectors.links_of(patient),
+            "merges": selectors.merges_involving(patient),
+        },
+    )
 
 
 def _needs_level_for_edit(user) -> Level:
@@ -127,22 +141,28 @@ def _needs_level_for_edit(user) -> Level:
 
 @patient_page()
 def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    if not request.user.has_perm("records.change_patient") or opened.access.level < _needs_level_for_edit(request.user):
+    if not request.user.has_perm("records.change_patient") or opened.access.level < _needs_level_for_edit(
+        request.user
+    ):
         raise PermissionDenied("You may not change this patient's details.")
     patient = opened.patient
     form = DemographicsForm(request.POST or None, instance=None if request.method == "POST" else patient)
     version = int(request.POST.get("version") or patient.version)
     if request.method == "POST" and form.is_valid():
         try:
-            services.patient_update(updated_by=request.user, patient=patient, expected_version=version,
-                                    changes=form.values())
+            services.patient_update(
+                updated_by=request.user, patient=patient, expected_version=version, changes=form.values()
+            )
         except RecordError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, "Details saved.")
             return redirect("patient_detail", patient.pk)
-    return render(request, "records/patient_edit.html",
-                  {"opened": opened, "patient": patient, "form": form, "version": version})
+    return render(
+        request,
+        "records/patient_edit.html",
+        {"opened": opened, "patient": patient, "form": form, "version": version},
+    )
 
 
 @patient_page()
@@ -153,8 +173,9 @@ def patient_history(request: HttpRequest, opened: selectors.PatientView) -> Http
     for newer, older in zip(versions, [*versions[1:], None], strict=True):
         changed = [c.field for c in newer.diff_against(older).changes] if older else []
         rows.append({"record": newer, "changed": changed})
-    return render(request, "records/patient_history.html",
-                  {"opened": opened, "patient": patient, "rows": rows})
+    return render(
+        request, "records/patient_history.html", {"opened": opened, "patient": patient, "rows": rows}
+    )
 
 
 @require_POST
@@ -162,8 +183,12 @@ def patient_history(request: HttpRequest, opened: selectors.PatientView) -> Http
 @patient_page()
 def patient_rollback(request: HttpRequest, opened: selectors.PatientView, history_id: int) -> HttpResponse:
     try:
-        services.patient_rollback(rolled_back_by=request.user, patient=opened.patient, history_id=history_id,
-                                  expected_version=int(request.POST.get("version", 0)))
+        services.patient_rollback(
+            rolled_back_by=request.user,
+            patient=opened.patient,
+            history_id=history_id,
+            expected_version=int(request.POST.get("version", 0)),
+        )
     except RecordError as exc:
         messages.error(request, exc.message)
     else:
@@ -172,7 +197,9 @@ def patient_rollback(request: HttpRequest, opened: selectors.PatientView, histor
 
 
 def _can_manage_admissions(request: HttpRequest, opened: selectors.PatientView) -> None:
-    if not request.user.has_perm("records.manage_admissions") or opened.access.level < _needs_level_for_edit(request.user):
+    if not request.user.has_perm("records.manage_admissions") or opened.access.level < _needs_level_for_edit(
+        request.user
+    ):
         raise PermissionDenied("You may not admit, transfer or discharge this patient.")
 
 
@@ -184,18 +211,32 @@ def patient_admit(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
         data = form.cleaned_data
         try:
             services.encounter_admit(
-                admitted_by=request.user, patient=opened.patient, ward=data["ward"], bed=data["bed"],
-                consultant=data["consultant"], team=data["team"], specialty=data["specialty"],
-                admission_method=data["admission_method"], admitted_at=data["admitted_at"],
+                admitted_by=request.user,
+                patient=opened.patient,
+                ward=data["ward"],
+                bed=data["bed"],
+                consultant=data["consultant"],
+                team=data["team"],
+                specialty=data["specialty"],
+                admission_method=data["admission_method"],
+                admitted_at=data["admitted_at"],
             )
         except RecordError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, f"Admitted to {data['ward']}.")
             return redirect("patient_detail", opened.patient.pk)
-    return render(request, "records/encounter_form.html",
-                  {"opened": opened, "patient": opened.patient, "form": form, "title": "Admit patient",
-                   "button": "Admit"})
+    return render(
+        request,
+        "records/encounter_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Admit patient",
+            "button": "Admit",
+        },
+    )
 
 
 def _active_encounter(patient: Patient) -> Encounter:
@@ -214,17 +255,29 @@ def patient_transfer(request: HttpRequest, opened: selectors.PatientView) -> Htt
         data = form.cleaned_data
         try:
             services.encounter_transfer(
-                transferred_by=request.user, encounter=encounter, ward=data["ward"], bed=data["bed"],
-                expected_version=data["version"], transferred_at=data["transferred_at"],
+                transferred_by=request.user,
+                encounter=encounter,
+                ward=data["ward"],
+                bed=data["bed"],
+                expected_version=data["version"],
+                transferred_at=data["transferred_at"],
             )
         except RecordError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, f"Transferred to {data['ward']}.")
             return redirect("patient_detail", opened.patient.pk)
-    return render(request, "records/encounter_form.html",
-                  {"opened": opened, "patient": opened.patient, "form": form, "title": "Transfer patient",
-                   "button": "Transfer"})
+    return render(
+        request,
+        "records/encounter_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Transfer patient",
+            "button": "Transfer",
+        },
+    )
 
 
 @patient_page()
@@ -236,17 +289,28 @@ def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> Ht
         data = form.cleaned_data
         try:
             services.encounter_discharge(
-                discharged_by=request.user, encounter=encounter, destination=data["destination"],
-                expected_version=data["version"], discharged_at=data["discharged_at"],
+                discharged_by=request.user,
+                encounter=encounter,
+                destination=data["destination"],
+                expected_version=data["version"],
+                discharged_at=data["discharged_at"],
             )
         except RecordError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, "Patient discharged.")
             return redirect("patient_detail", opened.patient.pk)
-    return render(request, "records/encounter_form.html",
-                  {"opened": opened, "patient": opened.patient, "form": form, "title": "Discharge patient",
-                   "button": "Discharge"})
+    return render(
+        request,
+        "records/encounter_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Discharge patient",
+            "button": "Discharge",
+        },
+    )
 
 
 @login_required
@@ -264,17 +328,30 @@ def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
     form = OtherRecordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            merge = services.patients_merge(merged_by=request.user, survivor=form.cleaned_data["other"],
-                                            duplicate=opened.patient, reason=form.cleaned_data["reason"])
+            merge = services.patients_merge(
+                merged_by=request.user,
+                survivor=form.cleaned_data["other"],
+                duplicate=opened.patient,
+                reason=form.cleaned_data["reason"],
+            )
         except RecordError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, f"Merged into {merge.survivor.hospital_number}.")
             return redirect("patient_detail", merge.survivor_id)
-    return render(request, "records/identity_form.html", {
-        "opened": opened, "patient": opened.patient, "form": form, "title": "Merge this record into another",
-        "hint": "This record will be marked as merged and everything on it moves to the record you name. "
-                "The merge can be undone.", "button": "Merge records"})
+    return render(
+        request,
+        "records/identity_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Merge this record into another",
+            "hint": "This record will be marked as merged and everything on it moves to the record you name. "
+            "The merge can be undone.",
+            "button": "Merge records",
+        },
+    )
 
 
 @require_POST
@@ -301,16 +378,29 @@ def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     form = OtherRecordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.patients_link(linked_by=request.user, patient=opened.patient,
-                                   other=form.cleaned_data["other"], reason=form.cleaned_data["reason"])
+            services.patients_link(
+                linked_by=request.user,
+                patient=opened.patient,
+                other=form.cleaned_data["other"],
+                reason=form.cleaned_data["reason"],
+            )
         except RecordError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, "Records linked.")
             return redirect("patient_detail", opened.patient.pk)
-    return render(request, "records/identity_form.html", {
-        "opened": opened, "patient": opened.patient, "form": form, "title": "Link to another record",
-        "hint": "Linked records are the same person but are kept apart.", "button": "Link records"})
+    return render(
+        request,
+        "records/identity_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Link to another record",
+            "hint": "Linked records are the same person but are kept apart.",
+            "button": "Link records",
+        },
+    )
 
 
 @permission_required("records.archive_patient", raise_exception=True)
@@ -319,25 +409,35 @@ def patient_archive(request: HttpRequest, opened: selectors.PatientView) -> Http
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.patient_archive(archived_by=request.user, patient=opened.patient,
-                                     reason=form.cleaned_data["reason"])
+            services.patient_archive(
+                archived_by=request.user, patient=opened.patient, reason=form.cleaned_data["reason"]
+            )
         except RecordError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, "Record archived.")
             return redirect("patient_detail", opened.patient.pk)
-    return render(request, "records/identity_form.html", {
-        "opened": opened, "patient": opened.patient, "form": form, "title": "Archive this record",
-        "hint": "An archived record no longer appears in searches. Nothing on it is deleted.",
-        "button": "Archive record"})
+    return render(
+        request,
+        "records/identity_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Archive this record",
+            "hint": "An archived record no longer appears in searches. Nothing on it is deleted.",
+            "button": "Archive record",
+        },
+    )
 
 
 @permission_required("audit.view_patient_access_log", raise_exception=True)
 @patient_page()
 def patient_access_log(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     events = selectors.access_log(opened.patient)[:500]
-    return render(request, "records/access_log.html",
-                  {"opened": opened, "patient": opened.patient, "events": events})
+    return render(
+        request, "records/access_log.html", {"opened": opened, "patient": opened.patient, "events": events}
+    )
 
 
 @require_POST
@@ -354,8 +454,12 @@ def break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
             _form_error(form, exc)
         else:
             return redirect("patient_detail", patient.pk)
-    return render(request, "records/no_relationship.html",
-                  {"patient": patient, "form": form, "can_break_glass": True}, status=400)
+    return render(
+        request,
+        "records/no_relationship.html",
+        {"patient": patient, "form": form, "can_break_glass": True},
+        status=400,
+    )
 
 
 @login_required

@@ -31,7 +31,9 @@ def main() -> int:
     css = re.sub(r"/\*# sourceMappingURL=[^*]*\*/", "", css)
     (vendor / "nhsuk-frontend.min.css").write_text(css, encoding="utf-8")
     js = (nhsuk / "nhsuk-frontend.min.js").read_text(encoding="utf-8")
-    (vendor / "nhsuk-frontend.min.js").write_text(re.sub(r"//# sourceMappingURL=\S+", "", js), encoding="utf-8")
+    (vendor / "nhsuk-frontend.min.js").write_text(
+        re.sub(r"//# sourceMappingURL=\S+", "", js), encoding="utf-8"
+    )
     shutil.copyfile(htmx, vendor / "htmx.min.js")
     assets = BUILD / "webroot" / "assets"
     if assets.exists():

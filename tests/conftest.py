@@ -99,6 +99,12 @@ def patient(db):
 def admitted(patient, ward, bed, doctor, team, clerk):
     """The patient admitted to Ward 7, Bay A bed 1, under Dr Dee's team."""
     return services.encounter_admit(
-        admitted_by=clerk, patient=patient, ward=ward, bed=bed, consultant=doctor, team=team,
-        specialty="300", admission_method="21",
+        admitted_by=clerk,
+        patient=patient,
+        ward=ward,
+        bed=bed,
+        consultant=doctor,
+        team=team,
+        specialty="300",
+        admission_method="21",
     )

@@ -19,7 +19,9 @@ class AuditContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = context.Channel.API if request.path.startswith(API_PREFIXES) else context.Channel.PAGE
-        token = context.activate(context.AuditContext(channel=channel, client_address=client_address(request)))
+        token = context.activate(
+            context.AuditContext(channel=channel, client_address=client_address(request))
+        )
         try:
             return self.get_response(request)
         finally:

@@ -56,7 +56,7 @@ def capability_statement(*, base_url: str, date: str) -> dict[str, Any]:
                             ]
                         }
                     ],
-                    "description": "OAuth2 bearer tokens from /o/token/ (client credentials) or a browser session.",
+                    "description": "OAuth2 bearer tokens from /o/token/ (client credentials), or a session.",
                 },
                 "resource": [
                     {

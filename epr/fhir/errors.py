@@ -14,7 +14,12 @@ from epr.fhir.renderers import FHIR_CONTENT_TYPE
 
 class FHIRError(Exception):
     def __init__(
-        self, diagnostics: str, *, status_code: int = 400, code: str = "invalid", expression: list[str] | None = None
+        self,
+        diagnostics: str,
+        *,
+        status_code: int = 400,
+        code: str = "invalid",
+        expression: list[str] | None = None,
     ) -> None:
         super().__init__(diagnostics)
         self.diagnostics = diagnostics
@@ -23,8 +28,9 @@ class FHIRError(Exception):
         self.expression = expression or []
 
 
-def operation_outcome(diagnostics: str, *, code: str = "invalid", severity: str = "error",
-                      expression: list[str] | None = None) -> dict[str, Any]:
+def operation_outcome(
+    diagnostics: str, *, code: str = "invalid", severity: str = "error", expression: list[str] | None = None
+) -> dict[str, Any]:
     issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
     if expression:
         issue["expression"] = expression

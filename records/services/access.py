@@ -32,9 +32,9 @@ def care_access_sync(*, patient: Patient) -> None:
     )
     permission = _care_permission()
     held = set(
-        PatientGroupObjectPermission.objects.filter(content_object=patient, permission=permission).values_list(
-            "group_id", flat=True
-        )
+        PatientGroupObjectPermission.objects.filter(
+            content_object=patient, permission=permission
+        ).values_list("group_id", flat=True)
     )
     PatientGroupObjectPermission.objects.filter(
         content_object=patient, permission=permission, group_id__in=held - current_groups

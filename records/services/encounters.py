@@ -129,7 +129,11 @@ def encounter_transfer(
     transferred_at: datetime | None = None,
 ) -> Encounter:
     locked = _lock_active(encounter, expected_version)
-    current = WardStay.objects.select_for_update().select_related("ward").get(encounter=locked, ended_at__isnull=True)
+    current = (
+        WardStay.objects.select_for_update()
+        .select_related("ward")
+        .get(encounter=locked, ended_at__isnull=True)
+    )
     if current.ward_id == ward.pk and current.bed_id == (bed.pk if bed else None):
         raise RecordError("The patient is already in that place.", field="bed")
     at = transferred_at or timezone.now()
@@ -141,7 +145,11 @@ def encounter_transfer(
     if current.ward_id != ward.pk:
         _end_ward_relationship(locked, current.ward, at)
         care_relationship_start(
-            patient=locked.patient, group=ward.staff_group, kind=CareRelationshipKind.WARD, encounter=locked, at=at
+            patient=locked.patient,
+            group=ward.staff_group,
+            kind=CareRelationshipKind.WARD,
+            encounter=locked,
+            at=at,
         )
     locked.version += 1
     locked.save(update_fields=["version"])

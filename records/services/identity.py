@@ -29,8 +29,13 @@ from records.models import (
 from records.services.access import care_access_sync
 
 # Rows that record facts about a record rather than clinical data: they stay where they are.
-NOT_MOVED_BY_MERGE = {PatientMerge, PatientLink, BreakGlassAccess, PatientGroupObjectPermission,
-                      PatientUserObjectPermission}
+NOT_MOVED_BY_MERGE = {
+    PatientMerge,
+    PatientLink,
+    BreakGlassAccess,
+    PatientGroupObjectPermission,
+    PatientUserObjectPermission,
+}
 
 
 def _patient_foreign_keys() -> list[tuple[type[models.Model], str]]:
@@ -60,7 +65,10 @@ def patients_merge(*, merged_by, survivor: Patient, duplicate: Patient, reason: 
     if not reason.strip():
         raise RecordError("Give the reason for the merge.", field="reason")
     # Lock both in id order so two merges of the same pair cannot deadlock.
-    locked = {p.pk: p for p in Patient.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")}
+    locked = {
+        p.pk: p
+        for p in Patient.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")
+    }
     survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
     if not (survivor.is_active and duplicate.is_active):
         raise RecordError("Both records must be active to merge them.")
@@ -92,7 +100,11 @@ def patients_merge(*, merged_by, survivor: Patient, duplicate: Patient, reason: 
     )
     care_access_sync(patient=survivor)
     care_access_sync(patient=duplicate)
-    detail = {"survivor": survivor.pk, "duplicate": duplicate.pk, "moved": {k: len(v) for k, v in moves.items()}}
+    detail = {
+        "survivor": survivor.pk,
+        "duplicate": duplicate.pk,
+        "moved": {k: len(v) for k, v in moves.items()},
+    }
     for patient in (survivor, duplicate):
         audit_record(user=merged_by, action=Action.MERGE, patient_id=patient.pk, obj=merge, detail=detail)
     transaction.on_commit(lambda: signals.patients_merged.send(sender=PatientMerge, merge=merge))
@@ -106,12 +118,19 @@ def patient_unmerge(*, unmerged_by, merge: PatientMerge, reason: str) -> Patient
         raise RecordError("This merge has already been undone.")
     if not reason.strip():
         raise RecordError("Give the reason for undoing the merge.", field="reason")
-    locked = {p.pk: p for p in Patient.objects.select_for_update().filter(
-        pk__in=[merge.survivor_id, merge.duplicate_id]).order_by("pk")}
+    locked = {
+        p.pk: p
+        for p in Patient.objects.select_for_update()
+        .filter(pk__in=[merge.survivor_id, merge.duplicate_id])
+        .order_by("pk")
+    }
     survivor, duplicate = locked[merge.survivor_id], locked[merge.duplicate_id]
-    if duplicate.nhs_number and Patient.objects.filter(
-        nhs_number=duplicate.nhs_number, status=PatientStatus.ACTIVE
-    ).exclude(pk=survivor.pk).exists():
+    if (
+        duplicate.nhs_number
+        and Patient.objects.filter(nhs_number=duplicate.nhs_number, status=PatientStatus.ACTIVE)
+        .exclude(pk=survivor.pk)
+        .exists()
+    ):
         raise RecordError("Another active record now holds the duplicate's NHS number; resolve that first.")
     _move_rows(merge.moved_rows, to_patient=duplicate)
     duplicate.status = PatientStatus.ACTIVE

@@ -93,7 +93,8 @@ def _check_nhs_number_free(nhs_number: str, *, exclude_id: int | None = None) ->
     existing = clash.first()
     if existing is not None:
         raise RecordError(
-            f"NHS number {rules.format_nhs_number(nhs_number)} already belongs to {existing.hospital_number}. "
+            f"NHS number {rules.format_nhs_number(nhs_number)} already belongs to "
+            f"{existing.hospital_number}. "
             "Open that record instead, or merge the records if they are the same person.",
             field="nhs_number",
         )

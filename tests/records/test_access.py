@@ -13,7 +13,9 @@ from records.errors import NoRelationship, RecordError
 from records.tasks import withdraw_ended_care_relationships
 
 
-def test_ward_staff_and_team_get_access_on_admission(admitted, nurse, colleague, doctor, outsider, pharmacist):
+def test_ward_staff_and_team_get_access_on_admission(
+    admitted, nurse, colleague, doctor, outsider, pharmacist
+):
     patient = admitted.patient
     assert patient_access(nurse, patient).level == Level.CLINICAL
     assert patient_access(colleague, patient).level == Level.CLINICAL
@@ -27,8 +29,9 @@ def test_clerks_and_managers_see_demographics_only(admitted, clerk, manager):
     assert patient_access(manager, admitted.patient).level == Level.DEMOGRAPHIC
 
 
-def test_transfer_moves_access_to_the_new_ward_after_a_grace_period(admitted, nurse, outsider, other_ward, other_bed,
-                                                                     clerk):
+def test_transfer_moves_access_to_the_new_ward_after_a_grace_period(
+    admitted, nurse, outsider, other_ward, other_bed, clerk
+):
     services.encounter_transfer(transferred_by=clerk, encounter=admitted, ward=other_ward, bed=other_bed)
     patient = admitted.patient
     assert patient_access(outsider, patient).level == Level.CLINICAL
@@ -55,14 +58,28 @@ def test_a_bed_cannot_be_given_twice(admitted, bed, doctor, clerk):
     from tests.factories import PatientFactory
 
     with pytest.raises(RecordError, match="occupied"):
-        services.encounter_admit(admitted_by=clerk, patient=PatientFactory(), ward=bed.ward, bed=bed,
-                                 consultant=doctor, specialty="300", admission_method="21")
+        services.encounter_admit(
+            admitted_by=clerk,
+            patient=PatientFactory(),
+            ward=bed.ward,
+            bed=bed,
+            consultant=doctor,
+            specialty="300",
+            admission_method="21",
+        )
 
 
 def test_a_patient_cannot_be_admitted_twice(admitted, second_bed, doctor, clerk):
     with pytest.raises(RecordError, match="already admitted"):
-        services.encounter_admit(admitted_by=clerk, patient=admitted.patient, ward=second_bed.ward, bed=second_bed,
-                                 consultant=doctor, specialty="300", admission_method="21")
+        services.encounter_admit(
+            admitted_by=clerk,
+            patient=admitted.patient,
+            ward=second_bed.ward,
+            bed=second_bed,
+            consultant=doctor,
+            specialty="300",
+            admission_method="21",
+        )
 
 
 def test_break_glass_gives_time_limited_access_and_is_audited(admitted, outsider):
@@ -74,7 +91,9 @@ def test_break_glass_gives_time_limited_access_and_is_audited(admitted, outsider
 
     with pytest.raises(RecordError, match="at least 10"):
         services.break_glass_start(user=outsider, patient=patient, reason="need")
-    glass = services.break_glass_start(user=outsider, patient=patient, reason="Cardiac arrest call on my ward")
+    glass = services.break_glass_start(
+        user=outsider, patient=patient, reason="Cardiac arrest call on my ward"
+    )
 
     opened = selectors.patient_for_user(outsider, patient.pk)
     assert opened.access.via == "break_glass"
@@ -93,7 +112,7 @@ def test_audit_rows_cannot_be_changed_or_deleted_even_with_sql(admitted):
         event.save()
     with pytest.raises(PermissionError):
         event.delete()
-    for statement in (AuditEvent.objects.filter(pk=event.pk).update, ):
+    for statement in (AuditEvent.objects.filter(pk=event.pk).update,):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             statement(action="view")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():

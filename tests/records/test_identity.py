@@ -14,7 +14,9 @@ def snapshot(patient: Patient) -> dict:
     return {
         "fields": model_to_dict(patient, exclude=["id"]),
         "encounters": sorted(Encounter.objects.filter(patient=patient).values_list("pk", flat=True)),
-        "relationships": sorted(CareRelationship.objects.filter(patient=patient).values_list("pk", flat=True)),
+        "relationships": sorted(
+            CareRelationship.objects.filter(patient=patient).values_list("pk", flat=True)
+        ),
     }
 
 
@@ -23,7 +25,12 @@ def duplicate(db, ward, second_bed, doctor, clerk):
     """The same John Smith registered twice; the duplicate has a finished admission of its own."""
     dup = PatientFactory(family_name="Smith", given_names="Jon", nhs_number="")
     encounter = services.encounter_admit(
-        admitted_by=clerk, patient=dup, ward=ward, bed=second_bed, consultant=doctor, specialty="300",
+        admitted_by=clerk,
+        patient=dup,
+        ward=ward,
+        bed=second_bed,
+        consultant=doctor,
+        specialty="300",
         admission_method="21",
     )
     services.encounter_discharge(discharged_by=clerk, encounter=encounter, destination="19")
@@ -34,12 +41,16 @@ def test_merge_moves_every_row_and_unmerge_restores_exactly(admitted, duplicate,
     survivor = admitted.patient
     before_survivor, before_duplicate = snapshot(survivor), snapshot(duplicate)
 
-    merge = services.patients_merge(merged_by=admin_user, survivor=survivor, duplicate=duplicate, reason="Same person")
+    merge = services.patients_merge(
+        merged_by=admin_user, survivor=survivor, duplicate=duplicate, reason="Same person"
+    )
 
     merged = snapshot(duplicate)
     assert merged["fields"]["status"] == PatientStatus.MERGED
     assert merged["encounters"] == [] and merged["relationships"] == []
-    assert snapshot(survivor)["encounters"] == sorted(before_survivor["encounters"] + before_duplicate["encounters"])
+    assert snapshot(survivor)["encounters"] == sorted(
+        before_survivor["encounters"] + before_duplicate["encounters"]
+    )
     assert merge.moved_rows["records.Encounter:patient"] == before_duplicate["encounters"]
 
     services.patient_unmerge(unmerged_by=admin_user, merge=merge, reason="Different people after all")
@@ -54,23 +65,38 @@ def test_merge_moves_every_row_and_unmerge_restores_exactly(admitted, duplicate,
         assert after_survivor["fields"][key] == before_survivor["fields"][key]
 
 
-def test_rows_added_to_survivor_after_merge_stay_there(patient, duplicate, admin_user, ward, bed, doctor, clerk):
-    merge = services.patients_merge(merged_by=admin_user, survivor=patient, duplicate=duplicate, reason="Same")
-    later = services.encounter_admit(admitted_by=clerk, patient=patient, ward=ward, bed=bed, consultant=doctor,
-                                     specialty="300", admission_method="21")
+def test_rows_added_to_survivor_after_merge_stay_there(
+    patient, duplicate, admin_user, ward, bed, doctor, clerk
+):
+    merge = services.patients_merge(
+        merged_by=admin_user, survivor=patient, duplicate=duplicate, reason="Same"
+    )
+    later = services.encounter_admit(
+        admitted_by=clerk,
+        patient=patient,
+        ward=ward,
+        bed=bed,
+        consultant=doctor,
+        specialty="300",
+        admission_method="21",
+    )
     services.patient_unmerge(unmerged_by=admin_user, merge=merge, reason="Wrong")
     later.refresh_from_db()
     assert later.patient_id == patient.pk
 
 
 def test_merge_history_is_kept(admitted, duplicate, admin_user):
-    services.patients_merge(merged_by=admin_user, survivor=admitted.patient, duplicate=duplicate, reason="Same")
+    services.patients_merge(
+        merged_by=admin_user, survivor=admitted.patient, duplicate=duplicate, reason="Same"
+    )
     reasons = list(duplicate.history.values_list("history_change_reason", flat=True))
     assert any(r and r.startswith("Merged into") for r in reasons)
 
 
 def test_unmerge_twice_is_refused(patient, duplicate, admin_user):
-    merge = services.patients_merge(merged_by=admin_user, survivor=patient, duplicate=duplicate, reason="Same")
+    merge = services.patients_merge(
+        merged_by=admin_user, survivor=patient, duplicate=duplicate, reason="Same"
+    )
     services.patient_unmerge(unmerged_by=admin_user, merge=merge, reason="Wrong")
     with pytest.raises(RecordError, match="already been undone"):
         services.patient_unmerge(unmerged_by=admin_user, merge=merge, reason="Again")
@@ -84,8 +110,15 @@ def test_records_with_different_nhs_numbers_cannot_merge(patient, admin_user):
 
 def test_two_current_admissions_block_a_merge(admitted, ward, second_bed, doctor, clerk, admin_user):
     dup = PatientFactory(nhs_number="")
-    services.encounter_admit(admitted_by=clerk, patient=dup, ward=ward, bed=second_bed, consultant=doctor,
-                             specialty="300", admission_method="21")
+    services.encounter_admit(
+        admitted_by=clerk,
+        patient=dup,
+        ward=ward,
+        bed=second_bed,
+        consultant=doctor,
+        specialty="300",
+        admission_method="21",
+    )
     with pytest.raises(RecordError, match="current admission"):
         services.patients_merge(merged_by=admin_user, survivor=admitted.patient, duplicate=dup, reason="Same")
     assert WardStay.objects.filter(ended_at__isnull=True).count() == 2
@@ -103,7 +136,9 @@ def test_merged_patients_care_access_follows_the_rows(duplicate, patient, admin_
 
 def test_link_and_archive(patient, admin_user):
     other = PatientFactory()
-    link = services.patients_link(linked_by=admin_user, patient=patient, other=other, reason="Same person, MH record")
+    link = services.patients_link(
+        linked_by=admin_user, patient=patient, other=other, reason="Same person, MH record"
+    )
     assert {link.first_id, link.second_id} == {patient.pk, other.pk}
     with pytest.raises(RecordError, match="already linked"):
         services.patients_link(linked_by=admin_user, patient=other, other=patient, reason="Again please")

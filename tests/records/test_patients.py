@@ -10,8 +10,9 @@ from tests.factories import PatientFactory
 
 
 def test_register_checks_and_normalises_the_nhs_number(clerk):
-    patient = services.patient_register(registered_by=clerk, family_name="Núñez", given_names="José",
-                                        nhs_number="999 000 1170")
+    patient = services.patient_register(
+        registered_by=clerk, family_name="Núñez", given_names="José", nhs_number="999 000 1170"
+    )
     assert patient.nhs_number == "9990001170"
     assert patient.hospital_number.startswith("H")
     assert patient.family_name_key == "nunez"
@@ -48,9 +49,16 @@ def test_unknown_patient_gets_a_temporary_identity(clerk):
     assert patient.nhs_number == ""
     assert patient.nhs_number_status == NHSNumberStatus.TRACE_REQUIRED
     traced = services.patient_update(
-        updated_by=clerk, patient=patient, expected_version=patient.version,
-        changes={"family_name": "Doe", "given_names": "Jane", "nhs_number": "9990000018",
-                 "nhs_number_status": "01", "temporary_identity": False},
+        updated_by=clerk,
+        patient=patient,
+        expected_version=patient.version,
+        changes={
+            "family_name": "Doe",
+            "given_names": "Jane",
+            "nhs_number": "9990000018",
+            "nhs_number_status": "01",
+            "temporary_identity": False,
+        },
     )
     assert traced.temporary_identity is False and traced.nhs_number == "9990000018"
 
@@ -59,29 +67,40 @@ def test_future_date_of_birth_is_refused(clerk):
     from datetime import date, timedelta
 
     with pytest.raises(RecordError, match="Date of birth"):
-        services.patient_register(registered_by=clerk, family_name="Smith",
-                                  date_of_birth=date.today() + timedelta(days=2))
+        services.patient_register(
+            registered_by=clerk, family_name="Smith", date_of_birth=date.today() + timedelta(days=2)
+        )
 
 
 def test_a_stale_save_is_refused_and_changes_nothing(patient, clerk, nurse):
     opened_version = patient.version
-    services.patient_update(updated_by=clerk, patient=patient, expected_version=opened_version,
-                            changes={"phone": "0113 496 0000"})
+    services.patient_update(
+        updated_by=clerk, patient=patient, expected_version=opened_version, changes={"phone": "0113 496 0000"}
+    )
     with pytest.raises(StaleEdit):
-        services.patient_update(updated_by=nurse, patient=patient, expected_version=opened_version,
-                                changes={"phone": "0113 496 9999"})
+        services.patient_update(
+            updated_by=nurse,
+            patient=patient,
+            expected_version=opened_version,
+            changes={"phone": "0113 496 9999"},
+        )
     patient.refresh_from_db()
     assert patient.phone == "0113 496 0000"
     assert patient.version == opened_version + 1
 
 
 def test_every_change_is_in_history_and_rollback_is_a_new_version(patient, clerk, admin_user):
-    services.patient_update(updated_by=clerk, patient=patient, expected_version=1, changes={"postcode": "ls1 4ap"})
-    services.patient_update(updated_by=clerk, patient=patient, expected_version=2, changes={"family_name": "Smyth"})
+    services.patient_update(
+        updated_by=clerk, patient=patient, expected_version=1, changes={"postcode": "ls1 4ap"}
+    )
+    services.patient_update(
+        updated_by=clerk, patient=patient, expected_version=2, changes={"family_name": "Smyth"}
+    )
     original = patient.history.order_by("history_date").first()
 
-    rolled = services.patient_rollback(rolled_back_by=admin_user, patient=patient, history_id=original.history_id,
-                                       expected_version=3)
+    rolled = services.patient_rollback(
+        rolled_back_by=admin_user, patient=patient, history_id=original.history_id, expected_version=3
+    )
 
     assert rolled.family_name == "Smith" and rolled.postcode == original.postcode
     assert rolled.version == 4
@@ -100,7 +119,9 @@ def test_concurrent_edits_from_two_connections_never_overwrite(transactional_db,
     def edit(user, phone):
         try:
             barrier.wait()
-            services.patient_update(updated_by=user, patient=patient, expected_version=1, changes={"phone": phone})
+            services.patient_update(
+                updated_by=user, patient=patient, expected_version=1, changes={"phone": phone}
+            )
             results.append("saved")
         except StaleEdit:
             results.append("stale")

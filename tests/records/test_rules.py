@@ -37,14 +37,20 @@ def test_letters_are_refused():
 
 def test_check_value_ten_is_never_valid():
     # 100000001x: weights give a check value of 10, so no final digit can make it valid.
-    first_nine = next(f"{n:09d}" for n in range(100_000_000, 100_001_000) if rules.nhs_number_check_digit(f"{n:09d}") is None)
+    first_nine = next(
+        f"{n:09d}"
+        for n in range(100_000_000, 100_001_000)
+        if rules.nhs_number_check_digit(f"{n:09d}") is None
+    )
     for last in range(10):
         with pytest.raises(rules.InvalidNHSNumber, match="check value is 10"):
             rules.validate_nhs_number(first_nine + str(last))
 
 
 def test_check_value_eleven_means_zero():
-    first_nine = next(f"{n:09d}" for n in range(999_000_000, 999_010_000) if rules.nhs_number_check_digit(f"{n:09d}") == 0)
+    first_nine = next(
+        f"{n:09d}" for n in range(999_000_000, 999_010_000) if rules.nhs_number_check_digit(f"{n:09d}") == 0
+    )
     assert rules.is_valid_nhs_number(first_nine + "0")
 
 
@@ -52,7 +58,9 @@ def test_format_is_three_three_four():
     assert rules.format_nhs_number("9434765919") == "943 476 5919"
 
 
-@pytest.mark.parametrize(("text", "key"), [("Zoë", "zoe"), ("O'Brien", "obrien"), ("  NÚÑEZ  García ", "nunez garcia")])
+@pytest.mark.parametrize(
+    ("text", "key"), [("Zoë", "zoe"), ("O'Brien", "obrien"), ("  NÚÑEZ  García ", "nunez garcia")]
+)
 def test_search_key_ignores_case_and_accents(text, key):
     assert rules.search_key(text) == key
 

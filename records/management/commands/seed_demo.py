@@ -23,15 +23,45 @@ from records import rules, services
 from records.models import AdmissionMethod, Patient, Sex, Specialty, Ward
 from records.services.patients import next_hospital_numbers
 
-DEFAULT_PASSWORD = "Ward-Round-2026"
+DEFAULT_PASSWORD = "Ward-Round-2026"  # noqa: S105 (demo only; README gives it)
 # Base32 JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP, shown in the README so the demo admin can set up an authenticator.
 DEFAULT_ADMIN_TOTP_HEX = "48656c6c6f21deadbeef48656c6c6f21deadbeef"
 
-FAMILY = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
-          "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
-          "O'Brien", "Núñez", "Müller", "Ahmed", "Khan", "Patel", "Nowak", "Okafor", "Chen", "Kowalski"]
+FAMILY = [
+    "Smith",
+    "Jones",
+    "Williams",
+    "Taylor",
+    "Brown",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Johnson",
+    "Roberts",
+    "Robinson",
+    "Thompson",
+    "Wright",
+    "Walker",
+    "White",
+    "Edwards",
+    "Hughes",
+    "Green",
+    "Hall",
+    "O'Brien",
+    "Núñez",
+    "Müller",
+    "Ahmed",
+    "Khan",
+    "Patel",
+    "Nowak",
+    "Okafor",
+    "Chen",
+    "Kowalski",
+]
 GIVEN_F = ["Olivia", "Amelia", "Isla", "Zoë", "Siobhán", "Aisha", "Mary", "Margaret", "Chloé", "Priya"]
 GIVEN_M = ["Oliver", "George", "Harry", "José", "Noah", "Mohammed", "John", "Peter", "Seán", "Arjun"]
+STREETS = ["High", "Station", "Church", "Mill", "Park"]
 TOWNS = [("Leeds", "LS1 4AP"), ("York", "YO1 7HH"), ("Wakefield", "WF1 2DD"), ("Bradford", "BD1 1HY")]
 
 STAFF = [
@@ -49,7 +79,11 @@ STAFF = [
 
 WARDS = [
     ("RXX01", "St Luke's Hospital", [("SL-A1", "Ward A1 (Acute Medicine)"), ("SL-B2", "Ward B2 (Surgery)")]),
-    ("RXX02", "Riverside Community Hospital", [("RC-OAK", "Oak Ward (Elderly Care)"), ("RC-ASH", "Ash Ward (Rehab)")]),
+    (
+        "RXX02",
+        "Riverside Community Hospital",
+        [("RC-OAK", "Oak Ward (Elderly Care)"), ("RC-ASH", "Ash Ward (Rehab)")],
+    ),
 ]
 
 
@@ -78,13 +112,18 @@ class Command(BaseCommand):
             teams = self._teams(staff)
             people = self._patients(patients)
             self._admissions(people, wards, staff, teams)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data loaded: {len(STAFF)} staff, {len(wards)} wards, {len(people)} patients."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded: {len(STAFF)} staff, {len(wards)} wards, {len(people)} patients."
+            )
+        )
 
     def _staff(self) -> dict[str, User]:
         password = os.environ.get("DEMO_PASSWORD", DEFAULT_PASSWORD)
         staff = {
-            username: staff_create(username=username, password=password, role=role, first_name=first, last_name=last)
+            username: staff_create(
+                username=username, password=password, role=role, first_name=first, last_name=last
+            )
             for username, role, first, last in STAFF
         }
         key = os.environ.get("DEMO_ADMIN_TOTP_HEX", DEFAULT_ADMIN_TOTP_HEX)
@@ -100,17 +139,24 @@ class Command(BaseCommand):
                 bays = {f"Bay {b}": [f"{b}{i}" for i in range(1, 7)] for b in "ABC"}
                 bays["Side rooms"] = ["SR1", "SR2"]
                 wards.append(services.ward_create(site=site, code=code, name=name, bays=bays))
-        services.ward_add_staff(ward=wards[0], users=[staff["nurse"], staff["hca"], staff["pharmacist"],
-                                                      staff["pharmtech"]])
+        services.ward_add_staff(
+            ward=wards[0], users=[staff["nurse"], staff["hca"], staff["pharmacist"], staff["pharmtech"]]
+        )
         services.ward_add_staff(ward=wards[1], users=[staff["nurse2"], staff["pharmacist"]])
         return wards
 
     def _teams(self, staff: dict[str, User]):
         return [
-            services.team_create(name="Dr Price – Acute Medicine", specialty=Specialty.GENERAL_MEDICINE,
-                                 consultant=staff["doctor"]),
-            services.team_create(name="Dr Ross – General Surgery", specialty=Specialty.GENERAL_SURGERY,
-                                 consultant=staff["consultant2"]),
+            services.team_create(
+                name="Dr Price - Acute Medicine",
+                specialty=Specialty.GENERAL_MEDICINE,
+                consultant=staff["doctor"],
+            ),
+            services.team_create(
+                name="Dr Ross - General Surgery",
+                specialty=Specialty.GENERAL_SURGERY,
+                consultant=staff["consultant2"],
+            ),
         ]
 
     def _patients(self, count: int) -> list[Patient]:
@@ -127,7 +173,7 @@ class Command(BaseCommand):
                 given_names=random.choice(GIVEN_F if sex == Sex.FEMALE else GIVEN_M),
                 date_of_birth=date(1930, 1, 1) + timedelta(days=random.randint(0, 33000)),
                 sex=sex,
-                address_line_1=f"{random.randint(1, 200)} {random.choice(['High', 'Station', 'Church'])} Street",
+                address_line_1=f"{random.randint(1, 200)} {random.choice(STREETS)} Street",
                 town=town,
                 postcode=postcode,
                 phone=f"0113 496 {random.randint(0, 9999):04d}",
@@ -146,10 +192,17 @@ class Command(BaseCommand):
         for ward_index, ward in enumerate(wards):
             beds = list(ward.beds.order_by("bay__name", "label"))
             team = teams[ward_index % 2]
-            for bed, patient in zip(beds[:15], admitted[ward_index * 15:(ward_index + 1) * 15], strict=False):
+            for bed, patient in zip(
+                beds[:15], admitted[ward_index * 15 : (ward_index + 1) * 15], strict=False
+            ):
                 services.encounter_admit(
-                    admitted_by=staff["clerk"], patient=patient, ward=ward, bed=bed, consultant=team.consultant,
-                    team=team, specialty=team.specialty,
+                    admitted_by=staff["clerk"],
+                    patient=patient,
+                    ward=ward,
+                    bed=bed,
+                    consultant=team.consultant,
+                    team=team,
+                    specialty=team.specialty,
                     admission_method=random.choice([AdmissionMethod.EMERGENCY_ED, AdmissionMethod.ELECTIVE]),
                     admitted_at=now - timedelta(hours=random.randint(2, 240)),
                 )

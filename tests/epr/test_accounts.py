@@ -1,0 +1,84 @@
+"""Login: lockout after repeated failures, TOTP for administrators, roles, API client command."""
+
+import io
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from epr.accounts.models import ApiClient
+from epr.accounts.roles import Role
+from tests.factories import UserFactory
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def test_every_role_has_a_group_with_its_permissions(db):
+    doctor_perms = set(Group.objects.get(name="role:doctor").permissions.values_list("codename", flat=True))
+    assert "change_patient" in doctor_perms and "merge_patient" not in doctor_perms
+    assert Group.objects.filter(name__startswith="role:").count() == len(Role.values)
+
+
+def test_account_locks_after_repeated_failures(client, nurse):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "alice", "password": "wrong"}, REMOTE_ADDR="10.0.0.9")
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9"
+    )
+    assert b"Your account is locked" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_successful_login_lands_on_the_role_page(client, nurse):
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("ward_list")
+
+
+def test_administrators_must_pass_a_second_factor(client, admin_user):
+    client.post(reverse("login"), {"username": "ada", "password": PASSWORD})
+    response = client.get(reverse("patient_search"))
+    assert response.status_code == 302 and response.url.startswith(reverse("second_factor"))
+
+    page = client.get(response.url)
+    assert b"Add this key" in page.content
+    device = TOTPDevice.objects.get(user=admin_user)
+    wrong = client.post(response.url, {"token": "000000"})
+    assert b"The code is wrong" in wrong.content
+    device.refresh_from_db()
+    device.throttle_reset()  # a failure throttles the next try; a real user waits a second
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    assert client.post(response.url, {"token": code}).status_code == 302
+    assert client.get(reverse("patient_search")).status_code == 200
+
+
+def test_sessions_expire_after_inactivity_and_cookies_are_safe():
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_COOKIE_AGE <= 30 * 60
+    assert settings.SESSION_COOKIE_HTTPONLY is True
+
+
+def test_weak_passwords_are_refused(db):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        validate_password("password123", UserFactory.build())
+
+
+def test_create_api_client_prints_credentials(db):
+    out = io.StringIO()
+    call_command("create_api_client", "Lab feed", "--scope", "system/*.read system/*.write", stdout=out)
+    text = out.getvalue()
+    assert "client_id=" in text and "client_secret=" in text
+    assert ApiClient.objects.get(application__name="Lab feed").scopes == ["system/*.read", "system/*.write"]
+
+
+def test_create_api_client_refuses_unknown_scopes(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Unknown scope"):
+        call_command("create_api_client", "Bad", "--scope", "everything")
