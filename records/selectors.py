@@ -169,6 +169,17 @@ def ward_list(ward: Ward) -> list[BedRow]:
     return rows
 
 
+def team_patients(user) -> list[WardStay]:
+    """Current stays of patients under the user's treating teams (a consultant's or junior's list)."""
+    return list(
+        WardStay.objects.filter(
+            ended_at__isnull=True, encounter__team__staff_group__user=user, encounter__status=EncounterStatus.ACTIVE
+        )
+        .select_related("ward", "bed__bay", "encounter__patient", "encounter__consultant", "encounter__team")
+        .order_by("ward__name", "bed__bay__name", "bed__label")
+    )
+
+
 def free_beds(ward: Ward) -> QuerySet[Bed]:
     return (
         Bed.objects.filter(ward=ward, active=True)

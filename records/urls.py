@@ -5,6 +5,7 @@ from records import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("wards/", views.ward_list, name="ward_list"),
+    path("my-patients/", views.my_patients, name="my_patients"),
     path("wards/<int:ward_id>/", views.ward_list, name="ward_list_for"),
     path("beds/free/", views.free_beds, name="free_beds"),
     path("patients/", views.patient_search, name="patient_search"),

@@ -68,9 +68,16 @@ def _form_error(form, exc: RecordError) -> None:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if request.user.role == Role.DOCTOR and not selectors.wards_for_user(request.user).exists():
+        return redirect("my_patients")
     if request.user.role in CLINICAL_ROLES or request.user.role == Role.MANAGER:
         return redirect("ward_list")
     return redirect("patient_search")
+
+
+@login_required
+def my_patients(request: HttpRequest) -> HttpResponse:
+    return render(request, "records/my_patients.html", {"stays": selectors.team_patients(request.user)})
 
 
 @login_required
