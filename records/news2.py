@@ -1,0 +1,276 @@
+"""NEWS2 (Royal College of Physicians, 2017): pure scoring rules, no ORM.
+
+Values are scored at the precision they are recorded: temperature to one decimal place (rounded
+half-up, so 35.05 scores as 35.1), everything else as whole numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+
+class Consciousness(StrEnum):
+    ALERT = "A"
+    NEW_CONFUSION = "C"
+    VOICE = "V"
+    PAIN = "P"
+    UNRESPONSIVE = "U"
+
+
+class Risk(StrEnum):
+    LOW = "low"
+    LOW_MEDIUM = "low-medium"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Escalation(StrEnum):
+    NONE = ""
+    ALERT = "alert"  # a red score or total 5-6: nurse in charge and medical team
+    URGENT = "urgent"  # total 7+: emergency response
+
+
+# Plausible ranges: a value outside is a typing error, refused rather than scored.
+PLAUSIBLE = {
+    "respiration_rate": (1, 80, "breaths per minute"),
+    "spo2": (40, 100, "%"),
+    "systolic_bp": (40, 300, "mmHg"),
+    "diastolic_bp": (10, 200, "mmHg"),
+    "pulse": (20, 300, "beats per minute"),
+    "temperature": (Decimal("25.0"), Decimal("45.0"), "°C"),
+    "oxygen_flow": (Decimal("0"), Decimal("60"), "L/min"),
+    "weight": (Decimal("0.2"), Decimal("500"), "kg"),
+    "height": (Decimal("20"), Decimal("280"), "cm"),
+    "pain_score": (0, 10, ""),
+}
+
+LABELS = {
+    "respiration_rate": "Respiration rate",
+    "spo2": "SpO2",
+    "systolic_bp": "Systolic blood pressure",
+    "diastolic_bp": "Diastolic blood pressure",
+    "pulse": "Pulse",
+    "temperature": "Temperature",
+    "oxygen_flow": "Oxygen flow",
+    "weight": "Weight",
+    "height": "Height",
+    "pain_score": "Pain score",
+}
+
+NEWS2_PARAMETERS = ("respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness", "temperature")
+
+
+class VitalSignsError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class VitalSigns:
+    respiration_rate: int
+    spo2: int
+    on_oxygen: bool
+    systolic_bp: int
+    pulse: int
+    consciousness: Consciousness
+    temperature: Decimal
+
+
+@dataclass(frozen=True)
+class News2Result:
+    total: int
+    scores: dict[str, int] = field(default_factory=dict)
+    scale: int = 1
+
+    @property
+    def red_score(self) -> bool:
+        return any(score == 3 for score in self.scores.values())
+
+    @property
+    def risk(self) -> Risk:
+        if self.total >= 7:
+            return Risk.HIGH
+        if self.total >= 5:
+            return Risk.MEDIUM
+        if self.red_score:
+            return Risk.LOW_MEDIUM
+        return Risk.LOW
+
+    @property
+    def escalation(self) -> Escalation:
+        if self.total >= 7:
+            return Escalation.URGENT
+        if self.total >= 5 or self.red_score:
+            return Escalation.ALERT
+        return Escalation.NONE
+
+    @property
+    def monitoring_interval(self) -> timedelta:
+        """Minimum observation frequency (RCP Chart 4). Continuous monitoring is checked half-hourly."""
+        if self.total >= 7:
+            return timedelta(minutes=30)
+        if self.total >= 5 or self.red_score:
+            return timedelta(hours=1)
+        if self.total >= 1:
+            return timedelta(hours=4)
+        return timedelta(hours=12)
+
+    @property
+    def monitoring(self) -> str:
+        if self.total >= 7:
+            return "Continuous monitoring of vital signs"
+        if self.total >= 5 or self.red_score:
+            return "Minimum 1-hourly"
+        if self.total >= 1:
+            return "Minimum 4–6-hourly"
+        return "Minimum 12-hourly"
+
+    @property
+    def response(self) -> str:
+        if self.total >= 7:
+            return ("Emergency response: inform the medical team immediately (at least specialist registrar); "
+                    "assessment by a team with critical-care competencies; consider HDU/ICU.")
+        if self.total >= 5:
+            return ("Urgent response: inform the medical team immediately; urgent assessment by a clinician "
+                    "with acute-illness competencies.")
+        if self.red_score:
+            return "Urgent ward-based response: inform the medical team caring for the patient."
+        if self.total >= 1:
+            return "Registered nurse to assess and decide whether to increase monitoring or escalate."
+        return "Continue routine NEWS2 monitoring."
+
+
+def round_temperature(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def score_respiration(rate: int) -> int:
+    if rate <= 8:
+        return 3
+    if rate <= 11:
+        return 1
+    if rate <= 20:
+        return 0
+    if rate <= 24:
+        return 2
+    return 3
+
+
+def score_spo2_scale1(spo2: int) -> int:
+    if spo2 <= 91:
+        return 3
+    if spo2 <= 93:
+        return 2
+    if spo2 <= 95:
+        return 1
+    return 0
+
+
+def score_spo2_scale2(spo2: int, *, on_oxygen: bool) -> int:
+    if spo2 <= 83:
+        return 3
+    if spo2 <= 85:
+        return 2
+    if spo2 <= 87:
+        return 1
+    if spo2 <= 92 or not on_oxygen:
+        return 0
+    if spo2 <= 94:
+        return 1
+    if spo2 <= 96:
+        return 2
+    return 3
+
+
+def score_air_or_oxygen(on_oxygen: bool) -> int:
+    return 2 if on_oxygen else 0
+
+
+def score_systolic(systolic: int) -> int:
+    if systolic <= 90:
+        return 3
+    if systolic <= 100:
+        return 2
+    if systolic <= 110:
+        return 1
+    if systolic <= 219:
+        return 0
+    return 3
+
+
+def score_pulse(pulse: int) -> int:
+    if pulse <= 40:
+        return 3
+    if pulse <= 50:
+        return 1
+    if pulse <= 90:
+        return 0
+    if pulse <= 110:
+        return 1
+    if pulse <= 130:
+        return 2
+    return 3
+
+
+def score_consciousness(level: Consciousness | str) -> int:
+    return 0 if Consciousness(level) == Consciousness.ALERT else 3
+
+
+def score_temperature(temperature: Decimal) -> int:
+    t = round_temperature(temperature)
+    if t <= Decimal("35.0"):
+        return 3
+    if t <= Decimal("36.0"):
+        return 1
+    if t <= Decimal("38.0"):
+        return 0
+    if t <= Decimal("39.0"):
+        return 1
+    return 2
+
+
+def check_plausible(values: dict[str, object]) -> None:
+    """Refuse impossible values with a message per field; missing values are not checked here."""
+    errors = {}
+    for name, value in values.items():
+        if value is None or name not in PLAUSIBLE:
+            continue
+        low, high, unit = PLAUSIBLE[name]
+        if not low <= value <= high:
+            errors[name] = f"{LABELS[name]} must be between {low} and {high} {unit}".rstrip() + "."
+    diastolic, systolic = values.get("diastolic_bp"), values.get("systolic_bp")
+    if diastolic is not None and systolic is not None and diastolic >= systolic and "diastolic_bp" not in errors:
+        errors["diastolic_bp"] = "Diastolic blood pressure must be lower than systolic."
+    if values.get("oxygen_flow") and not values.get("on_oxygen"):
+        errors["oxygen_flow"] = "An oxygen flow was given but the patient is recorded as on air."
+    if "consciousness" in values and values["consciousness"] is not None:
+        try:
+            Consciousness(values["consciousness"])
+        except ValueError:
+            errors["consciousness"] = "Consciousness must be one of A, C, V, P or U (ACVPU)."
+    if errors:
+        raise VitalSignsError(errors)
+
+
+def news2(vitals: VitalSigns, *, scale: int = 1) -> News2Result:
+    """Score a complete set. Scale 2 only for a patient a clinician has put on it."""
+    check_plausible(vitals.__dict__)
+    if scale not in (1, 2):
+        raise ValueError("SpO2 scale is 1 or 2")
+    spo2_score = (
+        score_spo2_scale1(vitals.spo2) if scale == 1 else score_spo2_scale2(vitals.spo2, on_oxygen=vitals.on_oxygen)
+    )
+    scores = {
+        "respiration_rate": score_respiration(vitals.respiration_rate),
+        "spo2": spo2_score,
+        "on_oxygen": score_air_or_oxygen(vitals.on_oxygen),
+        "systolic_bp": score_systolic(vitals.systolic_bp),
+        "pulse": score_pulse(vitals.pulse),
+        "consciousness": score_consciousness(vitals.consciousness),
+        "temperature": score_temperature(vitals.temperature),
+    }
+    return News2Result(total=sum(scores.values()), scores=scores, scale=scale)
