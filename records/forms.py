@@ -65,13 +65,16 @@ class DemographicsForm(NHSFormMixin, forms.ModelForm):
             "family_name": "Family name (surname)",
             "given_names": "Given names",
             "gp_practice_code": "GP practice ODS code",
+            "gp_practice_name": "GP practice name",
             "ethnic_category": "Ethnic category",
             "interpreter_required": "Needs an interpreter",
         }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Required unless the patient is unknown; clean() says so.
         self.fields["family_name"].required = False
+        self.fields["family_name"].help_text = "Required unless the patient is unknown"
 
     def clean_nhs_number(self) -> str:
         value = self.cleaned_data.get("nhs_number") or ""

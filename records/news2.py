@@ -60,7 +60,15 @@ LABELS = {
     "pain_score": "Pain score",
 }
 
-NEWS2_PARAMETERS = ("respiration_rate", "spo2", "on_oxygen", "systolic_bp", "pulse", "consciousness", "temperature")
+NEWS2_PARAMETERS = (
+    "respiration_rate",
+    "spo2",
+    "on_oxygen",
+    "systolic_bp",
+    "pulse",
+    "consciousness",
+    "temperature",
+)
 
 
 class VitalSignsError(ValueError):
@@ -126,17 +134,21 @@ class News2Result:
         if self.total >= 5 or self.red_score:
             return "Minimum 1-hourly"
         if self.total >= 1:
-            return "Minimum 4–6-hourly"
+            return "Minimum 4-6-hourly"
         return "Minimum 12-hourly"
 
     @property
     def response(self) -> str:
         if self.total >= 7:
-            return ("Emergency response: inform the medical team immediately (at least specialist registrar); "
-                    "assessment by a team with critical-care competencies; consider HDU/ICU.")
+            return (
+                "Emergency response: inform the medical team immediately (at least specialist registrar); "
+                "assessment by a team with critical-care competencies; consider HDU/ICU."
+            )
         if self.total >= 5:
-            return ("Urgent response: inform the medical team immediately; urgent assessment by a clinician "
-                    "with acute-illness competencies.")
+            return (
+                "Urgent response: inform the medical team immediately; urgent assessment by a clinician "
+                "with acute-illness competencies."
+            )
         if self.red_score:
             return "Urgent ward-based response: inform the medical team caring for the patient."
         if self.total >= 1:
@@ -243,7 +255,12 @@ def check_plausible(values: dict[str, object]) -> None:
         if not low <= value <= high:
             errors[name] = f"{LABELS[name]} must be between {low} and {high} {unit}".rstrip() + "."
     diastolic, systolic = values.get("diastolic_bp"), values.get("systolic_bp")
-    if diastolic is not None and systolic is not None and diastolic >= systolic and "diastolic_bp" not in errors:
+    if (
+        diastolic is not None
+        and systolic is not None
+        and diastolic >= systolic
+        and "diastolic_bp" not in errors
+    ):
         errors["diastolic_bp"] = "Diastolic blood pressure must be lower than systolic."
     if values.get("oxygen_flow") and not values.get("on_oxygen"):
         errors["oxygen_flow"] = "An oxygen flow was given but the patient is recorded as on air."
@@ -262,7 +279,9 @@ def news2(vitals: VitalSigns, *, scale: int = 1) -> News2Result:
     if scale not in (1, 2):
         raise ValueError("SpO2 scale is 1 or 2")
     spo2_score = (
-        score_spo2_scale1(vitals.spo2) if scale == 1 else score_spo2_scale2(vitals.spo2, on_oxygen=vitals.on_oxygen)
+        score_spo2_scale1(vitals.spo2)
+        if scale == 1
+        else score_spo2_scale2(vitals.spo2, on_oxygen=vitals.on_oxygen)
     )
     scores = {
         "respiration_rate": score_respiration(vitals.respiration_rate),

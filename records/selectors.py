@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
@@ -173,7 +173,9 @@ def team_patients(user) -> list[WardStay]:
     """Current stays of patients under the user's treating teams (a consultant's or junior's list)."""
     return list(
         WardStay.objects.filter(
-            ended_at__isnull=True, encounter__team__staff_group__user=user, encounter__status=EncounterStatus.ACTIVE
+            ended_at__isnull=True,
+            encounter__team__staff_group__user=user,
+            encounter__status=EncounterStatus.ACTIVE,
         )
         .select_related("ward", "bed__bay", "encounter__patient", "encounter__consultant", "encounter__team")
         .order_by("ward__name", "bed__bay__name", "bed__label")
@@ -183,7 +185,7 @@ def team_patients(user) -> list[WardStay]:
 def free_beds(ward: Ward) -> QuerySet[Bed]:
     return (
         Bed.objects.filter(ward=ward, active=True)
-        .exclude(stays__ended_at__isnull=True)
+        .exclude(Exists(WardStay.objects.filter(bed=OuterRef("pk"), ended_at__isnull=True)))
         .select_related("bay")
         .order_by("bay__name", "label")
     )

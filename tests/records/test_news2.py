@@ -25,10 +25,23 @@ def test_spo2_scale1_bands(spo2, score):
 @pytest.mark.parametrize(
     ("spo2", "on_oxygen", "score"),
     [
-        (83, False, 3), (84, False, 2), (85, True, 2), (86, False, 1), (87, True, 1),
-        (88, False, 0), (92, True, 0), (88, True, 0),
-        (93, False, 0), (97, False, 0), (100, False, 0),  # 93 or more on air scores 0
-        (93, True, 1), (94, True, 1), (95, True, 2), (96, True, 2), (97, True, 3), (100, True, 3),
+        (83, False, 3),
+        (84, False, 2),
+        (85, True, 2),
+        (86, False, 1),
+        (87, True, 1),
+        (88, False, 0),
+        (92, True, 0),
+        (88, True, 0),
+        (93, False, 0),
+        (97, False, 0),
+        (100, False, 0),  # 93 or more on air scores 0
+        (93, True, 1),
+        (94, True, 1),
+        (95, True, 2),
+        (96, True, 2),
+        (97, True, 3),
+        (100, True, 3),
     ],
 )
 def test_spo2_scale2_bands_air_versus_oxygen(spo2, on_oxygen, score):
@@ -63,8 +76,16 @@ def test_new_confusion_and_cvpu_score_three(level, score):
 @pytest.mark.parametrize(
     ("temperature", "score"),
     [
-        ("35.0", 3), ("35.1", 1), ("36.0", 1), ("36.1", 0), ("38.0", 0), ("38.1", 1), ("39.0", 1), ("39.1", 2),
-        ("35.04", 3), ("35.05", 1),  # scored at one decimal place, half-up
+        ("35.0", 3),
+        ("35.1", 1),
+        ("36.0", 1),
+        ("36.1", 0),
+        ("38.0", 0),
+        ("38.1", 1),
+        ("39.0", 1),
+        ("39.1", 2),
+        ("35.04", 3),
+        ("35.05", 1),  # scored at one decimal place, half-up
     ],
 )
 def test_temperature_bands(temperature, score):
@@ -72,8 +93,15 @@ def test_temperature_bands(temperature, score):
 
 
 def vitals(**changes) -> VitalSigns:
-    normal = {"respiration_rate": 16, "spo2": 97, "on_oxygen": False, "systolic_bp": 125, "pulse": 72,
-              "consciousness": Consciousness.ALERT, "temperature": Decimal("36.8")}
+    normal = {
+        "respiration_rate": 16,
+        "spo2": 97,
+        "on_oxygen": False,
+        "systolic_bp": 125,
+        "pulse": 72,
+        "consciousness": Consciousness.ALERT,
+        "temperature": Decimal("36.8"),
+    }
     return VitalSigns(**{**normal, **changes})
 
 
@@ -86,8 +114,15 @@ def test_normal_set_scores_zero_with_twelve_hourly_monitoring():
 
 
 def test_maximum_is_twenty():
-    worst = vitals(respiration_rate=30, spo2=80, on_oxygen=True, systolic_bp=85, pulse=140,
-                   consciousness=Consciousness.UNRESPONSIVE, temperature=Decimal("34.0"))
+    worst = vitals(
+        respiration_rate=30,
+        spo2=80,
+        on_oxygen=True,
+        systolic_bp=85,
+        pulse=140,
+        consciousness=Consciousness.UNRESPONSIVE,
+        temperature=Decimal("34.0"),
+    )
     assert news2.news2(worst).total == 20
 
 
@@ -105,10 +140,24 @@ def test_a_single_red_score_raises_an_alert_below_five():
     [
         ({"pulse": 95}, 1, Risk.LOW, Escalation.NONE),
         ({"pulse": 115, "respiration_rate": 22}, 4, Risk.LOW, Escalation.NONE),
-        ({"pulse": 115, "respiration_rate": 22, "temperature": Decimal("38.5")}, 5, Risk.MEDIUM, Escalation.ALERT),
-        ({"pulse": 115, "respiration_rate": 22, "on_oxygen": True, "spo2": 96}, 6, Risk.MEDIUM, Escalation.ALERT),
-        ({"pulse": 115, "respiration_rate": 22, "on_oxygen": True, "temperature": Decimal("38.5")}, 7, Risk.HIGH,
-         Escalation.URGENT),
+        (
+            {"pulse": 115, "respiration_rate": 22, "temperature": Decimal("38.5")},
+            5,
+            Risk.MEDIUM,
+            Escalation.ALERT,
+        ),
+        (
+            {"pulse": 115, "respiration_rate": 22, "on_oxygen": True, "spo2": 96},
+            6,
+            Risk.MEDIUM,
+            Escalation.ALERT,
+        ),
+        (
+            {"pulse": 115, "respiration_rate": 22, "on_oxygen": True, "temperature": Decimal("38.5")},
+            7,
+            Risk.HIGH,
+            Escalation.URGENT,
+        ),
     ],
 )
 def test_thresholds(changes, total, risk, escalation):

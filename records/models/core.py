@@ -12,6 +12,32 @@ from simple_history.models import HistoricalRecords
 
 from records import rules
 
+__all__ = [
+    "Sex",
+    "NHSNumberStatus",
+    "EthnicCategory",
+    "PatientStatus",
+    "Patient",
+    "PatientGroupObjectPermission",
+    "PatientUserObjectPermission",
+    "Specialty",
+    "Site",
+    "Ward",
+    "Bay",
+    "Bed",
+    "Team",
+    "AdmissionMethod",
+    "DischargeDestination",
+    "EncounterStatus",
+    "Encounter",
+    "WardStay",
+    "CareRelationshipKind",
+    "CareRelationship",
+    "BreakGlassAccess",
+    "PatientMerge",
+    "PatientLink",
+]
+
 
 class Sex(models.TextChoices):
     """Administrative gender (FHIR), recorded as the person's sex on the record."""

@@ -1,0 +1,3 @@
+from records.models.alerts import *  # noqa: F403
+from records.models.core import *  # noqa: F403
+from records.models.observations import *  # noqa: F403

@@ -1,0 +1,124 @@
+"""End-to-end journeys through the pages, as staff use them: a real browser against the live server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from records import rules
+from records.models import Patient
+
+pytestmark = pytest.mark.browser
+
+
+def _nhs_number(first_nine: str) -> str:
+    check = rules.nhs_number_check_digit(first_nine)
+    assert check is not None
+    return f"{first_nine}{check}"
+
+
+NEW_NHS_NUMBER = _nhs_number("999876543")
+
+
+def field(label: str) -> re.Pattern[str]:
+    """A form label as shown, with or without the " (optional)" the field template adds."""
+    return re.compile(rf"^{re.escape(label)}( \(optional\))?$")
+
+
+def test_register_admit_ward_list_and_break_glass(
+    transactional_db, live_server, log_in, ward, bed, clerk, doctor, team, nurse, outsider
+):
+    spaced = rules.format_nhs_number(NEW_NHS_NUMBER)
+
+    # Clara, the ward clerk, registers the patient, typing the NHS number with spaces.
+    page = log_in(clerk.username)
+    page.get_by_role("link", name="Register a patient").click()
+    page.get_by_label(field("NHS number")).fill(spaced)
+    page.get_by_label(field("Family name (surname)")).fill("Okafor")
+    page.get_by_label(field("Given names")).fill("Grace")
+    page.get_by_label(field("Date of birth")).fill("1948-05-17")
+    page.get_by_label(field("Sex")).select_option(label="Female")
+    page.get_by_role("button", name="Register patient").click()
+
+    expect(page).to_have_url(re.compile(r"/patients/\d+/$"))
+    patient = Patient.objects.get(nhs_number=NEW_NHS_NUMBER)
+    assert page.url.endswith(f"/patients/{patient.pk}/")
+    expect(page.get_by_role("status")).to_contain_text(f"hospital number {patient.hospital_number}")
+
+    # She admits the patient to Ward 7: the bed list is filled by htmx once the ward is chosen.
+    page.get_by_role("link", name="Admit", exact=True).click()
+    page.get_by_label(field("Ward")).select_option(label=ward.name)
+    bed_select = page.locator("#id_bed")
+    expect(bed_select.locator("option", has_text="Bay A 1")).to_be_attached()
+    bed_select.select_option(label="Bay A 1")
+    page.get_by_label(field("Consultant")).select_option(label=str(doctor))
+    page.get_by_label(field("Treating team")).select_option(label=team.name)
+    page.get_by_label(field("Specialty")).select_option(label="General internal medicine")
+    page.get_by_label(field("Admission method")).select_option(label="Emergency - via emergency department")
+    page.get_by_role("button", name="Admit", exact=True).click()
+
+    expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
+    expect(page.get_by_role("status")).to_have_text(f"Admitted to {ward.name}.")
+    expect(page.get_by_test_id("patient-banner")).to_contain_text("Bay A bed 1")
+
+    # Alice, a nurse on Ward 7, lands on her ward list and finds the patient in the bed.
+    page = log_in(nurse.username)
+    expect(page).to_have_url(re.compile(r"/wards/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(ward.name)
+    row = page.get_by_test_id("ward-list").get_by_role("row").filter(has_text="Bay A 1")
+    expect(row).to_contain_text("OKAFOR")
+    expect(row).to_contain_text(spaced)
+    page.screenshot(path="/tmp/ward_list.png", full_page=True)  # noqa: S108 - a look at the page, not data
+    row.get_by_role("link").click()
+
+    expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
+    expect(page.get_by_test_id("banner-nhs")).to_have_text(spaced)
+    expect(page.locator(".epr-break-glass")).to_have_count(0)
+
+    # Charlie, a nurse on another ward, is refused and offered break-glass; no demographics are shown.
+    page = log_in(outsider.username)
+    response = page.goto(f"/patients/{patient.pk}/")
+    assert response is not None
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "You do not have a care relationship with this patient"
+    )
+    expect(page.get_by_test_id("patient-banner")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text(spaced)
+    expect(page.locator("main")).not_to_contain_text(re.compile("okafor", re.IGNORECASE))
+
+    reason = "Cardiac arrest call on the corridor outside Ward 7"
+    page.get_by_label("Why do you need this record now?").fill(reason)
+    page.get_by_role("button", name="Open record with break-glass").click()
+
+    expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
+    expect(page.get_by_test_id("banner-nhs")).to_have_text(spaced)
+    glass = page.locator(".epr-break-glass")
+    expect(glass).to_contain_text("Break-glass access until")
+    expect(glass).to_contain_text(reason)
+    expect(glass).to_have_css("background-color", "rgb(213, 40, 27)")
+
+
+def test_register_with_invalid_nhs_number_shows_error_and_saves_nothing(
+    transactional_db, live_server, log_in, clerk
+):
+    wrong_check_digit = NEW_NHS_NUMBER[:9] + str((int(NEW_NHS_NUMBER[9]) + 1) % 10)
+    before = Patient.objects.count()
+
+    page = log_in(clerk.username)
+    page.goto("/patients/register/")
+    page.get_by_label(field("NHS number")).fill(rules.format_nhs_number(wrong_check_digit))
+    page.get_by_label(field("Family name (surname)")).fill("Okafor")
+    page.get_by_label(field("Given names")).fill("Grace")
+    page.get_by_role("button", name="Register patient").click()
+
+    message = "This is not a valid NHS number: the check digit is wrong. Check for a typing error."
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    expect(summary.get_by_role("link", name=message)).to_have_attribute("href", "#id_nhs_number")
+    expect(page.locator("#nhs_number-error")).to_contain_text(message)
+    expect(page).to_have_url(re.compile(r"/patients/register/$"))
+    assert Patient.objects.count() == before
