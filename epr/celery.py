@@ -14,4 +14,12 @@ app.conf.beat_schedule = {
         "task": "records.tasks.withdraw_ended_care_relationships",
         "schedule": crontab(minute="*/5"),
     },
+    "check-overdue-observations": {
+        "task": "records.tasks.check_overdue_observations",
+        "schedule": crontab(minute="*/5"),
+    },
+    "sweep-missed-news2-alerts": {
+        "task": "records.tasks.sweep_missed_news2_alerts",
+        "schedule": crontab(minute="*/10"),
+    },
 }

@@ -9,11 +9,13 @@ class RecordsConfig(AppConfig):
         from epr.accounts.roles import register_role_permissions
 
         everyone = ["records.view_patient", "records.view_ward"]
+        # Record observations and acknowledge the alerts they raise.
+        observers = ["records.add_observationset", "records.change_clinicalalert"]
         register_role_permissions(
             {
-                "doctor": [*everyone, "records.change_patient"],
-                "nurse": [*everyone, "records.change_patient", "records.manage_admissions"],
-                "hca": everyone,
+                "doctor": [*everyone, *observers, "records.change_patient", "records.set_spo2_scale"],
+                "nurse": [*everyone, *observers, "records.change_patient", "records.manage_admissions"],
+                "hca": [*everyone, "records.add_observationset"],
                 "pharmacist": everyone,
                 "pharmtech": everyone,
                 "clerk": [

@@ -1,8 +1,31 @@
+"""Celery tasks: thin, idempotent, safe to retry; each calls one service."""
+
 from celery import shared_task
 
 from records import services
+from records.models import ObservationSet
 
 
 @shared_task
 def withdraw_ended_care_relationships() -> int:
     return services.withdraw_ended_care_relationships()
+
+
+@shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
+def raise_news2_alert(self, observation_set_id: int) -> int | None:
+    obs = ObservationSet.objects.select_related("encounter__team").get(pk=observation_set_id)
+    alert = services.alert_raise_for_set(obs=obs)
+    if alert is None:
+        return None
+    services.alert_send_email(alert=alert)
+    return alert.pk
+
+
+@shared_task
+def check_overdue_observations() -> int:
+    return services.raise_overdue_observation_alerts()
+
+
+@shared_task
+def sweep_missed_news2_alerts() -> int:
+    return services.sweep_missed_news2_alerts()

@@ -220,6 +220,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(_broker_dir / "beat-schedule")
 EPR_CARE_GRACE_PERIOD = timedelta(hours=env.int("EPR_CARE_GRACE_HOURS", default=24))
 # How long break-glass access lasts.
 EPR_BREAK_GLASS_DURATION = timedelta(hours=env.int("EPR_BREAK_GLASS_HOURS", default=4))
+# Where decision-support alerts are also emailed (a ward or outreach team mailbox); empty = in-app only.
+EPR_ALERT_EMAIL = env.str("EPR_ALERT_EMAIL", default="")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 # The organisation's ODS code, used in hospital numbers and FHIR identifiers.
 EPR_ORGANISATION_ODS = env.str("EPR_ORGANISATION_ODS", default="RXX")
 EPR_HOSPITAL_NUMBER_SYSTEM = f"https://fhir.{EPR_ORGANISATION_ODS.lower()}.nhs.uk/Id/hospital-number"

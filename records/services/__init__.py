@@ -7,9 +7,23 @@ from records.services.access import (
     care_relationship_start,
     withdraw_ended_care_relationships,
 )
+from records.services.alerts import (
+    alert_acknowledge,
+    alert_raise_for_set,
+    alert_send_email,
+    raise_overdue_observation_alerts,
+    sweep_missed_news2_alerts,
+)
 from records.services.encounters import encounter_admit, encounter_discharge, encounter_transfer
 from records.services.identity import patient_archive, patient_unmerge, patients_link, patients_merge
 from records.services.locations import site_create, team_create, ward_add_staff, ward_create
+from records.services.observations import (
+    OBSERVATION_FIELDS,
+    current_spo2_scale,
+    observation_set_mark_error,
+    observation_set_record,
+    spo2_scale_set,
+)
 from records.services.patients import (
     DEMOGRAPHIC_FIELDS,
     patient_register,
@@ -19,6 +33,16 @@ from records.services.patients import (
 
 __all__ = [
     "DEMOGRAPHIC_FIELDS",
+    "OBSERVATION_FIELDS",
+    "alert_acknowledge",
+    "alert_raise_for_set",
+    "alert_send_email",
+    "current_spo2_scale",
+    "observation_set_mark_error",
+    "observation_set_record",
+    "raise_overdue_observation_alerts",
+    "spo2_scale_set",
+    "sweep_missed_news2_alerts",
     "break_glass_start",
     "care_access_sync",
     "care_relationship_end",
