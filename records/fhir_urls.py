@@ -1,1 +1,20 @@
-urlpatterns: list = []
+"""The FHIR API under /fhir/. Paths are FHIR's own (no trailing slash); a trailing slash is also accepted
+because clients differ, and anything else answers with a 404 OperationOutcome rather than an HTML page."""
+
+from django.urls import path, re_path
+
+from records import fhir_views
+
+app_name = "fhir"
+
+
+def _with_and_without_slash(route: str, view, name: str) -> list:
+    return [path(route, view, name=name), path(f"{route}/", view)]
+
+
+urlpatterns = [
+    *_with_and_without_slash("metadata", fhir_views.CapabilityView.as_view(), "metadata"),
+    *_with_and_without_slash("Patient", fhir_views.PatientTypeView.as_view(), "patient-type"),
+    *_with_and_without_slash("Patient/<int:id>", fhir_views.PatientInstanceView.as_view(), "patient"),
+    re_path(r"^.*$", fhir_views.UnknownEndpointView.as_view()),
+]

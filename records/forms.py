@@ -7,7 +7,16 @@ from epr.accounts.models import User
 from epr.accounts.roles import Role
 from epr.forms import DateInput, DateTimeInput, NHSFormMixin
 from records import rules
-from records.models import AdmissionMethod, Bed, DischargeDestination, Patient, Specialty, Team, Ward
+from records.models import (
+    AdmissionMethod,
+    Bed,
+    DischargeDestination,
+    OxygenDevice,
+    Patient,
+    Specialty,
+    Team,
+    Ward,
+)
 from records.services import DEMOGRAPHIC_FIELDS
 
 
@@ -182,3 +191,83 @@ class BreakGlassForm(ReasonForm):
 
 def now_local() -> str:
     return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+
+
+class ObservationForm(NHSFormMixin, forms.Form):
+    taken_at = forms.DateTimeField(
+        label="Time taken", widget=DateTimeInput, required=False, help_text="Leave blank for now"
+    )
+    respiration_rate = forms.IntegerField(label="Respiration rate (breaths/min)", required=False)
+    spo2 = forms.IntegerField(label="SpO2 (%)", required=False)
+    on_oxygen = forms.TypedChoiceField(
+        label="Air or oxygen?",
+        choices=[("", "Not recorded"), ("air", "Air"), ("oxygen", "Oxygen")],
+        coerce=lambda v: {"air": False, "oxygen": True}.get(v),
+        empty_value=None,
+        required=False,
+    )
+    oxygen_device = forms.ChoiceField(
+        label="Oxygen device", choices=[("", "—"), *OxygenDevice.choices], required=False
+    )
+    oxygen_flow = forms.DecimalField(
+        label="Oxygen flow (L/min)", required=False, max_digits=4, decimal_places=1
+    )
+    systolic_bp = forms.IntegerField(label="Systolic BP (mmHg)", required=False)
+    diastolic_bp = forms.IntegerField(label="Diastolic BP (mmHg)", required=False)
+    pulse = forms.IntegerField(label="Pulse (beats/min)", required=False)
+    consciousness = forms.ChoiceField(
+        label="Consciousness (ACVPU)",
+        required=False,
+        choices=[
+            ("", "Not recorded"),
+            ("A", "A – Alert"),
+            ("C", "C – New confusion"),
+            ("V", "V – Responds to voice"),
+            ("P", "P – Responds to pain"),
+            ("U", "U – Unresponsive"),
+        ],
+        help_text="If you are not sure confusion is new, treat it as new.",
+    )
+    temperature = forms.DecimalField(label="Temperature (°C)", required=False, max_digits=4, decimal_places=2)
+    weight = forms.DecimalField(label="Weight (kg)", required=False, max_digits=5, decimal_places=1)
+    height = forms.DecimalField(label="Height (cm)", required=False, max_digits=4, decimal_places=1)
+    pain_score = forms.IntegerField(label="Pain score (0–10)", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("respiration_rate", "spo2", "systolic_bp", "diastolic_bp", "pulse", "pain_score"):
+            self.fields[name].widget.attrs.update(
+                {"inputmode": "numeric", "class": "nhsuk-input nhsuk-input--width-4"}
+            )
+        for name in ("temperature", "oxygen_flow", "weight", "height"):
+            self.fields[name].widget.attrs.update(
+                {"inputmode": "decimal", "class": "nhsuk-input nhsuk-input--width-5"}
+            )
+
+    def values(self) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "taken_at"}
+        data["consciousness"] = data.get("consciousness") or ""
+        data["oxygen_device"] = data.get("oxygen_device") or ""
+        return data
+
+
+class SpO2ScaleForm(NHSFormMixin, forms.Form):
+    scale = forms.TypedChoiceField(
+        label="SpO2 scale",
+        coerce=int,
+        choices=[
+            (1, "Scale 1 – target 94–98%"),
+            (2, "Scale 2 – hypercapnic respiratory failure, target 88–92%"),
+        ],
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text="For example, the blood gas that confirmed type 2 respiratory failure",
+    )
+
+
+class AcknowledgeForm(NHSFormMixin, forms.Form):
+    note = forms.CharField(label="Action taken", required=False, max_length=1000)
+    escalated = forms.BooleanField(label="Escalated to the medical team or outreach", required=False)

@@ -20,10 +20,14 @@ from records.access import (
 )
 from records.errors import NoRelationship
 from records.models import (
+    AlertStatus,
     Bed,
     BreakGlassAccess,
+    ClinicalAlert,
     Encounter,
     EncounterStatus,
+    EntryStatus,
+    ObservationSet,
     Patient,
     PatientLink,
     PatientMerge,
@@ -241,3 +245,29 @@ def access_log(patient: Patient):
 
 def break_glass_log() -> QuerySet[BreakGlassAccess]:
     return BreakGlassAccess.objects.select_related("user", "patient", "reviewed_by").order_by("-started_at")
+
+
+def observation_sets(patient: Patient, *, before=None, limit: int = 24) -> list[ObservationSet]:
+    """The latest sets (oldest first, for a left-to-right chart), paged backwards by time; one query."""
+    queryset = ObservationSet.objects.filter(patient=patient, status=EntryStatus.FINAL).select_related(
+        "recorded_by"
+    )
+    if before is not None:
+        queryset = queryset.filter(taken_at__lt=before)
+    return list(reversed(queryset.order_by("-taken_at", "-pk")[:limit]))
+
+
+def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalAlert]:
+    """Alerts addressed to the user's wards and teams; the nurse in charge and the medical team see them."""
+    queryset = ClinicalAlert.objects.filter(
+        Exists(
+            ClinicalAlert.recipients.through.objects.filter(clinicalalert_id=OuterRef("pk"), group__user=user)
+        )
+    )
+    if not include_closed:
+        queryset = queryset.filter(status=AlertStatus.OPEN)
+    return queryset.select_related("patient", "observation_set", "acknowledged_by").order_by("-raised_at")
+
+
+def open_alert_count(user) -> int:
+    return alerts_for_user(user).count()

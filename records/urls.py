@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views
+from records import views, views_observations
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,6 +26,21 @@ urlpatterns = [
     path("patients/<int:patient_id>/archive/", views.patient_archive, name="patient_archive"),
     path("patients/<int:patient_id>/access-log/", views.patient_access_log, name="patient_access_log"),
     path("patients/<int:patient_id>/break-glass/", views.break_glass, name="break_glass"),
+    path(
+        "patients/<int:patient_id>/observations/",
+        views_observations.observation_chart,
+        name="observation_chart",
+    ),
+    path(
+        "patients/<int:patient_id>/observations/new/",
+        views_observations.observations_record,
+        name="observations_record",
+    ),
+    path("patients/<int:patient_id>/spo2-scale/", views_observations.spo2_scale, name="spo2_scale"),
+    path("alerts/", views_observations.alert_list, name="alert_list"),
+    path(
+        "alerts/<int:alert_id>/acknowledge/", views_observations.alert_acknowledge, name="alert_acknowledge"
+    ),
     path("merges/<int:merge_id>/undo/", views.merge_undo, name="merge_undo"),
     path("privacy/break-glass/", views.break_glass_review, name="break_glass_review"),
 ]

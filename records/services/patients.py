@@ -40,6 +40,8 @@ DEMOGRAPHIC_FIELDS = (
     "interpreter_required",
 )
 
+_STATUSES_NEEDING_A_NUMBER = (NHSNumberStatus.VERIFIED, NHSNumberStatus.NOT_TRACED)
+
 HOSPITAL_NUMBER_SEQUENCE = "records_hospital_number_seq"
 
 
@@ -128,10 +130,7 @@ def patient_register(*, registered_by, **values: Any) -> Patient:
     cleaned = _clean_demographics(values, today=today)
     if cleaned.get("nhs_number") and "nhs_number_status" not in values:
         cleaned["nhs_number_status"] = NHSNumberStatus.NOT_TRACED
-    if not cleaned.get("nhs_number") and cleaned.get("nhs_number_status") in (
-        NHSNumberStatus.VERIFIED,
-        NHSNumberStatus.NOT_TRACED,
-    ):
+    if not cleaned.get("nhs_number") and cleaned.get("nhs_number_status") in _STATUSES_NEEDING_A_NUMBER:
         raise RecordError("A verified or present status needs an NHS number.", field="nhs_number_status")
     _check_nhs_number_free(cleaned.get("nhs_number", ""))
     patient = Patient(hospital_number=next_hospital_number(), **cleaned)
@@ -168,6 +167,8 @@ def patient_update(
         _check_nhs_number_free(cleaned["nhs_number"], exclude_id=locked.pk)
     for field in changed:
         setattr(locked, field, cleaned[field])
+    if not locked.nhs_number and locked.nhs_number_status in _STATUSES_NEEDING_A_NUMBER:
+        raise RecordError("A verified or present status needs an NHS number.", field="nhs_number_status")
     locked.version += 1
     locked._change_reason = reason or "Demographics updated"
     _save_guarding_unique(locked)

@@ -281,7 +281,7 @@ def test_search_by_nhs_number_with_spaces_and_name_with_dob(client, clerk, patie
 def test_doctor_lands_on_their_team_patients(client, doctor, admitted, django_assert_max_num_queries):
     login(client, doctor)
     assert client.get("/").url == reverse("my_patients")
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("my_patients"))
     assert admitted.patient.hospital_number.encode() not in response.content  # banner-free list
     assert admitted.patient.nhs_number_display.encode() in response.content
