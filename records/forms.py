@@ -174,7 +174,7 @@ class OtherRecordForm(ReasonForm):
 
     def clean_other(self) -> Patient:
         try:
-            return Patient.objects.get(hospital_number__iexact=self.cleaned_data["other"].strip())
+            return Patient.objects.get(hospital_number=self.cleaned_data["other"].strip().upper())
         except Patient.DoesNotExist as exc:
             raise forms.ValidationError("No record has that hospital number.") from exc
 

@@ -107,7 +107,8 @@ def patient_search_queryset(
     if nhs_number:
         queryset = queryset.filter(nhs_number=rules.normalise_nhs_number(nhs_number))
     if hospital_number:
-        queryset = queryset.filter(hospital_number__iexact=hospital_number.strip())
+        # Hospital numbers are issued upper-case; an exact match uses the unique index.
+        queryset = queryset.filter(hospital_number=hospital_number.strip().upper())
     if date_of_birth:
         queryset = queryset.filter(date_of_birth=date_of_birth)
     for fragment in rules.search_key(name).split():
