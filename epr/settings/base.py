@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "epr.accounts",
     "epr.audit",
     "epr.fhir",
+    "epr.terminology",
     "records",
     "scheduling",
     "prescribing",

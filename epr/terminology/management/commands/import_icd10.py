@@ -1,0 +1,15 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from epr.terminology.services import import_icd10
+
+
+class Command(BaseCommand):
+    help = "Import ICD-10 codes from a tab-separated file with CODE and DESCRIPTION columns."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path)
+
+    def handle(self, *args, path: Path, **options) -> None:
+        self.stdout.write(self.style.SUCCESS(f"Imported {import_icd10(path)} ICD-10 codes."))
