@@ -11,13 +11,28 @@ class RecordsConfig(AppConfig):
         everyone = ["records.view_patient", "records.view_ward"]
         # Record observations and acknowledge the alerts they raise.
         observers = ["records.add_observationset", "records.change_clinicalalert"]
+        allergy_recorders = ["records.add_allergyintolerance", "records.change_allergyintolerance"]
+        diagnosers = ["records.add_problem", "records.change_problem"]
         register_role_permissions(
             {
-                "doctor": [*everyone, *observers, "records.change_patient", "records.set_spo2_scale"],
-                "nurse": [*everyone, *observers, "records.change_patient", "records.manage_admissions"],
+                "doctor": [
+                    *everyone,
+                    *observers,
+                    *allergy_recorders,
+                    *diagnosers,
+                    "records.change_patient",
+                    "records.set_spo2_scale",
+                ],
+                "nurse": [
+                    *everyone,
+                    *observers,
+                    *allergy_recorders,
+                    "records.change_patient",
+                    "records.manage_admissions",
+                ],
                 "hca": [*everyone, "records.add_observationset"],
-                "pharmacist": everyone,
-                "pharmtech": everyone,
+                "pharmacist": [*everyone, *allergy_recorders],
+                "pharmtech": [*everyone, *allergy_recorders],
                 "clerk": [
                     *everyone,
                     "records.add_patient",

@@ -9,10 +9,18 @@ from epr.forms import DateInput, DateTimeInput, NHSFormMixin
 from records import rules
 from records.models import (
     AdmissionMethod,
+    AllergyCategory,
+    AllergyCriticality,
+    AllergyIntolerance,
+    AllergySeverity,
+    AllergyVerification,
     Bed,
     DischargeDestination,
     OxygenDevice,
     Patient,
+    Problem,
+    ProblemStatus,
+    ProblemVerification,
     Specialty,
     Team,
     Ward,
@@ -271,3 +279,99 @@ class SpO2ScaleForm(NHSFormMixin, forms.Form):
 class AcknowledgeForm(NHSFormMixin, forms.Form):
     note = forms.CharField(label="Action taken", required=False, max_length=1000)
     escalated = forms.BooleanField(label="Escalated to the medical team or outreach", required=False)
+
+
+class AllergyForm(NHSFormMixin, forms.Form):
+    substance_search = forms.CharField(
+        label="Search for the substance",
+        required=False,
+        max_length=100,
+        help_text="Type part of the name, then choose from the list",
+    )
+    substance_code = forms.ChoiceField(label="Substance (SNOMED CT)", required=False, choices=[("", "—")])
+    substance_text = forms.CharField(
+        label="Or type the substance if it is not in the list", required=False, max_length=255
+    )
+    kind = forms.ChoiceField(choices=[("allergy", "Allergy"), ("intolerance", "Intolerance")])
+    category = forms.ChoiceField(choices=[("", "—"), *AllergyCategory.choices], required=False)
+    reaction = forms.CharField(required=False, max_length=255, help_text="For example, rash or anaphylaxis")
+    severity = forms.ChoiceField(choices=[("", "—"), *AllergySeverity.choices], required=False)
+    criticality = forms.ChoiceField(choices=[("", "—"), *AllergyCriticality.choices], required=False)
+    verification = forms.ChoiceField(choices=AllergyVerification.choices, label="Certainty")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["substance_search"].widget.attrs.update(
+            {
+                "hx-get": "/terminology/search/?subset=allergen",
+                "hx-trigger": "keyup changed delay:300ms",
+                "hx-target": "#id_substance_code",
+                "hx-swap": "innerHTML",
+                "autocomplete": "off",
+            }
+        )
+        code = self.data.get("substance_code") if self.is_bound else None
+        if code:  # accept the chosen code; the service checks it against the terminology
+            self.fields["substance_code"].choices = [("", "—"), (code, code)]
+
+    def values(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("substance_search", None)
+        return data
+
+
+class ProblemForm(NHSFormMixin, forms.Form):
+    problem_search = forms.CharField(
+        label="Search for the problem or diagnosis", required=False, max_length=100
+    )
+    snomed_code = forms.ChoiceField(label="Problem (SNOMED CT)", choices=[("", "—")])
+    clinical_status = forms.ChoiceField(choices=ProblemStatus.choices, label="Status")
+    verification = forms.ChoiceField(choices=ProblemVerification.choices)
+    onset_date = forms.DateField(required=False, widget=DateInput)
+    resolved_date = forms.DateField(required=False, widget=DateInput)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["problem_search"].widget.attrs.update(
+            {
+                "hx-get": "/terminology/search/?subset=problem",
+                "hx-trigger": "keyup changed delay:300ms",
+                "hx-target": "#id_snomed_code",
+                "hx-swap": "innerHTML",
+                "autocomplete": "off",
+            }
+        )
+        code = self.data.get("snomed_code") if self.is_bound else None
+        if code:
+            self.fields["snomed_code"].choices = [("", "—"), (code, code)]
+
+    def values(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("problem_search", None)
+        return data
+
+
+class _AmendFields(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for the change", max_length=500, help_text="Shown in the entry's history"
+    )
+
+
+class AllergyAmendForm(NHSFormMixin, forms.ModelForm, _AmendFields):
+    class Meta:
+        model = AllergyIntolerance
+        fields = ["clinical_status", "verification", "severity", "criticality", "reaction", "note"]
+
+
+class ProblemAmendForm(NHSFormMixin, forms.ModelForm, _AmendFields):
+    class Meta:
+        model = Problem
+        fields = ["clinical_status", "verification", "onset_date", "resolved_date", "note"]
+        widgets = {"onset_date": DateInput, "resolved_date": DateInput}
+
+
+def amended_values(form: forms.ModelForm) -> dict:
+    return {f: form.cleaned_data[f] for f in form._meta.fields}

@@ -21,9 +21,12 @@ from records.access import (
 from records.errors import NoRelationship
 from records.models import (
     AlertStatus,
+    AllergyIntolerance,
+    AllergyKind,
     Bed,
     BreakGlassAccess,
     ClinicalAlert,
+    ClinicalStatus,
     Encounter,
     EncounterStatus,
     EntryStatus,
@@ -32,9 +35,32 @@ from records.models import (
     PatientLink,
     PatientMerge,
     PatientStatus,
+    Problem,
     Ward,
     WardStay,
 )
+
+
+@dataclass(frozen=True)
+class AllergySummary:
+    state: str  # "present", "none-known" or "not-recorded": none known is not the same as not asked
+    allergies: list[AllergyIntolerance]
+
+    @property
+    def present(self) -> bool:
+        return self.state == "present"
+
+
+def allergy_summary(patient: Patient) -> AllergySummary:
+    active = list(
+        AllergyIntolerance.objects.filter(
+            patient=patient, status=EntryStatus.FINAL, clinical_status=ClinicalStatus.ACTIVE
+        ).order_by("-criticality", "substance_display", "substance_text")
+    )
+    allergies = [a for a in active if a.kind != AllergyKind.NO_KNOWN_ALLERGY]
+    if allergies:
+        return AllergySummary("present", allergies)
+    return AllergySummary("none-known" if active else "not-recorded", [])
 
 
 @dataclass(frozen=True)
@@ -42,6 +68,7 @@ class PatientView:
     patient: Patient
     access: PatientAccess
     current_stay: WardStay | None
+    allergies: AllergySummary | None = None
 
 
 def current_stay(patient: Patient) -> WardStay | None:
@@ -68,7 +95,12 @@ def patient_for_user(
         obj=patient,
         break_glass_reason=access.break_glass_reason,
     )
-    return PatientView(patient=patient, access=access, current_stay=current_stay(patient))
+    return PatientView(
+        patient=patient,
+        access=access,
+        current_stay=current_stay(patient),
+        allergies=allergy_summary(patient) if access.clinical else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -272,3 +304,20 @@ def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalA
 
 def open_alert_count(user) -> int:
     return alerts_for_user(user).count()
+
+
+def allergies_of(patient: Patient) -> list[AllergyIntolerance]:
+    """Every allergy entry, entered-in-error ones included (shown struck through)."""
+    return list(
+        AllergyIntolerance.objects.filter(patient=patient)
+        .select_related("recorded_by")
+        .order_by("status", "-recorded_at")
+    )
+
+
+def problems_of(patient: Patient) -> list[Problem]:
+    return list(
+        Problem.objects.filter(patient=patient)
+        .select_related("recorded_by")
+        .order_by("status", "clinical_status", "-onset_date", "-pk")
+    )

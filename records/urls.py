@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views, views_observations
+from records import views, views_clinical, views_observations
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -37,6 +37,26 @@ urlpatterns = [
         name="observations_record",
     ),
     path("patients/<int:patient_id>/spo2-scale/", views_observations.spo2_scale, name="spo2_scale"),
+    path("patients/<int:patient_id>/allergies/", views_clinical.allergy_list, name="allergy_list"),
+    path("patients/<int:patient_id>/allergies/new/", views_clinical.allergy_new, name="allergy_new"),
+    path(
+        "patients/<int:patient_id>/allergies/none-known/",
+        views_clinical.allergy_none_known,
+        name="allergy_none_known",
+    ),
+    path("patients/<int:patient_id>/problems/", views_clinical.problem_list, name="problem_list"),
+    path("patients/<int:patient_id>/problems/new/", views_clinical.problem_new, name="problem_new"),
+    path(
+        "patients/<int:patient_id>/<str:kind>/<int:entry_id>/amend/",
+        views_clinical.entry_amend,
+        name="entry_amend",
+    ),
+    path(
+        "patients/<int:patient_id>/<str:kind>/<int:entry_id>/error/",
+        views_clinical.entry_mark_error,
+        name="entry_mark_error",
+    ),
+    path("terminology/search/", views_clinical.terminology_search, name="terminology_search"),
     path("alerts/", views_observations.alert_list, name="alert_list"),
     path(
         "alerts/<int:alert_id>/acknowledge/", views_observations.alert_acknowledge, name="alert_acknowledge"

@@ -83,7 +83,7 @@ def _strip_semantic_tag(term: str) -> str:
 
 @transaction.atomic
 def import_snomed_descriptions(descriptions: Path, *, language_refset: Path | None = None) -> int:
-    """RF2 description snapshot. With a language refset, the preferred synonym; else the FSN without its tag."""
+    """RF2 description snapshot: the preferred synonym (given a language refset), else the FSN untagged."""
     preferred: set[str] = set()
     if language_refset is not None:
         rows = _rows(language_refset)

@@ -14,6 +14,15 @@ from records.services.alerts import (
     raise_overdue_observation_alerts,
     sweep_missed_news2_alerts,
 )
+from records.services.clinical import (
+    ALLERGY_FIELDS,
+    PROBLEM_FIELDS,
+    allergy_record,
+    allergy_record_none_known,
+    entry_amend,
+    entry_mark_error,
+    problem_record,
+)
 from records.services.encounters import encounter_admit, encounter_discharge, encounter_transfer
 from records.services.identity import patient_archive, patient_unmerge, patients_link, patients_merge
 from records.services.locations import site_create, team_create, ward_add_staff, ward_create
@@ -32,11 +41,15 @@ from records.services.patients import (
 )
 
 __all__ = [
+    "ALLERGY_FIELDS",
     "DEMOGRAPHIC_FIELDS",
     "OBSERVATION_FIELDS",
+    "PROBLEM_FIELDS",
     "alert_acknowledge",
     "alert_raise_for_set",
     "alert_send_email",
+    "allergy_record",
+    "allergy_record_none_known",
     "break_glass_start",
     "care_access_sync",
     "care_relationship_end",
@@ -45,6 +58,8 @@ __all__ = [
     "encounter_admit",
     "encounter_discharge",
     "encounter_transfer",
+    "entry_amend",
+    "entry_mark_error",
     "observation_set_mark_error",
     "observation_set_record",
     "patient_archive",
@@ -54,6 +69,7 @@ __all__ = [
     "patient_update",
     "patients_link",
     "patients_merge",
+    "problem_record",
     "raise_overdue_observation_alerts",
     "site_create",
     "spo2_scale_set",

@@ -37,7 +37,8 @@ def test_import_release_files(db, tmp_path):
     descriptions = tmp_path / "sct2_Description_Snapshot-en_GB.txt"
     descriptions.write_text(
         "id\teffectiveTime\tactive\tmoduleId\tconceptId\tlanguageCode\ttypeId\tterm\tcaseSignificanceId\n"
-        "1\t20250101\t1\t900000000000207008\t271807003\ten\t900000000000003001\tEruption of skin (disorder)\tx\n"
+        "1\t20250101\t1\t900000000000207008\t271807003\ten\t900000000000003001\t"
+        "Eruption of skin (disorder)\tx\n"
         "2\t20250101\t1\t900000000000207008\t271807003\ten\t900000000000013009\tRash\tx\n"
         "3\t20250101\t0\t900000000000207008\t999999003\ten\t900000000000003001\tRetired (disorder)\tx\n"
     )

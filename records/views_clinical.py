@@ -1,0 +1,202 @@
+"""Allergy and problem pages, and the terminology picker."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from epr.terminology.selectors import concept_search
+from records import selectors, services
+from records.access import Level
+from records.errors import RecordError
+from records.forms import (
+    AllergyAmendForm,
+    AllergyForm,
+    ProblemAmendForm,
+    ProblemForm,
+    ReasonForm,
+    amended_values,
+)
+from records.models import AllergyIntolerance, Problem
+from records.views import patient_page
+
+ENTRY_TYPES = {
+    "allergies": (AllergyIntolerance, AllergyAmendForm, "records.change_allergyintolerance", "allergy_list"),
+    "problems": (Problem, ProblemAmendForm, "records.change_problem", "problem_list"),
+}
+
+
+def _need(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied("Your role may not make this change.")
+
+
+def _form_error(form, exc: RecordError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@login_required
+def terminology_search(request: HttpRequest) -> HttpResponse:
+    """htmx: concept options matching what has been typed, within a picker subset."""
+    text = next(
+        (request.GET[k] for k in ("q", "substance_search", "problem_search") if request.GET.get(k)), ""
+    )
+    concepts = (
+        concept_search(text=text, subset=request.GET.get("subset", "")) if len(text.strip()) >= 2 else []
+    )
+    return render(request, "records/partials/concept_options.html", {"concepts": concepts})
+
+
+@patient_page(minimum=Level.CLINICAL)
+def allergy_list(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    return render(
+        request,
+        "records/allergies.html",
+        {"opened": opened, "patient": opened.patient, "entries": selectors.allergies_of(opened.patient)},
+    )
+
+
+@patient_page(minimum=Level.CLINICAL)
+def allergy_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    _need(request, "records.add_allergyintolerance")
+    form = AllergyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.allergy_record(recorded_by=request.user, patient=opened.patient, **form.values())
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Allergy recorded.")
+            return redirect("allergy_list", opened.patient.pk)
+    return render(
+        request,
+        "records/encounter_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Record an allergy or intolerance",
+            "button": "Save allergy",
+        },
+    )
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL)
+def allergy_none_known(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    _need(request, "records.add_allergyintolerance")
+    try:
+        services.allergy_record_none_known(recorded_by=request.user, patient=opened.patient)
+    except RecordError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "No known allergies recorded.")
+    return redirect("allergy_list", opened.patient.pk)
+
+
+@patient_page(minimum=Level.CLINICAL)
+def problem_list(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    return render(
+        request,
+        "records/problems.html",
+        {"opened": opened, "patient": opened.patient, "entries": selectors.problems_of(opened.patient)},
+    )
+
+
+@patient_page(minimum=Level.CLINICAL)
+def problem_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    _need(request, "records.add_problem")
+    form = ProblemForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.problem_record(recorded_by=request.user, patient=opened.patient, **form.values())
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Problem recorded.")
+            return redirect("problem_list", opened.patient.pk)
+    return render(
+        request,
+        "records/encounter_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "Record a problem or diagnosis",
+            "button": "Save problem",
+        },
+    )
+
+
+def _entry(kind: str, patient_id: int, entry_id: int):
+    if kind not in ENTRY_TYPES:
+        raise Http404
+    model = ENTRY_TYPES[kind][0]
+    entry = model.objects.filter(pk=entry_id, patient_id=patient_id).first()
+    if entry is None:
+        raise Http404("No such entry for this patient.")
+    return entry
+
+
+@patient_page(minimum=Level.CLINICAL)
+def entry_amend(
+    request: HttpRequest, opened: selectors.PatientView, kind: str, entry_id: int
+) -> HttpResponse:
+    entry = _entry(kind, opened.patient.pk, entry_id)
+    _, form_class, perm, back = ENTRY_TYPES[kind]
+    _need(request, perm)
+    form = form_class(
+        request.POST or None,
+        instance=None if request.method == "POST" else entry,
+        initial={"version": entry.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.entry_amend(
+                amended_by=request.user,
+                entry=entry,
+                expected_version=form.cleaned_data["version"],
+                changes=amended_values(form),
+                reason=form.cleaned_data["reason"],
+            )
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Entry amended; the earlier version is kept in its history.")
+            return redirect(back, opened.patient.pk)
+    return render(
+        request,
+        "records/encounter_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": f"Amend: {entry}",
+            "button": "Save",
+        },
+    )
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL)
+def entry_mark_error(
+    request: HttpRequest, opened: selectors.PatientView, kind: str, entry_id: int
+) -> HttpResponse:
+    entry = _entry(kind, opened.patient.pk, entry_id)
+    _, _, perm, back = ENTRY_TYPES[kind]
+    _need(request, perm)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason the entry was made in error.")
+    else:
+        try:
+            services.entry_mark_error(marked_by=request.user, entry=entry, reason=form.cleaned_data["reason"])
+        except RecordError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Marked as entered in error. It stays on the record, struck through.")
+    return redirect(back, opened.patient.pk)
