@@ -13,6 +13,7 @@ class RecordsConfig(AppConfig):
         observers = ["records.add_observationset", "records.change_clinicalalert"]
         allergy_recorders = ["records.add_allergyintolerance", "records.change_allergyintolerance"]
         diagnosers = ["records.add_problem", "records.change_problem"]
+        care_planners = ["records.add_careplan", "records.change_careplan", "records.review_careplan"]
         register_role_permissions(
             {
                 "doctor": [
@@ -20,6 +21,7 @@ class RecordsConfig(AppConfig):
                     *observers,
                     *allergy_recorders,
                     *diagnosers,
+                    *care_planners,
                     "records.change_patient",
                     "records.set_spo2_scale",
                 ],
@@ -27,6 +29,7 @@ class RecordsConfig(AppConfig):
                     *everyone,
                     *observers,
                     *allergy_recorders,
+                    *care_planners,
                     "records.change_patient",
                     "records.manage_admissions",
                 ],

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
@@ -25,6 +26,9 @@ from records.models import (
     AllergyKind,
     Bed,
     BreakGlassAccess,
+    CarePlan,
+    CarePlanReview,
+    CarePlanStatus,
     ClinicalAlert,
     ClinicalStatus,
     Encounter,
@@ -36,6 +40,7 @@ from records.models import (
     PatientMerge,
     PatientStatus,
     Problem,
+    Team,
     Ward,
     WardStay,
 )
@@ -320,4 +325,27 @@ def problems_of(patient: Patient) -> list[Problem]:
         Problem.objects.filter(patient=patient)
         .select_related("recorded_by")
         .order_by("status", "clinical_status", "-onset_date", "-pk")
+    )
+
+
+def careplans_of(patient: Patient) -> list[CarePlan]:
+    return list(
+        CarePlan.objects.filter(patient=patient)
+        .select_related("responsible", "team", "problem", "created_by")
+        .prefetch_related(Prefetch("reviews", queryset=CarePlanReview.objects.select_related("reviewed_by")))
+        .order_by("status", "review_date")
+    )
+
+
+def overdue_careplans_for(user) -> list[CarePlan]:
+    """Active plans past their review date that the user's team or ward is looking after."""
+    on_users_ward = WardStay.objects.filter(
+        encounter__patient=OuterRef("patient"), ended_at__isnull=True, ward__staff_group__user=user
+    )
+    team_member = Team.objects.filter(pk=OuterRef("team"), staff_group__user=user)
+    return list(
+        CarePlan.objects.filter(status=CarePlanStatus.ACTIVE, review_date__lt=timezone.localdate())
+        .filter(Q(responsible=user) | Exists(team_member) | Exists(on_users_ward))
+        .select_related("patient", "responsible", "team")
+        .order_by("review_date")
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views, views_clinical, views_observations
+from records import views, views_careplans, views_clinical, views_observations
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -56,6 +56,17 @@ urlpatterns = [
         views_clinical.entry_mark_error,
         name="entry_mark_error",
     ),
+    path("patients/<int:patient_id>/care-plans/", views_careplans.careplan_list, name="careplan_list"),
+    path("patients/<int:patient_id>/care-plans/new/", views_careplans.careplan_new, name="careplan_new"),
+    path("patients/<int:patient_id>/care-plans/<int:plan_id>/edit/", views_careplans.careplan_edit,
+         name="careplan_edit"),
+    path("patients/<int:patient_id>/care-plans/<int:plan_id>/review/", views_careplans.careplan_review,
+         name="careplan_review"),
+    path("patients/<int:patient_id>/care-plans/<int:plan_id>/error/", views_careplans.careplan_error,
+         name="careplan_error"),
+    path("patients/<int:patient_id>/care-plans/<int:plan_id>/pdf/", views_careplans.careplan_pdf,
+         name="careplan_pdf"),
+    path("care-plans/overdue/", views_careplans.careplans_overdue, name="careplans_overdue"),
     path("terminology/search/", views_clinical.terminology_search, name="terminology_search"),
     path("alerts/", views_observations.alert_list, name="alert_list"),
     path(

@@ -14,6 +14,12 @@ from records.services.alerts import (
     raise_overdue_observation_alerts,
     sweep_missed_news2_alerts,
 )
+from records.services.careplans import (
+    careplan_create,
+    careplan_mark_error,
+    careplan_review,
+    careplan_update,
+)
 from records.services.clinical import (
     ALLERGY_FIELDS,
     PROBLEM_FIELDS,
@@ -41,6 +47,10 @@ from records.services.patients import (
 )
 
 __all__ = [
+    "careplan_create",
+    "careplan_mark_error",
+    "careplan_review",
+    "careplan_update",
     "ALLERGY_FIELDS",
     "DEMOGRAPHIC_FIELDS",
     "OBSERVATION_FIELDS",

@@ -1,0 +1,194 @@
+"""Care plan pages, the patient-readable PDF, and the team's overdue reviews."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from epr.accounts.models import User
+from epr.accounts.roles import CLINICAL_ROLES
+from epr.audit.models import Action
+from epr.audit.services import audit_record
+from epr.forms import DateInput, NHSFormMixin
+from records import documents, selectors, services
+from records.access import Level
+from records.errors import RecordError
+from records.forms import ReasonForm
+from records.models import CarePlan, Problem, Team
+from records.views import patient_page
+
+
+class CarePlanForm(NHSFormMixin, forms.ModelForm):
+    class Meta:
+        model = CarePlan
+        fields = ["need", "problem", "goals", "interventions", "responsible", "team", "review_date"]
+        widgets = {
+            "review_date": DateInput,
+            "goals": forms.Textarea(attrs={"rows": 3}),
+            "interventions": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {
+            "need": "Problem or need",
+            "responsible": "Responsible person",
+            "problem": "Linked coded problem",
+        }
+
+    def __init__(self, *args, patient, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["problem"].queryset = Problem.objects.filter(patient=patient, status="final")
+        self.fields["responsible"].queryset = User.objects.filter(role__in=CLINICAL_ROLES, is_active=True)
+        self.fields["team"].queryset = Team.objects.all()
+
+    def values(self) -> dict:
+        return {f: self.cleaned_data[f] for f in self._meta.fields}
+
+
+class ReviewForm(NHSFormMixin, forms.Form):
+    outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    next_review_date = forms.DateField(required=False, widget=DateInput)
+    complete = forms.BooleanField(required=False, label="Goals met: complete the plan")
+
+
+def _need(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied("Your role may not change care plans.")
+
+
+def _plan(opened: selectors.PatientView, plan_id: int) -> CarePlan:
+    plan = CarePlan.objects.filter(pk=plan_id, patient=opened.patient).select_related("patient").first()
+    if plan is None:
+        raise Http404("No such care plan for this patient.")
+    return plan
+
+
+def _form_error(form, exc: RecordError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@patient_page(minimum=Level.CLINICAL)
+def careplan_list(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    return render(
+        request,
+        "records/careplans.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "plans": selectors.careplans_of(opened.patient),
+            "review_form": ReviewForm(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@patient_page(minimum=Level.CLINICAL)
+def careplan_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    _need(request, "records.add_careplan")
+    form = CarePlanForm(request.POST or None, patient=opened.patient, initial={"responsible": request.user})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.careplan_create(created_by=request.user, patient=opened.patient, **form.values())
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Care plan created.")
+            return redirect("careplan_list", opened.patient.pk)
+    return render(
+        request,
+        "records/encounter_form.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "title": "New care plan",
+            "button": "Save",
+        },
+    )
+
+
+@patient_page(minimum=Level.CLINICAL)
+def careplan_edit(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
+    _need(request, "records.change_careplan")
+    plan = _plan(opened, plan_id)
+    form = CarePlanForm(
+        request.POST or None, instance=None if request.method == "POST" else plan, patient=opened.patient
+    )
+    version = int(request.POST.get("version") or plan.version)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.careplan_update(
+                updated_by=request.user,
+                plan=plan,
+                expected_version=version,
+                changes=form.values(),
+                reason=request.POST.get("reason", ""),
+            )
+        except RecordError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Care plan updated.")
+            return redirect("careplan_list", opened.patient.pk)
+    return render(
+        request,
+        "records/careplan_edit.html",
+        {"opened": opened, "patient": opened.patient, "form": form, "version": version, "plan": plan},
+    )
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL)
+def careplan_review(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
+    _need(request, "records.review_careplan")
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Record the outcome of the review.")
+    else:
+        try:
+            services.careplan_review(
+                reviewed_by=request.user, plan=_plan(opened, plan_id), **form.cleaned_data
+            )
+        except RecordError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Review recorded.")
+    return redirect("careplan_list", opened.patient.pk)
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL)
+def careplan_error(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
+    _need(request, "records.change_careplan")
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.careplan_mark_error(
+                marked_by=request.user, plan=_plan(opened, plan_id), reason=form.cleaned_data["reason"]
+            )
+        except RecordError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, "Give the reason.")
+    return redirect("careplan_list", opened.patient.pk)
+
+
+@patient_page(minimum=Level.CLINICAL, action=Action.EXPORT)
+def careplan_pdf(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
+    plan = _plan(opened, plan_id)
+    audit_record(
+        user=request.user, action=Action.EXPORT, patient_id=plan.patient_id, obj=plan, channel="export"
+    )
+    response = HttpResponse(documents.careplan_pdf(plan), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="care-plan-{plan.pk}.pdf"'
+    return response
+
+
+@login_required
+def careplans_overdue(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "records/careplans_overdue.html", {"plans": selectors.overdue_careplans_for(request.user)}
+    )
