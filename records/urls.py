@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views, views_careplans, views_clinical, views_observations
+from records import views, views_careplans, views_clinical, views_observations, views_timeline
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -66,6 +66,9 @@ urlpatterns = [
          name="careplan_error"),
     path("patients/<int:patient_id>/care-plans/<int:plan_id>/pdf/", views_careplans.careplan_pdf,
          name="careplan_pdf"),
+    path("patients/<int:patient_id>/timeline/", views_timeline.patient_timeline, name="patient_timeline"),
+    path("patients/<int:patient_id>/timeline/<str:kind>/<int:entry_id>/", views_timeline.entry_history,
+         name="entry_history"),
     path("care-plans/overdue/", views_careplans.careplans_overdue, name="careplans_overdue"),
     path("terminology/search/", views_clinical.terminology_search, name="terminology_search"),
     path("alerts/", views_observations.alert_list, name="alert_list"),

@@ -1,0 +1,255 @@
+"""One chronological view of a patient's record, assembled from sources that each kind of entry
+registers (one query per source, so the page cost does not grow with the record)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from heapq import merge
+from itertools import islice
+
+from django.db.models import Model
+
+from records.models import (
+    AllergyIntolerance,
+    CarePlan,
+    ClinicalAlert,
+    Encounter,
+    ObservationSet,
+    Patient,
+    Problem,
+    WardStay,
+)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str
+    title: str
+    detail: str
+    by: str
+    entered_in_error: bool = False
+    history_kind: str = ""  # a key of HISTORY_MODELS when the entry has versions to look back at
+    entry_id: int | None = None
+
+
+Fetch = Callable[[Patient, datetime | None, datetime | None, int], Iterable[TimelineItem]]
+_sources: dict[str, tuple[str, Fetch]] = {}
+HISTORY_MODELS: dict[str, type[Model]] = {}
+
+
+def register_source(kind: str, label: str, fetch: Fetch, *, history_model: type[Model] | None = None) -> None:
+    _sources[kind] = (label, fetch)
+    if history_model is not None:
+        HISTORY_MODELS[kind] = history_model
+
+
+def source_labels() -> dict[str, str]:
+    return {kind: label for kind, (label, _) in _sources.items()}
+
+
+def _window(queryset, field: str, since, until, limit: int):
+    if since:
+        queryset = queryset.filter(**{f"{field}__gte": since})
+    if until:
+        queryset = queryset.filter(**{f"{field}__lt": until})
+    return queryset.order_by(f"-{field}")[:limit]
+
+
+def timeline(
+    patient: Patient, *, kinds: Iterable[str] | None = None, since=None, until=None, limit: int = 100
+) -> list[TimelineItem]:
+    """The newest `limit` items across the chosen sources, newest first."""
+    chosen = [k for k in (kinds or _sources) if k in _sources]
+    streams = [
+        sorted(_sources[k][1](patient, since, until, limit), key=lambda i: i.at, reverse=True) for k in chosen
+    ]
+    return list(islice(merge(*streams, key=lambda i: i.at, reverse=True), limit))
+
+
+def _by(user) -> str:
+    return str(user) if user else "System"
+
+
+def _stays(patient, since, until, limit):
+    stays = _window(
+        WardStay.objects.filter(encounter__patient=patient).select_related(
+            "ward", "bed__bay", "moved_by", "encounter"
+        ),
+        "started_at",
+        since,
+        until,
+        limit,
+    )
+    for s in stays:
+        first = s.started_at == s.encounter.admitted_at
+        yield TimelineItem(
+            s.started_at,
+            "admissions",
+            "Admitted" if first else "Transferred",
+            f"{s.ward}{', ' + str(s.bed) if s.bed else ''}",
+            _by(s.moved_by),
+        )
+
+
+def _discharges(patient, since, until, limit):
+    encounters = _window(
+        Encounter.objects.filter(patient=patient, discharged_at__isnull=False).select_related(
+            "discharged_by"
+        ),
+        "discharged_at",
+        since,
+        until,
+        limit,
+    )
+    for e in encounters:
+        yield TimelineItem(
+            e.discharged_at,
+            "admissions",
+            "Discharged",
+            e.get_discharge_destination_display(),
+            _by(e.discharged_by),
+            history_kind="admissions",
+            entry_id=e.pk,
+        )
+
+
+def _admissions(patient, since, until, limit):
+    yield from _stays(patient, since, until, limit)
+    yield from _discharges(patient, since, until, limit)
+
+
+def _allergies(patient, since, until, limit):
+    for a in _window(
+        AllergyIntolerance.objects.filter(patient=patient).select_related("recorded_by"),
+        "recorded_at",
+        since,
+        until,
+        limit,
+    ):
+        detail = ", ".join(
+            x for x in (a.reaction, a.get_severity_display(), a.get_verification_display()) if x
+        )
+        yield TimelineItem(
+            a.recorded_at,
+            "allergies",
+            f"Allergy: {a.substance}",
+            detail,
+            _by(a.recorded_by),
+            a.status == "entered-in-error",
+            "allergies",
+            a.pk,
+        )
+
+
+def _problems(patient, since, until, limit):
+    for p in _window(
+        Problem.objects.filter(patient=patient).select_related("recorded_by"),
+        "recorded_at",
+        since,
+        until,
+        limit,
+    ):
+        detail = f"{p.get_clinical_status_display()}{' · ICD-10 ' + p.icd10_code if p.icd10_code else ''}"
+        yield TimelineItem(
+            p.recorded_at,
+            "problems",
+            f"Problem: {p.snomed_display}",
+            detail,
+            _by(p.recorded_by),
+            p.status == "entered-in-error",
+            "problems",
+            p.pk,
+        )
+
+
+def _observations(patient, since, until, limit):
+    for o in _window(
+        ObservationSet.objects.filter(patient=patient).select_related("recorded_by"),
+        "taken_at",
+        since,
+        until,
+        limit,
+    ):
+        title = f"Observations: NEWS2 {o.news2_total}" if o.news2_total is not None else "Observations"
+        values = [
+            f"RR {o.respiration_rate}" if o.respiration_rate else "",
+            f"SpO2 {o.spo2}%" if o.spo2 else "",
+            f"BP {o.systolic_bp}/{o.diastolic_bp or ''}" if o.systolic_bp else "",
+            f"HR {o.pulse}" if o.pulse else "",
+            f"T {o.temperature}" if o.temperature else "",
+        ]
+        yield TimelineItem(
+            o.taken_at,
+            "observations",
+            title,
+            " · ".join(v for v in values if v),
+            _by(o.recorded_by),
+            o.status == "entered-in-error",
+            "observations",
+            o.pk,
+        )
+
+
+def _alerts(patient, since, until, limit):
+    for a in _window(
+        ClinicalAlert.objects.filter(patient=patient).select_related("acknowledged_by"),
+        "raised_at",
+        since,
+        until,
+        limit,
+    ):
+        state = f"{a.get_status_display()}{' by ' + str(a.acknowledged_by) if a.acknowledged_by else ''}"
+        yield TimelineItem(
+            a.raised_at,
+            "alerts",
+            f"{a.get_severity_display()}: {a.get_kind_display()}",
+            f"{a.message} ({state})",
+            "Decision support",
+        )
+
+
+def _careplans(patient, since, until, limit):
+    for c in _window(
+        CarePlan.objects.filter(patient=patient).select_related("created_by"),
+        "created_at",
+        since,
+        until,
+        limit,
+    ):
+        yield TimelineItem(
+            c.created_at,
+            "careplans",
+            f"Care plan: {c.need}",
+            f"{c.get_status_display()}, review by {c.review_date:%d-%b-%Y}",
+            _by(c.created_by),
+            c.status == "entered-in-error",
+            "careplans",
+            c.pk,
+        )
+
+
+register_source("admissions", "Admissions and transfers", _admissions, history_model=Encounter)
+register_source("allergies", "Allergies", _allergies, history_model=AllergyIntolerance)
+register_source("problems", "Problems", _problems, history_model=Problem)
+register_source("observations", "Observations", _observations, history_model=ObservationSet)
+register_source("alerts", "Alerts", _alerts)
+register_source("careplans", "Care plans", _careplans, history_model=CarePlan)
+
+
+def entry_as_of(kind: str, patient: Patient, entry_id: int, when: datetime):
+    """The entry as it stood at `when` (its historical version), or None if it did not exist yet."""
+    model = HISTORY_MODELS[kind]
+    entry = model.objects.get(pk=entry_id, patient=patient)
+    try:
+        return entry.history.as_of(when)
+    except model.DoesNotExist:
+        return None
+
+
+def entry_versions(kind: str, patient: Patient, entry_id: int):
+    model = HISTORY_MODELS[kind]
+    entry = model.objects.get(pk=entry_id, patient=patient)
+    return entry, list(entry.history.select_related("history_user").order_by("-history_date"))

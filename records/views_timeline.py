@@ -1,0 +1,101 @@
+"""The record timeline, and any entry "as it was" on a chosen date."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from epr.forms import DateInput, NHSFormMixin
+from records import selectors, timeline
+from records.access import Level
+from records.views import patient_page
+
+
+class TimelineFilter(NHSFormMixin, forms.Form):
+    kinds = forms.MultipleChoiceField(label="Show", required=False, widget=forms.CheckboxSelectMultiple)
+    since = forms.DateField(label="From", required=False, widget=DateInput)
+    until = forms.DateField(label="To", required=False, widget=DateInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = list(timeline.source_labels().items())
+        self.fields["kinds"].widget.attrs["class"] = "nhsuk-checkboxes__input"
+
+
+def _start_of(day) -> datetime | None:
+    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+
+
+@patient_page(minimum=Level.CLINICAL)
+def patient_timeline(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    form = TimelineFilter(request.GET or None)
+    kinds, since, until = None, None, None
+    if form.is_bound and form.is_valid():
+        kinds = form.cleaned_data["kinds"] or None
+        since = _start_of(form.cleaned_data["since"])
+        until = (
+            _start_of(form.cleaned_data["until"] + timedelta(days=1)) if form.cleaned_data["until"] else None
+        )
+    items = timeline.timeline(opened.patient, kinds=kinds, since=since, until=until)
+    return render(
+        request,
+        "records/timeline.html",
+        {"opened": opened, "patient": opened.patient, "form": form, "items": items},
+    )
+
+
+def _fields(instance) -> list[tuple[str, object]]:
+    hidden = {"id", "patient", "version", "history"}
+    rows = []
+    for field in instance._meta.concrete_fields:
+        if field.name in hidden:
+            continue
+        display = getattr(instance, f"get_{field.name}_display", None)
+        value = display() if callable(display) else getattr(instance, field.name)
+        rows.append((field.verbose_name.capitalize(), value))
+    return rows
+
+
+@patient_page(minimum=Level.CLINICAL)
+def entry_history(
+    request: HttpRequest, opened: selectors.PatientView, kind: str, entry_id: int
+) -> HttpResponse:
+    if kind not in timeline.HISTORY_MODELS:
+        raise Http404
+    try:
+        entry, versions = timeline.entry_versions(kind, opened.patient, entry_id)
+    except timeline.HISTORY_MODELS[kind].DoesNotExist as exc:
+        raise Http404("No such entry for this patient.") from exc
+    as_of_text = request.GET.get("as_of", "")
+    as_of = as_of_state = None
+    if as_of_text:
+        try:
+            as_of = (
+                timezone.make_aware(datetime.fromisoformat(as_of_text))
+                if "T" in as_of_text
+                else _start_of(datetime.fromisoformat(as_of_text).date() + timedelta(days=1))
+            )
+        except ValueError:
+            as_of = None
+        if as_of is not None:
+            as_of_state = timeline.entry_as_of(kind, opened.patient, entry_id, as_of)
+    return render(
+        request,
+        "records/entry_history.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "entry": entry,
+            "versions": versions,
+            "kind": kind,
+            "as_of_text": as_of_text,
+            "as_of": as_of,
+            "as_of_rows": _fields(as_of_state) if as_of_state else None,
+            "bad_date": bool(as_of_text) and as_of is None,
+            "current_rows": _fields(entry),
+        },
+    )
