@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -66,6 +67,35 @@ def _form_error(form, exc: RecordError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+NOT_DONE = object()
+
+
+def submitted(request: HttpRequest, form, action: Callable[[dict], Any]) -> Any:
+    """Run a service for a valid POSTed form and return its result; a refused rule becomes a form
+    error. Returns NOT_DONE when the form is to be shown (again)."""
+    if request.method != "POST" or not form.is_valid():
+        return NOT_DONE
+    try:
+        return action(form.cleaned_data)
+    except RecordError as exc:
+        _form_error(form, exc)
+        return NOT_DONE
+
+
+def patient_form_page(
+    request: HttpRequest,
+    opened: selectors.PatientView,
+    form,
+    *,
+    title: str,
+    button: str,
+    template: str = "records/encounter_form.html",
+    **extra: Any,
+) -> HttpResponse:
+    context = {"opened": opened, "patient": opened.patient, "form": form, "title": title, "button": button}
+    return render(request, template, {**context, **extra})
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.role == Role.DOCTOR and not selectors.wards_for_user(request.user).exists():
@@ -113,16 +143,14 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 @permission_required("records.add_patient", raise_exception=True)
 def patient_register(request: HttpRequest) -> HttpResponse:
     form = DemographicsForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            patient = services.patient_register(registered_by=request.user, **form.values())
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(
-                request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}."
-            )
-            return redirect("patient_detail", patient.pk)
+    patient = submitted(
+        request, form, lambda _: services.patient_register(registered_by=request.user, **form.values())
+    )
+    if patient is not NOT_DONE:
+        messages.success(
+            request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}."
+        )
+        return redirect("patient_detail", patient.pk)
     return render(request, "records/register.html", {"form": form})
 
 
@@ -214,36 +242,24 @@ def _can_manage_admissions(request: HttpRequest, opened: selectors.PatientView) 
 def patient_admit(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     _can_manage_admissions(request, opened)
     form = AdmitForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.encounter_admit(
-                admitted_by=request.user,
-                patient=opened.patient,
-                ward=data["ward"],
-                bed=data["bed"],
-                consultant=data["consultant"],
-                team=data["team"],
-                specialty=data["specialty"],
-                admission_method=data["admission_method"],
-                admitted_at=data["admitted_at"],
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, f"Admitted to {data['ward']}.")
-            return redirect("patient_detail", opened.patient.pk)
-    return render(
-        request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Admit patient",
-            "button": "Admit",
-        },
-    )
+
+    def admit(data: dict):
+        return services.encounter_admit(
+            admitted_by=request.user,
+            patient=opened.patient,
+            ward=data["ward"],
+            bed=data["bed"],
+            consultant=data["consultant"],
+            team=data["team"],
+            specialty=data["specialty"],
+            admission_method=data["admission_method"],
+            admitted_at=data["admitted_at"],
+        )
+
+    if submitted(request, form, admit) is not NOT_DONE:
+        messages.success(request, f"Admitted to {form.cleaned_data['ward']}.")
+        return redirect("patient_detail", opened.patient.pk)
+    return patient_form_page(request, opened, form, title="Admit patient", button="Admit")
 
 
 def _active_encounter(patient: Patient) -> Encounter:
@@ -258,33 +274,21 @@ def patient_transfer(request: HttpRequest, opened: selectors.PatientView) -> Htt
     _can_manage_admissions(request, opened)
     encounter = _active_encounter(opened.patient)
     form = TransferForm(request.POST or None, initial={"version": encounter.version})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.encounter_transfer(
-                transferred_by=request.user,
-                encounter=encounter,
-                ward=data["ward"],
-                bed=data["bed"],
-                expected_version=data["version"],
-                transferred_at=data["transferred_at"],
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, f"Transferred to {data['ward']}.")
-            return redirect("patient_detail", opened.patient.pk)
-    return render(
-        request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Transfer patient",
-            "button": "Transfer",
-        },
-    )
+
+    def transfer(data: dict):
+        return services.encounter_transfer(
+            transferred_by=request.user,
+            encounter=encounter,
+            ward=data["ward"],
+            bed=data["bed"],
+            expected_version=data["version"],
+            transferred_at=data["transferred_at"],
+        )
+
+    if submitted(request, form, transfer) is not NOT_DONE:
+        messages.success(request, f"Transferred to {form.cleaned_data['ward']}.")
+        return redirect("patient_detail", opened.patient.pk)
+    return patient_form_page(request, opened, form, title="Transfer patient", button="Transfer")
 
 
 @patient_page()
@@ -292,32 +296,20 @@ def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> Ht
     _can_manage_admissions(request, opened)
     encounter = _active_encounter(opened.patient)
     form = DischargeForm(request.POST or None, initial={"version": encounter.version})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.encounter_discharge(
-                discharged_by=request.user,
-                encounter=encounter,
-                destination=data["destination"],
-                expected_version=data["version"],
-                discharged_at=data["discharged_at"],
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Patient discharged.")
-            return redirect("patient_detail", opened.patient.pk)
-    return render(
-        request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Discharge patient",
-            "button": "Discharge",
-        },
-    )
+
+    def discharge(data: dict):
+        return services.encounter_discharge(
+            discharged_by=request.user,
+            encounter=encounter,
+            destination=data["destination"],
+            expected_version=data["version"],
+            discharged_at=data["discharged_at"],
+        )
+
+    if submitted(request, form, discharge) is not NOT_DONE:
+        messages.success(request, "Patient discharged.")
+        return redirect("patient_detail", opened.patient.pk)
+    return patient_form_page(request, opened, form, title="Discharge patient", button="Discharge")
 
 
 @login_required
@@ -333,31 +325,25 @@ def free_beds(request: HttpRequest) -> HttpResponse:
 def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     """Merge this (duplicate) record into the survivor named by hospital number."""
     form = OtherRecordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            merge = services.patients_merge(
-                merged_by=request.user,
-                survivor=form.cleaned_data["other"],
-                duplicate=opened.patient,
-                reason=form.cleaned_data["reason"],
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, f"Merged into {merge.survivor.hospital_number}.")
-            return redirect("patient_detail", merge.survivor_id)
-    return render(
+    merge = submitted(
         request,
-        "records/identity_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Merge this record into another",
-            "hint": "This record will be marked as merged and everything on it moves to the record you name. "
-            "The merge can be undone.",
-            "button": "Merge records",
-        },
+        form,
+        lambda data: services.patients_merge(
+            merged_by=request.user, survivor=data["other"], duplicate=opened.patient, reason=data["reason"]
+        ),
+    )
+    if merge is not NOT_DONE:
+        messages.success(request, f"Merged into {merge.survivor.hospital_number}.")
+        return redirect("patient_detail", merge.survivor_id)
+    return patient_form_page(
+        request,
+        opened,
+        form,
+        template="records/identity_form.html",
+        title="Merge this record into another",
+        hint="This record will be marked as merged and everything on it moves to the record you name. "
+        "The merge can be undone.",
+        button="Merge records",
     )
 
 
@@ -383,30 +369,24 @@ def merge_undo(request: HttpRequest, merge_id: int) -> HttpResponse:
 @patient_page()
 def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     form = OtherRecordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patients_link(
-                linked_by=request.user,
-                patient=opened.patient,
-                other=form.cleaned_data["other"],
-                reason=form.cleaned_data["reason"],
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Records linked.")
-            return redirect("patient_detail", opened.patient.pk)
-    return render(
+    link = submitted(
         request,
-        "records/identity_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Link to another record",
-            "hint": "Linked records are the same person but are kept apart.",
-            "button": "Link records",
-        },
+        form,
+        lambda data: services.patients_link(
+            linked_by=request.user, patient=opened.patient, other=data["other"], reason=data["reason"]
+        ),
+    )
+    if link is not NOT_DONE:
+        messages.success(request, "Records linked.")
+        return redirect("patient_detail", opened.patient.pk)
+    return patient_form_page(
+        request,
+        opened,
+        form,
+        template="records/identity_form.html",
+        title="Link to another record",
+        hint="Linked records are the same person but are kept apart.",
+        button="Link records",
     )
 
 
@@ -414,27 +394,24 @@ def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
 @patient_page()
 def patient_archive(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patient_archive(
-                archived_by=request.user, patient=opened.patient, reason=form.cleaned_data["reason"]
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Record archived.")
-            return redirect("patient_detail", opened.patient.pk)
-    return render(
+    archived = submitted(
         request,
-        "records/identity_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Archive this record",
-            "hint": "An archived record no longer appears in searches. Nothing on it is deleted.",
-            "button": "Archive record",
-        },
+        form,
+        lambda data: services.patient_archive(
+            archived_by=request.user, patient=opened.patient, reason=data["reason"]
+        ),
+    )
+    if archived is not NOT_DONE:
+        messages.success(request, "Record archived.")
+        return redirect("patient_detail", opened.patient.pk)
+    return patient_form_page(
+        request,
+        opened,
+        form,
+        template="records/identity_form.html",
+        title="Archive this record",
+        hint="An archived record no longer appears in searches. Nothing on it is deleted.",
+        button="Archive record",
     )
 
 

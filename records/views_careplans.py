@@ -21,7 +21,7 @@ from records.access import Level
 from records.errors import RecordError
 from records.forms import ReasonForm
 from records.models import CarePlan, Problem, Team
-from records.views import patient_page
+from records.views import NOT_DONE, patient_form_page, patient_page, submitted
 
 
 class CarePlanForm(NHSFormMixin, forms.ModelForm):
@@ -67,10 +67,6 @@ def _plan(opened: selectors.PatientView, plan_id: int) -> CarePlan:
     return plan
 
 
-def _form_error(form, exc: RecordError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
 @patient_page(minimum=Level.CLINICAL)
 def careplan_list(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     return render(
@@ -90,25 +86,15 @@ def careplan_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
 def careplan_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     _need(request, "records.add_careplan")
     form = CarePlanForm(request.POST or None, patient=opened.patient, initial={"responsible": request.user})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.careplan_create(created_by=request.user, patient=opened.patient, **form.values())
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Care plan created.")
-            return redirect("careplan_list", opened.patient.pk)
-    return render(
+    done = submitted(
         request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "New care plan",
-            "button": "Save",
-        },
+        form,
+        lambda _: services.careplan_create(created_by=request.user, patient=opened.patient, **form.values()),
     )
+    if done is not NOT_DONE:
+        messages.success(request, "Care plan created.")
+        return redirect("careplan_list", opened.patient.pk)
+    return patient_form_page(request, opened, form, title="New care plan", button="Save")
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -119,24 +105,29 @@ def careplan_edit(request: HttpRequest, opened: selectors.PatientView, plan_id: 
         request.POST or None, instance=None if request.method == "POST" else plan, patient=opened.patient
     )
     version = int(request.POST.get("version") or plan.version)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.careplan_update(
-                updated_by=request.user,
-                plan=plan,
-                expected_version=version,
-                changes=form.values(),
-                reason=request.POST.get("reason", ""),
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Care plan updated.")
-            return redirect("careplan_list", opened.patient.pk)
-    return render(
+    done = submitted(
         request,
-        "records/careplan_edit.html",
-        {"opened": opened, "patient": opened.patient, "form": form, "version": version, "plan": plan},
+        form,
+        lambda _: services.careplan_update(
+            updated_by=request.user,
+            plan=plan,
+            expected_version=version,
+            changes=form.values(),
+            reason=request.POST.get("reason", ""),
+        ),
+    )
+    if done is not NOT_DONE:
+        messages.success(request, "Care plan updated.")
+        return redirect("careplan_list", opened.patient.pk)
+    return patient_form_page(
+        request,
+        opened,
+        form,
+        title="Edit care plan",
+        button="Save",
+        template="records/careplan_edit.html",
+        version=version,
+        plan=plan,
     )
 
 

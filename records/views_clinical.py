@@ -22,7 +22,7 @@ from records.forms import (
     amended_values,
 )
 from records.models import AllergyIntolerance, Problem
-from records.views import patient_page
+from records.views import NOT_DONE, patient_form_page, patient_page, submitted
 
 ENTRY_TYPES = {
     "allergies": (AllergyIntolerance, AllergyAmendForm, "records.change_allergyintolerance", "allergy_list"),
@@ -33,10 +33,6 @@ ENTRY_TYPES = {
 def _need(request: HttpRequest, perm: str) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied("Your role may not make this change.")
-
-
-def _form_error(form, exc: RecordError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @login_required
@@ -64,24 +60,16 @@ def allergy_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
 def allergy_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     _need(request, "records.add_allergyintolerance")
     form = AllergyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.allergy_record(recorded_by=request.user, patient=opened.patient, **form.values())
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Allergy recorded.")
-            return redirect("allergy_list", opened.patient.pk)
-    return render(
+    done = submitted(
         request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Record an allergy or intolerance",
-            "button": "Save allergy",
-        },
+        form,
+        lambda _: services.allergy_record(recorded_by=request.user, patient=opened.patient, **form.values()),
+    )
+    if done is not NOT_DONE:
+        messages.success(request, "Allergy recorded.")
+        return redirect("allergy_list", opened.patient.pk)
+    return patient_form_page(
+        request, opened, form, title="Record an allergy or intolerance", button="Save allergy"
     )
 
 
@@ -111,24 +99,16 @@ def problem_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
 def problem_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     _need(request, "records.add_problem")
     form = ProblemForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.problem_record(recorded_by=request.user, patient=opened.patient, **form.values())
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Problem recorded.")
-            return redirect("problem_list", opened.patient.pk)
-    return render(
+    done = submitted(
         request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Record a problem or diagnosis",
-            "button": "Save problem",
-        },
+        form,
+        lambda _: services.problem_record(recorded_by=request.user, patient=opened.patient, **form.values()),
+    )
+    if done is not NOT_DONE:
+        messages.success(request, "Problem recorded.")
+        return redirect("problem_list", opened.patient.pk)
+    return patient_form_page(
+        request, opened, form, title="Record a problem or diagnosis", button="Save problem"
     )
 
 
@@ -154,31 +134,21 @@ def entry_amend(
         instance=None if request.method == "POST" else entry,
         initial={"version": entry.version},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.entry_amend(
-                amended_by=request.user,
-                entry=entry,
-                expected_version=form.cleaned_data["version"],
-                changes=amended_values(form),
-                reason=form.cleaned_data["reason"],
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Entry amended; the earlier version is kept in its history.")
-            return redirect(back, opened.patient.pk)
-    return render(
+    done = submitted(
         request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": f"Amend: {entry}",
-            "button": "Save",
-        },
+        form,
+        lambda data: services.entry_amend(
+            amended_by=request.user,
+            entry=entry,
+            expected_version=data["version"],
+            changes=amended_values(form),
+            reason=data["reason"],
+        ),
     )
+    if done is not NOT_DONE:
+        messages.success(request, "Entry amended; the earlier version is kept in its history.")
+        return redirect(back, opened.patient.pk)
+    return patient_form_page(request, opened, form, title=f"Amend: {entry}", button="Save")
 
 
 @require_POST
