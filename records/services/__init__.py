@@ -47,10 +47,6 @@ from records.services.patients import (
 )
 
 __all__ = [
-    "careplan_create",
-    "careplan_mark_error",
-    "careplan_review",
-    "careplan_update",
     "ALLERGY_FIELDS",
     "DEMOGRAPHIC_FIELDS",
     "OBSERVATION_FIELDS",
@@ -64,6 +60,10 @@ __all__ = [
     "care_access_sync",
     "care_relationship_end",
     "care_relationship_start",
+    "careplan_create",
+    "careplan_mark_error",
+    "careplan_review",
+    "careplan_update",
     "current_spo2_scale",
     "encounter_admit",
     "encounter_discharge",
