@@ -3,7 +3,7 @@ because clients differ, and anything else answers with a 404 OperationOutcome ra
 
 from django.urls import path, re_path
 
-from records import fhir_views
+from records import fhir_observation_views, fhir_views
 
 app_name = "fhir"
 
@@ -16,5 +16,13 @@ urlpatterns = [
     *_with_and_without_slash("metadata", fhir_views.CapabilityView.as_view(), "metadata"),
     *_with_and_without_slash("Patient", fhir_views.PatientTypeView.as_view(), "patient-type"),
     *_with_and_without_slash("Patient/<int:id>", fhir_views.PatientInstanceView.as_view(), "patient"),
+    *_with_and_without_slash(
+        "Observation", fhir_observation_views.ObservationTypeView.as_view(), "observation-type"
+    ),
+    *_with_and_without_slash(
+        "Observation/<str:id>", fhir_observation_views.ObservationInstanceView.as_view(), "observation"
+    ),
+    # The base URL, for transaction Bundles (/fhir/; "/fhir" itself is outside this URLconf).
+    path("", fhir_observation_views.TransactionView.as_view(), name="base"),
     re_path(r"^.*$", fhir_views.UnknownEndpointView.as_view()),
 ]

@@ -17,7 +17,7 @@ from records.forms import AcknowledgeForm, ObservationForm, SpO2ScaleForm
 from records.models import ClinicalAlert
 from records.news2 import VitalSignsError
 from records.services.observations import result_of
-from records.views import patient_page
+from records.views import NOT_DONE, patient_form_page, patient_page, submitted
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -79,30 +79,21 @@ def spo2_scale(request: HttpRequest, opened: selectors.PatientView) -> HttpRespo
     if not request.user.has_perm("records.set_spo2_scale"):
         raise PermissionDenied("Only a doctor may choose the SpO2 scale.")
     form = SpO2ScaleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.spo2_scale_set(set_by=request.user, patient=opened.patient, **form.cleaned_data)
-        except RecordError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(request, f"SpO2 Scale {form.cleaned_data['scale']} set.")
-            return redirect("observation_chart", opened.patient.pk)
-    return render(
+    done = submitted(
         request,
-        "records/encounter_form.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "title": "Choose the SpO2 scale",
-            "button": "Save",
-        },
+        form,
+        lambda data: services.spo2_scale_set(set_by=request.user, patient=opened.patient, **data),
     )
+    if done is not NOT_DONE:
+        messages.success(request, f"SpO2 Scale {form.cleaned_data['scale']} set.")
+        return redirect("observation_chart", opened.patient.pk)
+    return patient_form_page(request, opened, form, title="Choose the SpO2 scale", button="Save")
 
 
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
     alerts = list(selectors.alerts_for_user(request.user)[:200])
+    services.alerts_mark_shown(user=request.user, alerts=alerts)
     recent = list(selectors.alerts_for_user(request.user, include_closed=True).exclude(status="open")[:50])
     return render(
         request, "records/alerts.html", {"alerts": alerts, "recent": recent, "form": AcknowledgeForm()}

@@ -58,7 +58,7 @@ def search_bundle(
     """A searchset Bundle with self/first/previous/next/last links by _offset paging."""
 
     def link(relation: str, at: int) -> dict[str, str]:
-        query = urlencode({**params, "_count": count, "_offset": at})
+        query = urlencode({**params, "_count": count, "_offset": at}, doseq=True)
         return {"relation": relation, "url": f"{base_url}{path}?{query}"}
 
     links = [link("self", offset), link("first", 0)]

@@ -143,6 +143,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static", BASE_DIR / ".build" / "static"]
 # nhsuk-frontend's CSS refers to its images at /assets/; they are served from the site root.
 WHITENOISE_ROOT = BASE_DIR / ".build" / "webroot"
+# Generated files holding patient data (subject-access exports). Never served: MEDIA_URL is not
+# routed; files are downloaded only through views that check permission and audit.
+MEDIA_ROOT = Path(env.str("EPR_DATA_DIR", default=str(BASE_DIR / ".data"))) / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -168,6 +171,8 @@ OAUTH2_PROVIDER = {
         "system/*.write": "Create and update any resource as a system client",
         "system/Patient.read": "Read patients as a system client",
         "system/Patient.write": "Create and update patients as a system client",
+        "system/Observation.read": "Read observations as a system client",
+        "system/Observation.write": "Record observations as a system client",
     },
     "DEFAULT_SCOPES": [],
     "SCOPES_BACKEND_CLASS": "epr.accounts.scopes.ApiClientScopes",

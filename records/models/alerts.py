@@ -8,7 +8,7 @@ from django.db import models
 
 from records.models.core import Patient
 
-__all__ = ["AlertKind", "AlertSeverity", "AlertStatus", "ClinicalAlert"]
+__all__ = ["AlertEvent", "AlertEventAction", "AlertKind", "AlertSeverity", "AlertStatus", "ClinicalAlert"]
 
 
 class AlertKind(models.TextChoices):
@@ -54,3 +54,27 @@ class ClinicalAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_severity_display()}: {self.message}"
+
+
+class AlertEventAction(models.TextChoices):
+    SHOWN = "shown", "Shown"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    ESCALATED = "escalated", "Escalated"
+    OVERRIDDEN = "overridden", "Overridden"
+
+
+class AlertEvent(models.Model):
+    """Who saw or answered a decision-support alert, when, and why (kept for clinical safety review)."""
+
+    alert = models.ForeignKey(ClinicalAlert, on_delete=models.PROTECT, related_name="events")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=15, choices=AlertEventAction.choices)
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["alert", "at"], name="alertevent_alert_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.user} at {self.at:%H:%M}"

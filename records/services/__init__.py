@@ -11,6 +11,7 @@ from records.services.alerts import (
     alert_acknowledge,
     alert_raise_for_set,
     alert_send_email,
+    alerts_mark_shown,
     raise_overdue_observation_alerts,
     sweep_missed_news2_alerts,
 )
@@ -35,8 +36,10 @@ from records.services.locations import site_create, team_create, ward_add_staff,
 from records.services.observations import (
     OBSERVATION_FIELDS,
     current_spo2_scale,
+    observation_set_add_values,
     observation_set_mark_error,
     observation_set_record,
+    observation_set_record_at,
     spo2_scale_set,
 )
 from records.services.patients import (
@@ -54,6 +57,7 @@ __all__ = [
     "alert_acknowledge",
     "alert_raise_for_set",
     "alert_send_email",
+    "alerts_mark_shown",
     "allergy_record",
     "allergy_record_none_known",
     "break_glass_start",
@@ -70,8 +74,10 @@ __all__ = [
     "encounter_transfer",
     "entry_amend",
     "entry_mark_error",
+    "observation_set_add_values",
     "observation_set_mark_error",
     "observation_set_record",
+    "observation_set_record_at",
     "patient_archive",
     "patient_register",
     "patient_rollback",

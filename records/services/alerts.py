@@ -14,6 +14,8 @@ from epr.audit.services import audit_record
 from records import news2
 from records.errors import RecordError
 from records.models import (
+    AlertEvent,
+    AlertEventAction,
     AlertKind,
     AlertSeverity,
     AlertStatus,
@@ -127,6 +129,13 @@ def alert_acknowledge(
     locked.acknowledged_at = timezone.now()
     locked.response_note = note.strip()
     locked.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "response_note"])
+    AlertEvent.objects.create(
+        alert=locked,
+        user=user,
+        at=locked.acknowledged_at,
+        reason=locked.response_note,
+        action=AlertEventAction.ESCALATED if escalated else AlertEventAction.ACKNOWLEDGED,
+    )
     audit_record(
         user=user,
         action=Action.UPDATE,
@@ -190,3 +199,11 @@ def sweep_missed_news2_alerts(*, since: timedelta = timedelta(hours=24)) -> int:
         if alert_raise_for_set(obs=obs):
             raised += 1
     return raised
+
+
+def alerts_mark_shown(*, user, alerts: list[ClinicalAlert]) -> None:
+    """Record that these alerts were put in front of the user (one insert for the page)."""
+    now = timezone.now()
+    AlertEvent.objects.bulk_create(
+        [AlertEvent(alert=a, user=user, action=AlertEventAction.SHOWN, at=now) for a in alerts]
+    )

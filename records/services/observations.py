@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from epr.audit.models import Action
@@ -129,11 +129,11 @@ def observation_set_record(
         obj=obs,
         detail={"news2": obs.news2_total},
     )
-    _queue_escalation(obs)
+    queue_escalation(obs)
     return obs
 
 
-def _queue_escalation(obs: ObservationSet) -> None:
+def queue_escalation(obs: ObservationSet) -> None:
     result = result_of(obs)
     if result is None or result.escalation == news2.Escalation.NONE:
         return
@@ -161,3 +161,97 @@ def observation_set_mark_error(*, marked_by, obs: ObservationSet, reason: str) -
         detail={"status": locked.status},
     )
     return locked
+
+
+def _is_recorded(value: Any) -> bool:
+    return value not in (None, "")
+
+
+def _lock_set_slot(patient: Patient, taken_at: datetime) -> None:
+    # Two posts for a new set at the same moment must not make two sets: row locks cannot lock a row
+    # that does not exist yet, so serialise on (patient, time) with a transaction-scoped advisory lock.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"observation-set:{patient.pk}:{taken_at.isoformat()}"],
+        )
+
+
+@transaction.atomic
+def observation_set_add_values(
+    *, added_by: Any, obs: ObservationSet, **values: Any
+) -> tuple[ObservationSet, bool]:
+    """Add values not yet in a final set, re-score NEWS2 and queue the escalation alert once it scores.
+
+    A value already recorded is never replaced (sets are amended only by marking them entered in error):
+    the same value again changes nothing, a different one is refused. Returns (set, whether it changed).
+    """
+    unknown = set(values) - set(OBSERVATION_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown observation fields: {sorted(unknown)}")
+    locked = ObservationSet.objects.select_for_update().get(pk=obs.pk)
+    if locked.status != EntryStatus.FINAL:
+        raise RecordError("This set was marked as entered in error; record a new set.")
+    if _is_recorded(values.get("temperature")):
+        values["temperature"] = news2.round_temperature(Decimal(values["temperature"]))
+    new = {}
+    for name, value in values.items():
+        current = getattr(locked, name)
+        if not _is_recorded(value) or current == value:
+            continue
+        if _is_recorded(current):
+            label = news2.LABELS.get(name, name.replace("_", " ").capitalize())
+            raise RecordError(
+                f"{label} is already recorded in this set as {current}. A recorded value is not "
+                "changed: mark the set entered in error and record it again.",
+                field=name,
+            )
+        new[name] = value
+    if not new:
+        return locked, False
+    merged = {name: getattr(locked, name) for name in OBSERVATION_FIELDS} | new
+    news2.check_plausible({k: v for k, v in merged.items() if _is_recorded(v)})
+    was_scored = locked.news2_total is not None
+    for name, value in new.items():
+        setattr(locked, name, value)
+    score_set(locked)
+    locked._change_reason = f"Added {', '.join(sorted(new))}"
+    locked.save()
+    audit_record(
+        user=added_by,
+        action=Action.UPDATE,
+        patient_id=locked.patient_id,
+        obj=locked,
+        detail={"added": sorted(new), "news2": locked.news2_total},
+    )
+    if not was_scored:
+        queue_escalation(locked)  # the alert task is idempotent by set, so a repeat is harmless anyway
+    return locked, True
+
+
+@transaction.atomic
+def observation_set_record_at(
+    *, recorded_by: Any, patient: Patient, taken_at: datetime, **values: Any
+) -> tuple[ObservationSet, bool]:
+    """Record values sent one by one (FHIR Observations) into the set for that moment, starting it if
+    needed. Returns (set, whether anything changed). Sets recorded on the form are never extended."""
+    _lock_set_slot(patient, taken_at)
+    existing = (
+        ObservationSet.objects.select_for_update()
+        .filter(patient=patient, taken_at=taken_at, source="fhir", status=EntryStatus.FINAL)
+        .order_by("pk")
+        .first()
+    )
+    if existing is not None:
+        return observation_set_add_values(added_by=recorded_by, obs=existing, **values)
+    if not any(_is_recorded(v) for k, v in values.items() if k not in ("on_oxygen", "oxygen_device")):
+        # The service will not start a set from air or oxygen alone (a form's default): say why here.
+        raise RecordError(
+            "A new set cannot start with air or oxygen alone: post it with, or after, another vital sign "
+            "taken at the same time.",
+            field="on_oxygen",
+        )
+    obs = observation_set_record(
+        recorded_by=recorded_by, patient=patient, taken_at=taken_at, source="fhir", **values
+    )
+    return obs, True

@@ -125,3 +125,24 @@ def test_chart_query_count_is_constant(client, admitted, nurse, django_assert_ma
         response = client.get(reverse("observation_chart", args=[admitted.patient_id]))
     assert response.content.count(b'class="epr-chart__time"') == 24
     assert b"Earlier observations" in response.content
+
+
+def test_every_showing_and_answer_of_an_alert_is_kept(client, admitted, colleague, nurse):
+    from records.models import AlertEvent
+
+    obs = services.observation_set_record(
+        recorded_by=colleague,
+        patient=admitted.patient,
+        respiration_rate=30,
+        spo2=97,
+        on_oxygen=False,
+        systolic_bp=125,
+        pulse=72,
+        consciousness="A",
+        temperature=Decimal("37"),
+    )
+    alert = services.alert_raise_for_set(obs=obs)
+    login(client, nurse).get(reverse("alert_list"))
+    client.post(reverse("alert_acknowledge", args=[alert.pk]), {"note": "Doctor informed"})
+    events = list(AlertEvent.objects.filter(alert=alert).values_list("action", "user__username", "reason"))
+    assert events == [("shown", "alice", ""), ("acknowledged", "alice", "Doctor informed")]
