@@ -62,3 +62,27 @@ class RecordsConfig(AppConfig):
                 ],
             }
         )
+        # Subject access: the information governance team (admin role) logs requests, chooses
+        # redactions and exports; managers see the open requests and their deadlines only.
+        register_role_permissions(
+            {
+                "manager": ["records.view_subjectaccessrequest"],
+                "admin": ["records.manage_subject_access", "records.view_subjectaccessrequest"],
+            }
+        )
+        # Clinical notes: clinicians write them, doctors and nurses countersign, administrators
+        # configure the templates in Django admin. Clerks and managers write no clinical notes.
+        note_writers = ["records.add_clinicalnote", "records.change_clinicalnote"]
+        register_role_permissions(
+            {
+                "doctor": [*note_writers, "records.countersign_clinicalnote"],
+                "nurse": [*note_writers, "records.countersign_clinicalnote"],
+                "hca": note_writers,
+                "pharmacist": note_writers,
+                "admin": [
+                    "records.view_notetemplate",
+                    "records.add_notetemplate",
+                    "records.change_notetemplate",
+                ],
+            }
+        )

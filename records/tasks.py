@@ -29,3 +29,10 @@ def check_overdue_observations() -> int:
 @shared_task
 def sweep_missed_news2_alerts() -> int:
     return services.sweep_missed_news2_alerts()
+
+
+@shared_task
+def generate_subject_access_export(request_id: int) -> str:
+    """Not auto-retried: the service records a failure on the request, and staff generate again."""
+    sar = services.subject_access_generate(sar_id=request_id)
+    return sar.status if sar is not None else "skipped"

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path, re_path
 
 from records import views, views_careplans, views_clinical, views_observations, views_timeline
 
@@ -37,6 +37,7 @@ urlpatterns = [
         name="observations_record",
     ),
     path("patients/<int:patient_id>/spo2-scale/", views_observations.spo2_scale, name="spo2_scale"),
+    path("patients/<int:patient_id>/notes/", include("records.urls_notes")),
     path("patients/<int:patient_id>/allergies/", views_clinical.allergy_list, name="allergy_list"),
     path("patients/<int:patient_id>/allergies/new/", views_clinical.allergy_new, name="allergy_new"),
     path(
@@ -46,29 +47,45 @@ urlpatterns = [
     ),
     path("patients/<int:patient_id>/problems/", views_clinical.problem_list, name="problem_list"),
     path("patients/<int:patient_id>/problems/new/", views_clinical.problem_new, name="problem_new"),
-    path(
-        "patients/<int:patient_id>/<str:kind>/<int:entry_id>/amend/",
+    # Only the entry kinds views_clinical handles, so other /<kind>/<id>/error/ routes stay reachable.
+    re_path(
+        r"^patients/(?P<patient_id>\d+)/(?P<kind>allergies|problems)/(?P<entry_id>\d+)/amend/$",
         views_clinical.entry_amend,
         name="entry_amend",
     ),
-    path(
-        "patients/<int:patient_id>/<str:kind>/<int:entry_id>/error/",
+    re_path(
+        r"^patients/(?P<patient_id>\d+)/(?P<kind>allergies|problems)/(?P<entry_id>\d+)/error/$",
         views_clinical.entry_mark_error,
         name="entry_mark_error",
     ),
     path("patients/<int:patient_id>/care-plans/", views_careplans.careplan_list, name="careplan_list"),
     path("patients/<int:patient_id>/care-plans/new/", views_careplans.careplan_new, name="careplan_new"),
-    path("patients/<int:patient_id>/care-plans/<int:plan_id>/edit/", views_careplans.careplan_edit,
-         name="careplan_edit"),
-    path("patients/<int:patient_id>/care-plans/<int:plan_id>/review/", views_careplans.careplan_review,
-         name="careplan_review"),
-    path("patients/<int:patient_id>/care-plans/<int:plan_id>/error/", views_careplans.careplan_error,
-         name="careplan_error"),
-    path("patients/<int:patient_id>/care-plans/<int:plan_id>/pdf/", views_careplans.careplan_pdf,
-         name="careplan_pdf"),
+    path(
+        "patients/<int:patient_id>/care-plans/<int:plan_id>/edit/",
+        views_careplans.careplan_edit,
+        name="careplan_edit",
+    ),
+    path(
+        "patients/<int:patient_id>/care-plans/<int:plan_id>/review/",
+        views_careplans.careplan_review,
+        name="careplan_review",
+    ),
+    path(
+        "patients/<int:patient_id>/care-plans/<int:plan_id>/error/",
+        views_careplans.careplan_error,
+        name="careplan_error",
+    ),
+    path(
+        "patients/<int:patient_id>/care-plans/<int:plan_id>/pdf/",
+        views_careplans.careplan_pdf,
+        name="careplan_pdf",
+    ),
     path("patients/<int:patient_id>/timeline/", views_timeline.patient_timeline, name="patient_timeline"),
-    path("patients/<int:patient_id>/timeline/<str:kind>/<int:entry_id>/", views_timeline.entry_history,
-         name="entry_history"),
+    path(
+        "patients/<int:patient_id>/timeline/<str:kind>/<int:entry_id>/",
+        views_timeline.entry_history,
+        name="entry_history",
+    ),
     path("care-plans/overdue/", views_careplans.careplans_overdue, name="careplans_overdue"),
     path("terminology/search/", views_clinical.terminology_search, name="terminology_search"),
     path("alerts/", views_observations.alert_list, name="alert_list"),
@@ -77,4 +94,5 @@ urlpatterns = [
     ),
     path("merges/<int:merge_id>/undo/", views.merge_undo, name="merge_undo"),
     path("privacy/break-glass/", views.break_glass_review, name="break_glass_review"),
+    path("", include("records.urls_subject_access")),
 ]

@@ -173,6 +173,10 @@ OAUTH2_PROVIDER = {
         "system/Patient.write": "Create and update patients as a system client",
         "system/Observation.read": "Read observations as a system client",
         "system/Observation.write": "Record observations as a system client",
+        "system/AllergyIntolerance.read": "Read allergies and intolerances as a system client",
+        "system/AllergyIntolerance.write": "Record allergies and intolerances as a system client",
+        "system/Condition.read": "Read problems and diagnoses as a system client",
+        "system/Condition.write": "Record problems and diagnoses as a system client",
     },
     "DEFAULT_SCOPES": [],
     "SCOPES_BACKEND_CLASS": "epr.accounts.scopes.ApiClientScopes",
@@ -222,6 +226,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(_broker_dir / "beat-schedule")
+
+# Reasons for amendments can be long; keep them whole in every history row.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # How long a care relationship's access outlasts a discharge or transfer (handover, letters).
 EPR_CARE_GRACE_PERIOD = timedelta(hours=env.int("EPR_CARE_GRACE_HOURS", default=24))

@@ -33,6 +33,14 @@ from records.services.clinical import (
 from records.services.encounters import encounter_admit, encounter_discharge, encounter_transfer
 from records.services.identity import patient_archive, patient_unmerge, patients_link, patients_merge
 from records.services.locations import site_create, team_create, ward_add_staff, ward_create
+from records.services.notes import (
+    note_amend,
+    note_countersign,
+    note_mark_error,
+    note_save_draft,
+    note_sign,
+    note_start,
+)
 from records.services.observations import (
     OBSERVATION_FIELDS,
     current_spo2_scale,
@@ -47,6 +55,14 @@ from records.services.patients import (
     patient_register,
     patient_rollback,
     patient_update,
+)
+from records.services.subject_access import (
+    subject_access_close,
+    subject_access_create,
+    subject_access_generate,
+    subject_access_queue_generation,
+    subject_access_record_download,
+    subject_access_set_redactions,
 )
 
 __all__ = [
@@ -74,6 +90,12 @@ __all__ = [
     "encounter_transfer",
     "entry_amend",
     "entry_mark_error",
+    "note_amend",
+    "note_countersign",
+    "note_mark_error",
+    "note_save_draft",
+    "note_sign",
+    "note_start",
     "observation_set_add_values",
     "observation_set_mark_error",
     "observation_set_record",
@@ -89,6 +111,12 @@ __all__ = [
     "raise_overdue_observation_alerts",
     "site_create",
     "spo2_scale_set",
+    "subject_access_close",
+    "subject_access_create",
+    "subject_access_generate",
+    "subject_access_queue_generation",
+    "subject_access_record_download",
+    "subject_access_set_redactions",
     "sweep_missed_news2_alerts",
     "team_create",
     "ward_add_staff",

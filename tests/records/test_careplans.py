@@ -108,3 +108,13 @@ def test_who_may_create_care_plans(client, admitted, nurse, colleague, outsider,
     )
     assert response.status_code == status
     assert CarePlan.objects.count() == (1 if status == 302 else 0)
+
+
+def test_mark_a_care_plan_entered_in_error_through_the_page(client, plan, nurse):
+    response = login(client, nurse).post(
+        reverse("careplan_error", args=[plan.patient_id, plan.pk]), {"reason": "Wrong patient"}
+    )
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == "entered-in-error"
+    assert plan.history.count() == 2

@@ -156,3 +156,12 @@ def test_nurses_may_not_record_diagnoses(client, admitted, nurse):
     )
     assert response.status_code == 403
     assert not Problem.objects.exists()
+
+
+def test_a_long_amendment_reason_is_kept_whole(patient, nurse, doctor):
+    allergy = services.allergy_record(recorded_by=nurse, patient=patient, substance_code="387207008")
+    reason = "Re-challenged under supervision on the ward; " * 8
+    services.entry_amend(
+        amended_by=doctor, entry=allergy, expected_version=1, changes={"severity": "mild"}, reason=reason
+    )
+    assert allergy.history.first().history_change_reason == " ".join(reason.split())
