@@ -10,6 +10,7 @@ import binascii
 import os
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -111,7 +112,8 @@ class Command(BaseCommand):
             wards = self._wards(staff)
             teams = self._teams(staff)
             people = self._patients(patients)
-            self._admissions(people, wards, staff, teams)
+            encounters = self._admissions(people, wards, staff, teams)
+            self._clinical_record(encounters, staff)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded: {len(STAFF)} staff, {len(wards)} wards, {len(people)} patients."
@@ -186,7 +188,8 @@ class Command(BaseCommand):
             people.append(patient)
         return bulk_create_with_history(people, Patient, batch_size=1000, default_change_reason="Demo data")
 
-    def _admissions(self, people, wards, staff, teams) -> None:
+    def _admissions(self, people, wards, staff, teams) -> list:
+        encounters = []
         admitted = random.sample(list(people), k=min(len(people), 60))
         now = timezone.now()
         for ward_index, ward in enumerate(wards):
@@ -195,7 +198,7 @@ class Command(BaseCommand):
             for bed, patient in zip(
                 beds[:15], admitted[ward_index * 15 : (ward_index + 1) * 15], strict=False
             ):
-                services.encounter_admit(
+                encounter = services.encounter_admit(
                     admitted_by=staff["clerk"],
                     patient=patient,
                     ward=ward,
@@ -206,3 +209,54 @@ class Command(BaseCommand):
                     admission_method=random.choice([AdmissionMethod.EMERGENCY_ED, AdmissionMethod.ELECTIVE]),
                     admitted_at=now - timedelta(hours=random.randint(2, 240)),
                 )
+                encounters.append(encounter)
+        return encounters
+
+    def _clinical_record(self, encounters, staff) -> None:
+        """Observations every four hours since admission, and allergies and problems for some patients."""
+        nurse, doctor = staff["nurse"], staff["doctor"]
+        now = timezone.now()
+        for index, encounter in enumerate(encounters):
+            patient = encounter.patient
+            unwell = index % 9 == 0  # a few deteriorating patients, to show the chart and alerts
+            taken = encounter.admitted_at + timedelta(minutes=30)
+            step = 0
+            while taken < now - timedelta(minutes=20) and step < 18:
+                worse = unwell and step >= 3
+                services.observation_set_record(
+                    recorded_by=nurse if step % 2 else staff["hca"],
+                    patient=patient,
+                    taken_at=taken,
+                    respiration_rate=random.randint(22, 26) if worse else random.randint(13, 19),
+                    spo2=random.randint(91, 94) if worse else random.randint(95, 99),
+                    on_oxygen=worse,
+                    oxygen_flow=Decimal("2") if worse else None,
+                    oxygen_device="nasal" if worse else "",
+                    systolic_bp=random.randint(95, 108) if worse else random.randint(112, 145),
+                    diastolic_bp=random.randint(55, 70),
+                    pulse=random.randint(105, 125) if worse else random.randint(60, 88),
+                    consciousness="A",
+                    temperature=Decimal(
+                        str(round(random.uniform(38.2, 39.0) if worse else random.uniform(36.3, 37.4), 1))
+                    ),
+                )
+                taken += timedelta(hours=4)
+                step += 1
+            if index % 3 == 0:
+                services.allergy_record(
+                    recorded_by=nurse,
+                    patient=patient,
+                    substance_code=random.choice(["764146007", "387207008", "256349002", "111088007"]),
+                    reaction="Rash",
+                    severity="moderate",
+                    verification="confirmed",
+                )
+            elif index % 3 == 1:
+                services.allergy_record_none_known(recorded_by=nurse, patient=patient)
+            services.problem_record(
+                recorded_by=doctor,
+                patient=patient,
+                snomed_code=random.choice(
+                    ["233604007", "49436004", "84114007", "13645005", "44054006", "68566005"]
+                ),
+            )
