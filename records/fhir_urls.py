@@ -3,7 +3,7 @@ because clients differ, and anything else answers with a 404 OperationOutcome ra
 
 from django.urls import path, re_path
 
-from records import fhir_observation_views, fhir_views
+from records import fhir_clinical_views, fhir_observation_views, fhir_views
 
 app_name = "fhir"
 
@@ -21,6 +21,20 @@ urlpatterns = [
     ),
     *_with_and_without_slash(
         "Observation/<str:id>", fhir_observation_views.ObservationInstanceView.as_view(), "observation"
+    ),
+    *_with_and_without_slash(
+        "AllergyIntolerance",
+        fhir_clinical_views.AllergyIntoleranceTypeView.as_view(),
+        "allergyintolerance-type",
+    ),
+    *_with_and_without_slash(
+        "AllergyIntolerance/<str:id>",
+        fhir_clinical_views.AllergyIntoleranceInstanceView.as_view(),
+        "allergyintolerance",
+    ),
+    *_with_and_without_slash("Condition", fhir_clinical_views.ConditionTypeView.as_view(), "condition-type"),
+    *_with_and_without_slash(
+        "Condition/<str:id>", fhir_clinical_views.ConditionInstanceView.as_view(), "condition"
     ),
     # The base URL, for transaction Bundles (/fhir/; "/fhir" itself is outside this URLconf).
     path("", fhir_observation_views.TransactionView.as_view(), name="base"),

@@ -1,0 +1,225 @@
+"""FHIR R4 API for AllergyIntolerance and Condition (UK Core). Thin, like the Observation views.
+
+Staff read, search and record a patient's allergies and problems only with clinical access (a care
+relationship, or break-glass taken in the record pages); recording also needs the model permission
+the record pages ask for. System clients need a system/<type> or system/* scope, and may read and
+search; recording needs a named member of staff, since every allergy and problem has a recorder.
+Every call is audited.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from epr.audit.models import Action
+from epr.audit.services import audit_record
+from epr.fhir.errors import FHIRError
+from epr.fhir.resources import parse_resource, search_bundle, validated
+from records import fhir_clinical, services
+from records import fhir_observation as obs_fhir
+from records.errors import RecordError
+from records.fhir_observation_views import _get_patient, _keep_parameters, _refused, clinical_access
+from records.fhir_views import Caller, FHIRView
+from records.models import AllergyIntolerance, Patient, PatientStatus, Problem
+
+
+def _record_allergy(caller: Caller, patient: Patient, item: fhir_clinical.EntryInput) -> AllergyIntolerance:
+    if item.none_known:
+        return services.allergy_record_none_known(recorded_by=caller.user, patient=patient)
+    return services.allergy_record(recorded_by=caller.user, patient=patient, **item.values)
+
+
+def _record_problem(caller: Caller, patient: Patient, item: fhir_clinical.EntryInput) -> Problem:
+    return services.problem_record(recorded_by=caller.user, patient=patient, **item.values)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One clinical resource type: its rows, its FHIR shape both ways, its search and its service."""
+
+    resource_type: str
+    model: type[Model]
+    noun: str  # plural, for messages and audit rows
+    patient_element: str  # where the patient reference is in the resource
+    add_permission: str
+    search: fhir_clinical.SearchSpec
+    entry: Callable[[Any], dict[str, Any]]
+    from_resource: Callable[[Any], fhir_clinical.EntryInput]
+    record: Callable[[Caller, Patient, fhir_clinical.EntryInput], Any]
+
+
+ALLERGIES = Kind(
+    resource_type="AllergyIntolerance",
+    model=AllergyIntolerance,
+    noun="allergies",
+    patient_element="AllergyIntolerance.patient",
+    add_permission="records.add_allergyintolerance",
+    search=fhir_clinical.ALLERGY_SEARCH,
+    entry=fhir_clinical.allergy_entry,
+    from_resource=fhir_clinical.allergy_from_resource,
+    record=_record_allergy,
+)
+CONDITIONS = Kind(
+    resource_type="Condition",
+    model=Problem,
+    noun="problems",
+    patient_element="Condition.subject",
+    add_permission="records.add_problem",
+    search=fhir_clinical.CONDITION_SEARCH,
+    entry=fhir_clinical.condition_entry,
+    from_resource=fhir_clinical.condition_from_resource,
+    record=_record_problem,
+)
+
+
+def _not_found(kind: Kind, id: str) -> FHIRError:
+    return FHIRError(f"{kind.resource_type}/{id} is not known.", status_code=404, code="not-found")
+
+
+def entry_response(kind: Kind, row: Any, *, status: int = 200) -> Response:
+    response = Response(validated(kind.entry(row)), status=status)
+    response["ETag"] = fhir_clinical.etag(row)
+    return response
+
+
+def _patient_id(kind: Kind, reference: str, base_url: str) -> int:
+    local = reference.removeprefix(f"{base_url}/")
+    value = local.removeprefix("Patient/")
+    if not local.startswith("Patient/") or not value.isdigit():
+        raise FHIRError(
+            "The patient must be referenced as Patient/<id>.", code="value", expression=[kind.patient_element]
+        )
+    return int(value)
+
+
+def _check_recordable(kind: Kind, patient: Patient) -> None:
+    # Entries on a merged-away record would be lost from the surviving record.
+    if patient.status == PatientStatus.MERGED:
+        raise FHIRError(
+            f"Patient/{patient.pk} was merged into Patient/{patient.merged_into_id}: record against that.",
+            status_code=422,
+            code="business-rule",
+            expression=[kind.patient_element],
+        )
+
+
+class ClinicalTypeView(FHIRView):
+    """GET /<type> (search) and POST /<type> (record one)."""
+
+    kind: Kind
+
+    def get(self, request: Request) -> Response:
+        kind, caller = self.kind, self.caller()
+        search = fhir_clinical.parse_search(
+            request.query_params, kind.search, patient_required=not caller.is_system
+        )
+        reason = ""
+        if search.patient_id is not None:
+            reason = clinical_access(caller, _get_patient(search.patient_id))
+        page = fhir_clinical.search_page(kind.model, search)
+        self._audit_search(caller, search, page, reason)
+        bundle = search_bundle(
+            base_url=self.base_url(),
+            path=f"/{kind.resource_type}",
+            params={},
+            entries=[kind.entry(row) for row in page.rows],
+            total=page.total,
+            offset=search.offset,
+            count=search.count,
+        )
+        return Response(validated(_keep_parameters(bundle, search.params)))
+
+    def _audit_search(
+        self,
+        caller: Caller,
+        search: fhir_clinical.ClinicalSearch,
+        page: fhir_clinical.SearchPage,
+        reason: str,
+    ) -> None:
+        # One row per patient whose entries were returned, so each patient's access log shows it.
+        found: dict[int, list[str]] = defaultdict(list)
+        for row in page.rows:
+            found[row.patient_id].append(str(row.pk))
+        if search.patient_id is not None:
+            found.setdefault(search.patient_id, [])
+        for patient_id, ids in found.items():
+            audit_record(
+                user=caller.user,
+                action=Action.SEARCH,
+                patient_id=patient_id,
+                break_glass_reason=reason,
+                detail={"criteria": search.criteria, self.kind.noun: ids},
+            )
+
+    def post(self, request: Request) -> Response:
+        kind, caller = self.kind, self.caller()
+        if caller.is_system:
+            raise _refused(
+                f"Recording {kind.noun} needs a signed-in member of staff, who is kept as the recorder."
+            )
+        if not caller.user.has_perm(kind.add_permission):
+            raise _refused(f"You may not record {kind.noun}.")
+        resource = parse_resource(request.data, kind.resource_type)
+        item = kind.from_resource(resource)
+        patient = _get_patient(_patient_id(kind, item.patient, self.base_url()))
+        clinical_access(caller, patient)
+        _check_recordable(kind, patient)
+        try:
+            row = kind.record(caller, patient, item)
+        except RecordError as exc:
+            raise obs_fhir.record_error(exc, item.paths) from exc
+        response = entry_response(kind, row, status=201)
+        response["Location"] = f"{self.base_url()}/{kind.resource_type}/{row.pk}"
+        return response
+
+
+class ClinicalInstanceView(FHIRView):
+    """GET /<type>/<id> (read)."""
+
+    kind: Kind
+
+    def get(self, request: Request, id: str) -> Response:
+        kind, caller = self.kind, self.caller()
+        row = (
+            kind.model.objects.select_related("recorded_by", "patient").filter(pk=int(id)).first()
+            if id.isdigit() and len(id) <= 18
+            else None
+        )
+        if row is None:
+            raise _not_found(kind, id)
+        reason = clinical_access(caller, row.patient)
+        audit_record(
+            user=caller.user,
+            action=Action.VIEW,
+            patient_id=row.patient_id,
+            obj=row,
+            break_glass_reason=reason,
+        )
+        return entry_response(kind, row)
+
+
+class AllergyIntoleranceTypeView(ClinicalTypeView):
+    resource_type = "AllergyIntolerance"
+    kind = ALLERGIES
+
+
+class AllergyIntoleranceInstanceView(ClinicalInstanceView):
+    resource_type = "AllergyIntolerance"
+    kind = ALLERGIES
+
+
+class ConditionTypeView(ClinicalTypeView):
+    resource_type = "Condition"
+    kind = CONDITIONS
+
+
+class ConditionInstanceView(ClinicalInstanceView):
+    resource_type = "Condition"
+    kind = CONDITIONS
