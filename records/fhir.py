@@ -254,21 +254,21 @@ def patient_entry(patient: Patient, *, subset: bool) -> dict[str, Any]:
 # --- FHIR -> keyword arguments for the patient services ------------------------------------------
 
 
-def _invalid(message: str, *expression: str) -> FHIRError:
+def invalid_value(message: str, *expression: str) -> FHIRError:
     return FHIRError(message, status_code=400, code="value", expression=list(expression))
 
 
-def _codes(concept: Any) -> list[tuple[str | None, str | None, str | None]]:
+def concept_codes(concept: Any) -> list[tuple[str | None, str | None, str | None]]:
     return [(c.system, c.code, c.display) for c in (getattr(concept, "coding", None) or [])]
 
 
-def _concept_text(concept: Any) -> str:
+def concept_text(concept: Any) -> str:
     """The words of a CodeableConcept: its text, else the first coding's display or code."""
     if concept is None:
         return ""
     if concept.text:
         return concept.text
-    return next((display or code or "" for _, code, display in _codes(concept)), "")
+    return next((display or code or "" for _, code, display in concept_codes(concept)), "")
 
 
 def _extension(extensions: Iterable[Any] | None, url: str) -> Any:
@@ -278,20 +278,19 @@ def _extension(extensions: Iterable[Any] | None, url: str) -> Any:
 def _identity_values(resource: Any) -> dict[str, Any]:
     nhs = [i for i in resource.identifier or [] if i.system == NHS_NUMBER_SYSTEM]
     if len(nhs) > 1:
-        raise _invalid("Send at most one NHS number identifier.", "Patient.identifier")
+        raise invalid_value("Send at most one NHS number identifier.", "Patient.identifier")
     if not nhs or not (nhs[0].value or "").strip():
         return {"nhs_number": ""}
     try:
         values: dict[str, Any] = {"nhs_number": rules.validate_nhs_number(nhs[0].value)}
     except rules.InvalidNHSNumber as exc:
-        raise _invalid(str(exc), "Patient.identifier") from exc
+        raise invalid_value(str(exc), "Patient.identifier") from exc
     status = _extension(nhs[0].extension, VERIFICATION_STATUS_URL)
     if status is not None:
-        code = next(
-            (c for s, c, _ in _codes(status.valueCodeableConcept) if s == VERIFICATION_STATUS_SYSTEM), None
-        )
+        codings = concept_codes(status.valueCodeableConcept)
+        code = next((c for s, c, _ in codings if s == VERIFICATION_STATUS_SYSTEM), None)
         if code not in NHSNumberStatus.values:
-            raise _invalid(
+            raise invalid_value(
                 f"The NHS number verification status must be a code from {VERIFICATION_STATUS_SYSTEM}.",
                 "Patient.identifier.extension",
             )
@@ -323,9 +322,9 @@ def _name_values(resource: Any) -> dict[str, Any]:
 def _birth_and_death(resource: Any) -> dict[str, Any]:
     born = resource.birthDate
     if born is not None and not isinstance(born, date):
-        raise _invalid("birthDate must be a full date (YYYY-MM-DD).", "Patient.birthDate")
+        raise invalid_value("birthDate must be a full date (YYYY-MM-DD).", "Patient.birthDate")
     if resource.deceasedBoolean:
-        raise _invalid(
+        raise invalid_value(
             "This record keeps the date of death: send deceasedDateTime rather than deceasedBoolean true.",
             "Patient.deceasedBoolean",
         )
@@ -333,14 +332,14 @@ def _birth_and_death(resource: Any) -> dict[str, Any]:
     if isinstance(died, datetime):
         died = timezone.localtime(died).date() if timezone.is_aware(died) else died.date()
     elif died is not None and not isinstance(died, date):
-        raise _invalid("deceasedDateTime must give at least a full date.", "Patient.deceasedDateTime")
+        raise invalid_value("deceasedDateTime must give at least a full date.", "Patient.deceasedDateTime")
     return {"date_of_birth": born, "date_of_death": died}
 
 
 def _gender(resource: Any) -> str:
     gender = resource.gender or Sex.UNKNOWN
     if gender not in Sex.values:
-        raise _invalid(f"gender must be one of {', '.join(Sex.values)}.", "Patient.gender")
+        raise invalid_value(f"gender must be one of {', '.join(Sex.values)}.", "Patient.gender")
     return gender
 
 
@@ -367,7 +366,7 @@ def _contact_values(resource: Any) -> dict[str, Any]:
         return any(
             (s, c) == (CONTACT_ROLE_SYSTEM, "N")
             for concept in contact.relationship or []
-            for s, c, _ in _codes(concept)
+            for s, c, _ in concept_codes(concept)
         )
 
     contact = next((c for c in contacts if is_next_of_kin(c)), contacts[0] if contacts else None)
@@ -402,7 +401,7 @@ def _language_values(resource: Any) -> dict[str, Any]:
     chosen = next((c for c in languages if c.preferred), languages[0] if languages else None)
     interpreter = _extension(resource.extension, INTERPRETER_REQUIRED_URL)
     return {
-        "preferred_language": _concept_text(chosen.language) if chosen else "",
+        "preferred_language": concept_text(chosen.language) if chosen else "",
         "interpreter_required": bool(interpreter and interpreter.valueBoolean),
     }
 
@@ -412,10 +411,10 @@ def _ethnic_category(resource: Any) -> str:
     if extension is None:
         return ""
     code = next(
-        (c for s, c, _ in _codes(extension.valueCodeableConcept) if s == ETHNIC_CATEGORY_SYSTEM), None
+        (c for s, c, _ in concept_codes(extension.valueCodeableConcept) if s == ETHNIC_CATEGORY_SYSTEM), None
     )
     if code not in EthnicCategory.values:
-        raise _invalid(
+        raise invalid_value(
             f"The ethnic category must be a code from {ETHNIC_CATEGORY_SYSTEM}.", "Patient.extension"
         )
     return code
@@ -455,7 +454,7 @@ def _check_lengths(values: dict[str, Any]) -> None:
     for name, value in values.items():
         limit = Patient._meta.get_field(name).max_length
         if isinstance(value, str) and limit and len(" ".join(value.split())) > limit:
-            raise _invalid(
+            raise invalid_value(
                 f"{name.replace('_', ' ')} is longer than {limit} characters.", *expression_for(name)
             )
 
@@ -483,7 +482,7 @@ def demographics_from_resource(resource: Any) -> dict[str, Any]:
         try:
             validate_email(values["email"])
         except ValidationError as exc:
-            raise _invalid("The email address is not valid.", "Patient.telecom") from exc
+            raise invalid_value("The email address is not valid.", "Patient.telecom") from exc
     _check_lengths(values)
     return values
 
@@ -512,7 +511,7 @@ class PatientSearch:
         )
 
 
-def _whole_number(query: QueryDict, name: str, default: int, *, minimum: int) -> int:
+def whole_number(query: QueryDict, name: str, default: int, *, minimum: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
@@ -521,19 +520,21 @@ def _whole_number(query: QueryDict, name: str, default: int, *, minimum: int) ->
     except ValueError:
         number = minimum - 1
     if number < minimum:
-        raise _invalid(f"{name} must be a whole number of at least {minimum}.", name)
+        raise invalid_value(f"{name} must be a whole number of at least {minimum}.", name)
     return number
 
 
 def _identifier(raw: str) -> dict[str, str]:
     system, bar, value = raw.partition("|")
     if not bar or not value.strip():
-        raise _invalid(f"Give identifier as system|value, e.g. {NHS_NUMBER_SYSTEM}|9434765919.", "identifier")
+        raise invalid_value(
+            f"Give identifier as system|value, e.g. {NHS_NUMBER_SYSTEM}|9434765919.", "identifier"
+        )
     if system == NHS_NUMBER_SYSTEM:
         return {"nhs_number": value}
     if system == hospital_number_system():
         return {"hospital_number": value}
-    raise _invalid(
+    raise invalid_value(
         f"Identifier system must be {NHS_NUMBER_SYSTEM} or {hospital_number_system()}.", "identifier"
     )
 
@@ -543,7 +544,7 @@ def _birthdate(raw: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise _invalid(
+        raise invalid_value(
             "birthdate must be an exact date, YYYY-MM-DD (prefix eq allowed).", "birthdate"
         ) from exc
 
@@ -566,8 +567,8 @@ def parse_search(query: QueryDict) -> PatientSearch:
         family=params.get("family", "").strip(),
         given=params.get("given", "").strip(),
         birthdate=_birthdate(params["birthdate"]) if "birthdate" in params else None,
-        count=min(_whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
-        offset=_whole_number(query, "_offset", 0, minimum=0),
+        count=min(whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
+        offset=whole_number(query, "_offset", 0, minimum=0),
         params=params,
     )
     _check_narrow_enough(search)

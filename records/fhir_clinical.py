@@ -26,15 +26,15 @@ from epr.fhir.capability import ResourceCapability, SearchParam, register_resour
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import validated
 from epr.terminology.models import CodeSystem
-from records.fhir import _codes, _concept_text
+from records.fhir import concept_codes, concept_text
 from records.fhir_observation import (
     DEFAULT_COUNT,
     MAX_COUNT,
     UK_CORE,
-    _date_range,
-    _invalid,
-    _patient_id,
-    _whole_number,
+    date_range,
+    invalid_value,
+    patient_id_param,
+    whole_number,
 )
 from records.models import (
     AllergyCategory,
@@ -218,19 +218,19 @@ class EntryInput:
 def _reference(reference: Any, path: str) -> str:
     text = (reference.reference or "") if reference is not None else ""
     if not text:
-        raise _invalid("Say whose record this is: Patient/<id>.", path, code="required")
+        raise invalid_value("Say whose record this is: Patient/<id>.", path, code="required")
     return text
 
 
 def _status_code(concept: Any, system: str, allowed: list[str], path: str, default: str) -> str:
     if concept is None:
         return default
-    codes = {code for s, code, _ in _codes(concept) if s in (None, system)}
+    codes = {code for s, code, _ in concept_codes(concept) if s in (None, system)}
     if len(codes) != 1:
-        raise _invalid(f"Give one code from {system}.", path)
+        raise invalid_value(f"Give one code from {system}.", path)
     code = codes.pop()
     if code not in allowed:
-        raise _invalid(
+        raise invalid_value(
             f"{code!r} cannot be recorded here; use one of: {', '.join(allowed)}.",
             path,
             status=422,
@@ -243,14 +243,14 @@ def _choice(value: str | None, allowed: list[str], path: str) -> str:
     if value is None:
         return ""
     if value not in allowed:
-        raise _invalid(f"{value!r} is not one of: {', '.join(allowed)}.", path)
+        raise invalid_value(f"{value!r} is not one of: {', '.join(allowed)}.", path)
     return value
 
 
 def _limited(text: str, limit: int, path: str) -> str:
     text = " ".join(text.split())
     if len(text) > limit:
-        raise _invalid(f"At most {limit} characters are kept here.", path)
+        raise invalid_value(f"At most {limit} characters are kept here.", path)
     return text
 
 
@@ -259,21 +259,21 @@ def _note(resource: Any) -> str:
 
 
 def _snomed_code(concept: Any, path: str) -> str:
-    codes = {code for system, code, _ in _codes(concept) if system == SNOMED and code}
+    codes = {code for system, code, _ in concept_codes(concept) if system == SNOMED and code}
     if len(codes) > 1:
-        raise _invalid("Send one SNOMED CT coding.", path)
+        raise invalid_value("Send one SNOMED CT coding.", path)
     return codes.pop() if codes else ""
 
 
 def _allergy_substance(resource: Any) -> dict[str, str]:
     path = "AllergyIntolerance.code"
     if resource.code is None:
-        raise _invalid("Say what the patient is allergic to: code.", path, code="required")
+        raise invalid_value("Say what the patient is allergic to: code.", path, code="required")
     code = _snomed_code(resource.code, path)
     if code:
         return {"substance_code": code}
-    if _codes(resource.code):
-        raise _invalid(
+    if concept_codes(resource.code):
+        raise invalid_value(
             f"Code the substance in SNOMED CT ({SNOMED}), or send code.text alone for free text.",
             path,
             status=422,
@@ -281,7 +281,7 @@ def _allergy_substance(resource: Any) -> dict[str, str]:
         )
     text = _limited(resource.code.text or "", 255, path)
     if not text:
-        raise _invalid("Say what the patient is allergic to: code.", path, code="required")
+        raise invalid_value("Say what the patient is allergic to: code.", path, code="required")
     return {"substance_text": text}
 
 
@@ -290,10 +290,10 @@ def _allergy_reaction(resource: Any) -> dict[str, str]:
     if not reactions:
         return {}
     if len(reactions) > 1:
-        raise _invalid("Send at most one reaction.", "AllergyIntolerance.reaction[1]", status=422)
+        raise invalid_value("Send at most one reaction.", "AllergyIntolerance.reaction[1]", status=422)
     reaction = reactions[0]
     path = "AllergyIntolerance.reaction[0]"
-    words = [_concept_text(m) for m in reaction.manifestation]
+    words = [concept_text(m) for m in reaction.manifestation]
     text = "; ".join(w for w in words if w and w != REACTION_NOT_RECORDED)
     return {
         "reaction": _limited(text, 255, f"{path}.manifestation"),
@@ -323,7 +323,7 @@ def allergy_from_resource(resource: Any) -> EntryInput:
         return EntryInput(patient=patient, values={}, paths=ALLERGY_PATHS, none_known=True)
     categories = resource.category or []
     if len(categories) > 1:
-        raise _invalid("Send one category.", "AllergyIntolerance.category", status=422)
+        raise invalid_value("Send one category.", "AllergyIntolerance.category", status=422)
     kinds = [AllergyKind.ALLERGY.value, AllergyKind.INTOLERANCE.value]
     values = {
         **substance,
@@ -370,9 +370,9 @@ def _local_date(value: date | datetime | None) -> date | None:
 
 def _condition_category(resource: Any) -> None:
     for index, concept in enumerate(resource.category or []):
-        codes = {code for system, code, _ in _codes(concept) if system in (None, CONDITION_CATEGORY)}
+        codes = {code for system, code, _ in concept_codes(concept) if system in (None, CONDITION_CATEGORY)}
         if PROBLEM_LIST_ITEM not in codes:
-            raise _invalid(
+            raise invalid_value(
                 "Conditions are recorded here as problem list items "
                 f"({CONDITION_CATEGORY}|{PROBLEM_LIST_ITEM}).",
                 f"Condition.category[{index}]",
@@ -384,7 +384,7 @@ def _condition_category(resource: Any) -> None:
 def _unsupported_choice(resource: Any, prefix: str, supported: str) -> None:
     for name in ("Age", "Period", "Range", "String"):
         if getattr(resource, f"{prefix}{name}", None) is not None:
-            raise _invalid(
+            raise invalid_value(
                 f"Give {prefix} as {supported} (a date).",
                 f"Condition.{prefix}{name}",
                 status=422,
@@ -398,7 +398,7 @@ def condition_from_resource(resource: Any) -> EntryInput:
     path = CONDITION_PATHS["snomed_code"]
     code = _snomed_code(resource.code, path) if resource.code is not None else ""
     if not code:
-        raise _invalid(
+        raise invalid_value(
             f"Code the problem in SNOMED CT ({SNOMED}); the ICD-10 code is added from the map.",
             path,
             status=422 if resource.code is not None else 400,
@@ -491,7 +491,7 @@ def _tokens_q(values: list[str], system: str | None, to_q: TokenQ) -> Q:
 
 
 def _instant_q(column: str, raw: str) -> Q:
-    prefix, start, end = _date_range(raw)
+    prefix, start, end = date_range(raw)
     return {
         "eq": Q(**{f"{column}__gte": start, f"{column}__lt": end}),
         "ge": Q(**{f"{column}__gte": start}),
@@ -503,7 +503,7 @@ def _instant_q(column: str, raw: str) -> Q:
 
 def _day_q(column: str, raw: str) -> Q:
     """A date column against the London days the searched range touches."""
-    prefix, start, end = _date_range(raw)
+    prefix, start, end = date_range(raw)
     first = timezone.localtime(start).date()
     after = timezone.localtime(end - timedelta(microseconds=1)).date() + timedelta(days=1)
     return {
@@ -537,16 +537,16 @@ def parse_search(query: QueryDict, spec: SearchSpec, *, patient_required: bool) 
         )
     sort = query.get("_sort", "-date")
     if sort not in ("-date", "date"):
-        raise _invalid("_sort must be -date (most recently recorded first) or date.", "_sort")
+        raise invalid_value("_sort must be -date (most recently recorded first) or date.", "_sort")
     where = [_tokens_q(query.getlist(name), system, to_q) for name, (system, to_q) in spec.tokens.items()]
     where += [_instant_q(column, v) for name, column in spec.instants.items() for v in query.getlist(name)]
     where += [_day_q(column, v) for name, column in spec.days.items() for v in query.getlist(name)]
     return ClinicalSearch(
-        patient_id=_patient_id(query["patient"]) if "patient" in query else None,
+        patient_id=patient_id_param(query["patient"]) if "patient" in query else None,
         where=reduce(and_, where, Q()),
         newest_first=sort == "-date",
-        count=min(_whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
-        offset=_whole_number(query, "_offset", 0, minimum=0),
+        count=min(whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
+        offset=whole_number(query, "_offset", 0, minimum=0),
         params=[(k, v) for k in query if not k.startswith("_") or k == "_sort" for v in query.getlist(k)],
     )
 

@@ -25,8 +25,8 @@ from epr.fhir.resources import parse_resource, search_bundle, validated
 from records import fhir_clinical, services
 from records import fhir_observation as obs_fhir
 from records.errors import RecordError
-from records.fhir_observation_views import _get_patient, _keep_parameters, _refused, clinical_access
-from records.fhir_views import Caller, FHIRView
+from records.fhir_observation_views import clinical_access, get_patient_or_404, keep_search_parameters
+from records.fhir_views import Caller, FHIRView, refused
 from records.models import AllergyIntolerance, Patient, PatientStatus, Problem
 
 
@@ -89,7 +89,7 @@ def entry_response(kind: Kind, row: Any, *, status: int = 200) -> Response:
     return response
 
 
-def _patient_id(kind: Kind, reference: str, base_url: str) -> int:
+def patient_id_param(kind: Kind, reference: str, base_url: str) -> int:
     local = reference.removeprefix(f"{base_url}/")
     value = local.removeprefix("Patient/")
     if not local.startswith("Patient/") or not value.isdigit():
@@ -122,7 +122,7 @@ class ClinicalTypeView(FHIRView):
         )
         reason = ""
         if search.patient_id is not None:
-            reason = clinical_access(caller, _get_patient(search.patient_id))
+            reason = clinical_access(caller, get_patient_or_404(search.patient_id))
         page = fhir_clinical.search_page(kind.model, search)
         self._audit_search(caller, search, page, reason)
         bundle = search_bundle(
@@ -134,7 +134,7 @@ class ClinicalTypeView(FHIRView):
             offset=search.offset,
             count=search.count,
         )
-        return Response(validated(_keep_parameters(bundle, search.params)))
+        return Response(validated(keep_search_parameters(bundle, search.params)))
 
     def _audit_search(
         self,
@@ -161,14 +161,14 @@ class ClinicalTypeView(FHIRView):
     def post(self, request: Request) -> Response:
         kind, caller = self.kind, self.caller()
         if caller.is_system:
-            raise _refused(
+            raise refused(
                 f"Recording {kind.noun} needs a signed-in member of staff, who is kept as the recorder."
             )
         if not caller.user.has_perm(kind.add_permission):
-            raise _refused(f"You may not record {kind.noun}.")
+            raise refused(f"You may not record {kind.noun}.")
         resource = parse_resource(request.data, kind.resource_type)
         item = kind.from_resource(resource)
-        patient = _get_patient(_patient_id(kind, item.patient, self.base_url()))
+        patient = get_patient_or_404(patient_id_param(kind, item.patient, self.base_url()))
         clinical_access(caller, patient)
         _check_recordable(kind, patient)
         try:

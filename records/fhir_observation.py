@@ -418,7 +418,7 @@ def observation_resource(obs: ObservationSet, key: str, version: SetVersion | No
 # --- FHIR -> model values -------------------------------------------------------------------------
 
 
-def _invalid(message: str, *expression: str, status: int = 400, code: str = "value") -> FHIRError:
+def invalid_value(message: str, *expression: str, status: int = 400, code: str = "value") -> FHIRError:
     return FHIRError(message, status_code=status, code=code, expression=list(expression))
 
 
@@ -470,7 +470,7 @@ def _kinds(concept: Any) -> set[str]:
 def _kind(resource: Any) -> str:
     kinds = _kinds(resource.code)
     if "news2" in kinds:
-        raise _invalid(
+        raise invalid_value(
             "NEWS2 scores are computed by this server from the vital signs of the set: post the vital "
             "signs, and the score appears as Observation <set>-news2.",
             "Observation.code",
@@ -478,7 +478,7 @@ def _kind(resource: Any) -> str:
             code="business-rule",
         )
     if not kinds:
-        raise _invalid(
+        raise invalid_value(
             "Observation.code is not a vital sign this server records. Use LOINC or SNOMED CT codes for "
             "respiration rate, SpO2, air or oxygen, blood pressure, heart rate, ACVPU, temperature, "
             "weight or height.",
@@ -487,20 +487,20 @@ def _kind(resource: Any) -> str:
             code="not-supported",
         )
     if len(kinds) > 1:
-        raise _invalid("Observation.code names more than one vital sign.", "Observation.code")
+        raise invalid_value("Observation.code names more than one vital sign.", "Observation.code")
     return kinds.pop()
 
 
 def _taken_at(resource: Any) -> datetime:
     if resource.effectiveDateTime is None:
-        raise _invalid(
+        raise invalid_value(
             "Give the time the observation was taken as effectiveDateTime.",
             "Observation.effectiveDateTime",
             code="required",
         )
     taken_at = resource.effectiveDateTime
     if not isinstance(taken_at, datetime):
-        raise _invalid(
+        raise invalid_value(
             "effectiveDateTime must be a date and time with a time zone, e.g. 2025-01-31T14:05:00+00:00.",
             "Observation.effectiveDateTime",
         )
@@ -510,22 +510,22 @@ def _taken_at(resource: Any) -> datetime:
 def _number(quantity: Any, unit: Unit, path: str, *, required: bool = True) -> Decimal | None:
     if quantity is None or quantity.value is None:
         if required:
-            raise _invalid(f"Give the value as a Quantity in {unit.code}.", path, code="required")
+            raise invalid_value(f"Give the value as a Quantity in {unit.code}.", path, code="required")
         return None
     if quantity.comparator:
-        raise _invalid("Send a measured value, without a comparator.", f"{path}.comparator")
+        raise invalid_value("Send a measured value, without a comparator.", f"{path}.comparator")
     if quantity.system not in (None, UCUM):
-        raise _invalid(f"The unit must be a UCUM code ({UCUM}).", f"{path}.system")
+        raise invalid_value(f"The unit must be a UCUM code ({UCUM}).", f"{path}.system")
     sent = quantity.code or quantity.unit
     if sent not in unit.accepted:
-        raise _invalid(f"The unit must be {unit.code} (UCUM); got {sent!r}.", f"{path}.code")
+        raise invalid_value(f"The unit must be {unit.code} (UCUM); got {sent!r}.", f"{path}.code")
     return Decimal(quantity.value)
 
 
 def _field_value(name: str, number: Decimal, path: str) -> Any:
     if name in _WHOLE_NUMBER_FIELDS:
         if number != number.to_integral_value():
-            raise _invalid("This value is recorded as a whole number.", path)
+            raise invalid_value("This value is recorded as a whole number.", path)
         return int(number)
     if name == "temperature":
         return news2.round_temperature(number)
@@ -542,7 +542,7 @@ def _quantity_values(resource: Any, name: str, unit: Unit) -> tuple[dict[str, An
 def _component_kind(component: Any, index: int) -> str:
     kinds = _kinds(component.code) & {"systolic", "diastolic"}
     if len(kinds) != 1:
-        raise _invalid(
+        raise invalid_value(
             "Blood pressure components must be systolic (LOINC 8480-6) or diastolic (LOINC 8462-4).",
             f"Observation.component[{index}].code",
             status=422,
@@ -558,12 +558,12 @@ def _bp_panel_values(resource: Any) -> tuple[dict[str, Any], dict[str, str]]:
         name = f"{_component_kind(component, index)}_bp"
         path = f"Observation.component[{index}].valueQuantity"
         if name in values:
-            raise _invalid("Send each blood pressure component once.", f"Observation.component[{index}]")
+            raise invalid_value("Send each blood pressure component once.", f"Observation.component[{index}]")
         number = _number(component.valueQuantity, MM_HG, path, required=component.dataAbsentReason is None)
         values[name] = None if number is None else _field_value(name, number, path)
         paths[name] = path
     if not any(v is not None for v in values.values()):
-        raise _invalid(
+        raise invalid_value(
             "A blood pressure panel needs a systolic or diastolic component with a value.",
             "Observation.component",
             code="required",
@@ -580,7 +580,7 @@ def _acvpu_values(resource: Any) -> tuple[dict[str, Any], dict[str, str]]:
         if c.system == SNOMED and c.code in _ACVPU_LETTERS
     }
     if len(letters) != 1:
-        raise _invalid(
+        raise invalid_value(
             "Consciousness must be one SNOMED CT code from the UK Core ACVPU value set: "
             + ", ".join(f"{code} {display}" for _, code, display in ACVPU_CODES.values())
             + ".",
@@ -626,13 +626,13 @@ _QUANTITY_FIELDS = {
 def observation_from_resource(resource: Any) -> ObservationInput:
     """Set values from a parsed vital-sign Observation; 400/422 FHIRError naming the element otherwise."""
     if resource.status != "final":
-        raise _invalid(
+        raise invalid_value(
             "Only final observations are recorded.", "Observation.status", status=422, code="not-supported"
         )
     kind = _kind(resource)
     subject = resource.subject.reference if resource.subject and resource.subject.reference else ""
     if not subject:
-        raise _invalid(
+        raise invalid_value(
             "Say whose observation this is: subject Patient/<id>.", "Observation.subject", code="required"
         )
     taken_at = _taken_at(resource)
@@ -767,14 +767,14 @@ def _zone(text: str) -> dt_timezone:
     return dt_timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
 
 
-def _date_range(raw: str) -> tuple[str, datetime, datetime]:
+def date_range(raw: str) -> tuple[str, datetime, datetime]:
     """(prefix, start, end) of the instant range a FHIR date value stands for, at its precision.
 
     A value without a time zone is Europe/London time, as people in the hospital mean it.
     """
     match = _DATE.match(raw.replace(" ", "+"))  # an unencoded + arrives as a space
     if match is None:
-        raise _invalid(
+        raise invalid_value(
             "date must be [eq|ge|le|gt|lt]YYYY[-MM[-DD[Thh:mm[:ss][zone]]]], e.g. ge2025-01-31.", "date"
         )
     g = match.groupdict()
@@ -788,7 +788,7 @@ def _date_range(raw: str) -> tuple[str, datetime, datetime]:
             int(g["second"] or 0),
         )
     except ValueError as exc:
-        raise _invalid(f"date {raw!r} is not a real date.", "date") from exc
+        raise invalid_value(f"date {raw!r} is not a real date.", "date") from exc
     start = naive.replace(tzinfo=_zone(g["tz"])) if g["tz"] else timezone.make_aware(naive)
     if g["second"]:
         end = start + timedelta(seconds=1)
@@ -805,7 +805,7 @@ def _date_range(raw: str) -> tuple[str, datetime, datetime]:
 
 
 def _date_q(raw: str) -> Q:
-    prefix, start, end = _date_range(raw)
+    prefix, start, end = date_range(raw)
     return {
         "eq": Q(taken_at__gte=start, taken_at__lt=end),
         "ge": Q(taken_at__gte=start),
@@ -815,20 +815,20 @@ def _date_q(raw: str) -> Q:
     }[prefix]
 
 
-def _whole_number(query: QueryDict, name: str, default: int, *, minimum: int) -> int:
+def whole_number(query: QueryDict, name: str, default: int, *, minimum: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
     number = int(raw) if raw.isdigit() else minimum - 1
     if number < minimum:
-        raise _invalid(f"{name} must be a whole number of at least {minimum}.", name)
+        raise invalid_value(f"{name} must be a whole number of at least {minimum}.", name)
     return number
 
 
-def _patient_id(raw: str) -> int:
+def patient_id_param(raw: str) -> int:
     value = raw.removeprefix("Patient/")
     if not value.isdigit():
-        raise _invalid("patient must be Patient/<id> or <id>.", "patient")
+        raise invalid_value("patient must be Patient/<id> or <id>.", "patient")
     return int(value)
 
 
@@ -850,19 +850,19 @@ def parse_search(query: QueryDict, *, patient_required: bool) -> ObservationSear
         raise FHIRError("Search observations of one patient: add patient=Patient/<id>.", code="required")
     sort = query.get("_sort", "-date")
     if sort not in ("-date", "date"):
-        raise _invalid("_sort must be -date (newest first) or date.", "_sort")
+        raise invalid_value("_sort must be -date (newest first) or date.", "_sort")
     selection = _intersection(
         _token_selection(query.getlist("code"), _code_token),
         _token_selection(query.getlist("category"), _category_token),
     )
     taken = reduce(lambda a, b: a & b, (_date_q(v) for v in query.getlist("date")), Q())
     return ObservationSearch(
-        patient_id=_patient_id(query["patient"]) if "patient" in query else None,
+        patient_id=patient_id_param(query["patient"]) if "patient" in query else None,
         selection=selection,
         taken=taken,
         newest_first=sort == "-date",
-        count=min(_whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
-        offset=_whole_number(query, "_offset", 0, minimum=0),
+        count=min(whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
+        offset=whole_number(query, "_offset", 0, minimum=0),
         params=[(k, v) for k in query if not k.startswith("_") or k == "_sort" for v in query.getlist(k)],
     )
 

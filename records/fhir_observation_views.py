@@ -27,21 +27,17 @@ from records import fhir, news2, services
 from records import fhir_observation as obs_fhir
 from records.access import patient_access
 from records.errors import RecordError
-from records.fhir_views import Caller, FHIRView, scopes_for, system_token
+from records.fhir_views import Caller, FHIRView, refused, scopes_for, system_token
 from records.models import ObservationSet, Patient, PatientStatus
 
 OBSERVATION_PERMISSION = "records.add_observationset"
-
-
-def _refused(message: str) -> FHIRError:
-    return FHIRError(message, status_code=403, code="forbidden")
 
 
 def _no_patient(reference: str) -> FHIRError:
     return FHIRError(f"{reference} is not known.", status_code=404, code="not-found")
 
 
-def _get_patient(patient_id: int) -> Patient:
+def get_patient_or_404(patient_id: int) -> Patient:
     try:
         return Patient.objects.get(pk=patient_id)
     except Patient.DoesNotExist as exc:
@@ -55,7 +51,7 @@ def clinical_access(caller: Caller, patient: Patient) -> str:
     access = patient_access(caller.user, patient)
     if not access.clinical:
         audit_record(user=caller.user, action=Action.DENIED, patient_id=patient.pk, obj=patient)
-        raise _refused(
+        raise refused(
             "You have no care relationship with this patient. Emergency (break-glass) access is given "
             "only in the record pages, with a stated reason."
         )
@@ -75,7 +71,7 @@ def check_recordable(patient: Patient) -> None:
 
 def check_may_record(caller: Caller) -> None:
     if not caller.is_system and not caller.user.has_perm(OBSERVATION_PERMISSION):
-        raise _refused("You may not record observations.")
+        raise refused("You may not record observations.")
 
 
 def observation_response(obs: ObservationSet, key: str, *, status: int = 200) -> Response:
@@ -88,7 +84,7 @@ def observation_response(obs: ObservationSet, key: str, *, status: int = 200) ->
     return response
 
 
-def _keep_parameters(bundle: dict[str, Any], params: list[tuple[str, str]]) -> dict[str, Any]:
+def keep_search_parameters(bundle: dict[str, Any], params: list[tuple[str, str]]) -> dict[str, Any]:
     # search_bundle encodes one value per parameter; a date range repeats `date`, so put them back.
     if params:
         query = urlencode(params)
@@ -122,7 +118,7 @@ class ObservationTypeView(FHIRView):
         search = obs_fhir.parse_search(request.query_params, patient_required=not caller.is_system)
         reason = ""
         if search.patient_id is not None:
-            reason = clinical_access(caller, _get_patient(search.patient_id))
+            reason = clinical_access(caller, get_patient_or_404(search.patient_id))
         page = obs_fhir.search_page(search)
         versions = obs_fhir.set_versions({obs.pk for obs, _ in page.resources})
         self._audit_search(caller, search, page, reason)
@@ -136,7 +132,7 @@ class ObservationTypeView(FHIRView):
             offset=search.offset,
             count=search.count,
         )
-        return Response(validated(_keep_parameters(bundle, search.params)))
+        return Response(validated(keep_search_parameters(bundle, search.params)))
 
     def _audit_search(
         self, caller: Caller, search: obs_fhir.ObservationSearch, page: obs_fhir.SearchPage, reason: str
@@ -161,7 +157,7 @@ class ObservationTypeView(FHIRView):
         check_may_record(caller)
         resource = parse_resource(request.data, "Observation")
         item = obs_fhir.observation_from_resource(resource)
-        patient = _get_patient(_subject_id(item.subject, self.base_url()))
+        patient = get_patient_or_404(_subject_id(item.subject, self.base_url()))
         clinical_access(caller, patient)
         check_recordable(patient)
         obs, changed = record_observation(caller, patient, item.values, item.taken_at, item.paths)
@@ -269,11 +265,11 @@ class TransactionView(FHIRView):
             raise fail("Conditional create (ifNoneExist) is not supported.", "request.ifNoneExist")
         token = system_token(self.request)
         if token is not None and not set(token.scope.split()) & scopes_for(kind, "POST"):
-            raise _refused(f"Bundle.entry[{index}]: this client may not create {kind} resources.")
+            raise refused(f"Bundle.entry[{index}]: this client may not create {kind} resources.")
         if caller.is_system:
             return
         if kind == "Patient" and not caller.user.has_perm("records.add_patient"):
-            raise _refused(f"Bundle.entry[{index}]: you may not register patients.")
+            raise refused(f"Bundle.entry[{index}]: you may not register patients.")
         if kind == "Observation":
             check_may_record(caller)
 
@@ -316,7 +312,7 @@ class TransactionView(FHIRView):
                 code="value",
                 expression=["Observation.subject"],
             )
-        return _get_patient(_subject_id(reference, self.base_url()))
+        return get_patient_or_404(_subject_id(reference, self.base_url()))
 
     def _record_observations(
         self, caller: Caller, entries: list[Any], created: dict[int, Patient]

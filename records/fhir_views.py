@@ -98,7 +98,7 @@ class FHIRView(APIView):
         return self.request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("/metadata")
 
 
-def _refused(message: str) -> FHIRError:
+def refused(message: str) -> FHIRError:
     return FHIRError(message, status_code=403, code="forbidden")
 
 
@@ -122,7 +122,7 @@ def open_patient(caller: Caller, patient_id: int, *, minimum: Level = Level.DEMO
     except Patient.DoesNotExist as exc:
         raise _not_found(patient_id) from exc
     except NoRelationship as exc:
-        raise _refused(
+        raise refused(
             "You have no care relationship with this patient. Emergency (break-glass) access is given "
             "only in the record pages, with a stated reason."
         ) from exc
@@ -202,7 +202,7 @@ class PatientTypeView(FHIRView):
     def post(self, request: Request) -> Response:
         caller = self.caller()
         if not caller.is_system and not caller.user.has_perm("records.add_patient"):
-            raise _refused("You may not register patients.")
+            raise refused("You may not register patients.")
         resource = parse_resource(request.data, "Patient")
         values = fhir.demographics_from_resource(resource)
         try:
@@ -223,7 +223,7 @@ class PatientInstanceView(FHIRView):
     def put(self, request: Request, id: int) -> Response:
         caller = self.caller()
         if not caller.is_system and not caller.user.has_perm("records.change_patient"):
-            raise _refused("You may not change patients' details.")
+            raise refused("You may not change patients' details.")
         minimum = Level.DEMOGRAPHIC if caller.is_system else _edit_level(caller.user)
         patient = open_patient(caller, id, minimum=minimum)
         resource = parse_resource(request.data, "Patient")
