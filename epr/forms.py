@@ -18,9 +18,11 @@ class NHSFormMixin:
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
             css = next((c for w, c in _WIDGET_CLASSES.items() if isinstance(field.widget, w)), "nhsuk-input")
             field.widget.attrs.setdefault("class", css)
+            if field.help_text:  # the hint's id in includes/field.html, so screen readers read it
+                field.widget.attrs["aria-describedby"] = f"{name}-hint"
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -31,7 +33,8 @@ class NHSFormMixin:
                 for suffix in ("input", "select", "textarea"):
                     if f"nhsuk-{suffix}" in base.split() and f"nhsuk-{suffix}--error" not in base:
                         widget.attrs["class"] = f"{base} nhsuk-{suffix}--error"
-                widget.attrs["aria-describedby"] = f"{name}-error"
+                hint = f"{name}-hint " if self.fields[name].help_text else ""
+                widget.attrs["aria-describedby"] = f"{hint}{name}-error"
 
 
 class DateInput(forms.DateInput):

@@ -6,6 +6,8 @@ from django.utils import timezone
 from epr.accounts.models import User
 from epr.accounts.roles import Role
 from epr.forms import DateInput, DateTimeInput, NHSFormMixin
+from epr.terminology.models import CodeSystem
+from epr.terminology.selectors import concept, concept_search
 from records import rules
 from records.models import (
     AdmissionMethod,
@@ -91,6 +93,7 @@ class DemographicsForm(NHSFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Required unless the patient is unknown; clean() says so.
         self.fields["family_name"].required = False
+        self.fields["family_name"].show_optional = False
         self.fields["family_name"].help_text = "Required unless the patient is unknown"
 
     def clean_nhs_number(self) -> str:
@@ -281,7 +284,51 @@ class AcknowledgeForm(NHSFormMixin, forms.Form):
     escalated = forms.BooleanField(label="Escalated to the medical team or outreach", required=False)
 
 
-class AllergyForm(NHSFormMixin, forms.Form):
+class ConceptPickerMixin:
+    """A search box that fills a SNOMED CT select through htmx, and works without JavaScript too:
+    a search that matches exactly one concept picks it."""
+
+    picker: tuple[str, str, str] = ("", "", "")  # search field, code field, terminology subset
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        search, code_field, subset = self.picker
+        self.fields[search].widget.attrs.update(
+            {
+                "hx-get": f"/terminology/search/?subset={subset}",
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": f"#id_{code_field}",
+                "hx-swap": "innerHTML",
+                "autocomplete": "off",
+            }
+        )
+        code = self.data.get(code_field) if self.is_bound else None
+        if code:  # keep the chosen concept on a redisplay (the service checks the code)
+            found = concept(CodeSystem.SNOMED, code)
+            self.fields[code_field].choices = [
+                ("", "—"),
+                (code, f"{found.display} ({code})" if found else code),
+            ]
+
+    def clean(self):
+        data = super().clean()
+        search, code_field, subset = self.picker
+        text = (data.get(search) or "").strip()
+        if not data.get(code_field) and text and not self._typed_instead():
+            matches = list(concept_search(text=text, subset=subset, limit=2))
+            if len(matches) == 1:
+                data[code_field] = matches[0].code
+            elif matches:
+                self.add_error(code_field, "Several concepts match your search: choose one from the list.")
+        return data
+
+    def _typed_instead(self) -> bool:
+        return False
+
+
+class AllergyForm(ConceptPickerMixin, NHSFormMixin, forms.Form):
+    picker = ("substance_search", "substance_code", "allergen")
+
     substance_search = forms.CharField(
         label="Search for the substance",
         required=False,
@@ -300,20 +347,8 @@ class AllergyForm(NHSFormMixin, forms.Form):
     verification = forms.ChoiceField(choices=AllergyVerification.choices, label="Certainty")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["substance_search"].widget.attrs.update(
-            {
-                "hx-get": "/terminology/search/?subset=allergen",
-                "hx-trigger": "keyup changed delay:300ms",
-                "hx-target": "#id_substance_code",
-                "hx-swap": "innerHTML",
-                "autocomplete": "off",
-            }
-        )
-        code = self.data.get("substance_code") if self.is_bound else None
-        if code:  # accept the chosen code; the service checks it against the terminology
-            self.fields["substance_code"].choices = [("", "—"), (code, code)]
+    def _typed_instead(self) -> bool:
+        return bool((self.cleaned_data.get("substance_text") or "").strip())
 
     def values(self) -> dict:
         data = dict(self.cleaned_data)
@@ -321,31 +356,24 @@ class AllergyForm(NHSFormMixin, forms.Form):
         return data
 
 
-class ProblemForm(NHSFormMixin, forms.Form):
+class ProblemForm(ConceptPickerMixin, NHSFormMixin, forms.Form):
+    picker = ("problem_search", "snomed_code", "problem")
+
     problem_search = forms.CharField(
         label="Search for the problem or diagnosis", required=False, max_length=100
     )
-    snomed_code = forms.ChoiceField(label="Problem (SNOMED CT)", choices=[("", "—")])
+    snomed_code = forms.ChoiceField(label="Problem (SNOMED CT)", choices=[("", "—")], required=False)
     clinical_status = forms.ChoiceField(choices=ProblemStatus.choices, label="Status")
     verification = forms.ChoiceField(choices=ProblemVerification.choices)
     onset_date = forms.DateField(required=False, widget=DateInput)
     resolved_date = forms.DateField(required=False, widget=DateInput)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["problem_search"].widget.attrs.update(
-            {
-                "hx-get": "/terminology/search/?subset=problem",
-                "hx-trigger": "keyup changed delay:300ms",
-                "hx-target": "#id_snomed_code",
-                "hx-swap": "innerHTML",
-                "autocomplete": "off",
-            }
-        )
-        code = self.data.get("snomed_code") if self.is_bound else None
-        if code:
-            self.fields["snomed_code"].choices = [("", "—"), (code, code)]
+    def clean(self):
+        data = super().clean()
+        if not data.get("snomed_code") and "snomed_code" not in self.errors:
+            self.add_error("snomed_code", "Choose the problem from the list.")
+        return data
 
     def values(self) -> dict:
         data = dict(self.cleaned_data)

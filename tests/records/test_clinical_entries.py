@@ -165,3 +165,31 @@ def test_a_long_amendment_reason_is_kept_whole(patient, nurse, doctor):
         amended_by=doctor, entry=allergy, expected_version=1, changes={"severity": "mild"}, reason=reason
     )
     assert allergy.history.first().history_change_reason == " ".join(reason.split())
+
+
+def test_picker_works_without_javascript_and_keeps_the_chosen_name(client, admitted, doctor):
+    login(client, doctor)
+    url = reverse("allergy_new", args=[admitted.patient_id])
+    # One match for the typed search: it is taken as the choice.
+    assert (
+        client.post(
+            url, {"substance_search": "peanut", "kind": "allergy", "verification": "confirmed"}
+        ).status_code
+        == 302
+    )
+    assert AllergyIntolerance.objects.get().substance_code == "256349002"
+    # Several matches: asked to choose; a redisplayed choice shows its name, not a bare code.
+    again = client.post(url, {"substance_search": "penic", "kind": "allergy", "verification": "confirmed"})
+    assert b"Several concepts match" in again.content
+    redisplay = client.post(url, {"substance_code": "764146007", "kind": "bad", "verification": "confirmed"})
+    assert b"Penicillin (764146007)" in redisplay.content
+
+
+def test_hints_and_errors_are_linked_for_screen_readers(client, admitted, doctor):
+    page = login(client, doctor).post(
+        reverse("allergy_new", args=[admitted.patient_id]), {"kind": "allergy", "verification": "nope"}
+    )
+    html = page.content.decode()
+    assert 'aria-describedby="reaction-hint"' in html and 'id="reaction-hint"' in html
+    assert 'aria-describedby="verification-error"' in html and 'id="verification-error"' in html
+    assert "Reaction (optional)" in html
