@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from epr.audit.models import Action
@@ -311,12 +311,16 @@ def open_alert_count(user) -> int:
     return alerts_for_user(user).count()
 
 
+def _entered_in_error_last() -> Case:
+    return Case(When(status=EntryStatus.ENTERED_IN_ERROR, then=Value(1)), default=Value(0))
+
+
 def allergies_of(patient: Patient) -> list[AllergyIntolerance]:
     """Every allergy entry, entered-in-error ones included (shown struck through)."""
     return list(
         AllergyIntolerance.objects.filter(patient=patient)
         .select_related("recorded_by")
-        .order_by("status", "-recorded_at")
+        .order_by(_entered_in_error_last(), "-recorded_at")
     )
 
 
@@ -324,7 +328,7 @@ def problems_of(patient: Patient) -> list[Problem]:
     return list(
         Problem.objects.filter(patient=patient)
         .select_related("recorded_by")
-        .order_by("status", "clinical_status", "-onset_date", "-pk")
+        .order_by(_entered_in_error_last(), "clinical_status", "-onset_date", "-pk")
     )
 
 

@@ -416,8 +416,7 @@ def _care_plans(patient: Patient) -> list[SectionEntry]:
 def _notes(patient: Patient) -> list[SectionEntry]:
     """Signed notes (drafts are the author's work in progress, not yet part of the record)."""
     notes = (
-        ClinicalNote.objects.filter(patient=patient)
-        .exclude(status=NoteStatus.DRAFT)
+        ClinicalNote.objects.filter(patient=patient, signed_at__isnull=False)
         .select_related("author", "countersigned_by")
         .order_by("created_at")
     )

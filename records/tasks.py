@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from records import services
-from records.models import ObservationSet
+from records.models import ClinicalAlert, ObservationSet
 
 
 @shared_task
@@ -14,7 +14,8 @@ def withdraw_ended_care_relationships() -> int:
 @shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=10)
 def raise_news2_alert(self, observation_set_id: int) -> int | None:
     obs = ObservationSet.objects.select_related("encounter__team").get(pk=observation_set_id)
-    alert = services.alert_raise_for_set(obs=obs)
+    # A retry finds the alert its first run raised, and still emails it if that run did not.
+    alert = services.alert_raise_for_set(obs=obs) or ClinicalAlert.objects.filter(observation_set=obs).first()
     if alert is None:
         return None
     services.alert_send_email(alert=alert)

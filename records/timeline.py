@@ -9,12 +9,13 @@ from datetime import datetime
 from heapq import merge
 from itertools import islice
 
-from django.db.models import Model
+from django.db.models import Model, Q
 
 from records.models import (
     AllergyIntolerance,
     CarePlan,
     ClinicalAlert,
+    ClinicalNote,
     Encounter,
     ObservationSet,
     Patient,
@@ -40,10 +41,18 @@ _sources: dict[str, tuple[str, Fetch]] = {}
 HISTORY_MODELS: dict[str, type[Model]] = {}
 
 
-def register_source(kind: str, label: str, fetch: Fetch, *, history_model: type[Model] | None = None) -> None:
+# Which entries of a kind are part of the record for everyone (e.g. not someone else's draft note).
+_VISIBLE: dict[str, Q] = {}
+
+
+def register_source(
+    kind: str, label: str, fetch: Fetch, *, history_model: type[Model] | None = None, visible: Q | None = None
+) -> None:
     _sources[kind] = (label, fetch)
     if history_model is not None:
         HISTORY_MODELS[kind] = history_model
+    if visible is not None:
+        _VISIBLE[kind] = visible
 
 
 def source_labels() -> dict[str, str]:
@@ -193,6 +202,23 @@ def _observations(patient, since, until, limit):
         )
 
 
+def _notes(patient, since, until, limit):
+    """Signed notes only: a draft is its author's work in progress, not yet part of the record."""
+    notes = ClinicalNote.objects.filter(patient=patient, signed_at__isnull=False).select_related("author")
+    for n in _window(notes, "signed_at", since, until, limit):
+        detail = n.get_status_display() + (f" · amended: {n.amendment_reason}" if n.amendment_reason else "")
+        yield TimelineItem(
+            n.signed_at,
+            "notes",
+            f"{n.get_note_type_display()}: {n.title}",
+            detail,
+            _by(n.author),
+            n.status == "entered-in-error",
+            "notes",
+            n.pk,
+        )
+
+
 def _alerts(patient, since, until, limit):
     for a in _window(
         ClinicalAlert.objects.filter(patient=patient).select_related("acknowledged_by"),
@@ -235,14 +261,19 @@ register_source("admissions", "Admissions and transfers", _admissions, history_m
 register_source("allergies", "Allergies", _allergies, history_model=AllergyIntolerance)
 register_source("problems", "Problems", _problems, history_model=Problem)
 register_source("observations", "Observations", _observations, history_model=ObservationSet)
+register_source("notes", "Notes", _notes, history_model=ClinicalNote, visible=Q(signed_at__isnull=False))
 register_source("alerts", "Alerts", _alerts)
 register_source("careplans", "Care plans", _careplans, history_model=CarePlan)
+
+
+def _visible(kind: str, patient: Patient):
+    return HISTORY_MODELS[kind].objects.filter(patient=patient).filter(_VISIBLE.get(kind, Q()))
 
 
 def entry_as_of(kind: str, patient: Patient, entry_id: int, when: datetime):
     """The entry as it stood at `when` (its historical version), or None if it did not exist yet."""
     model = HISTORY_MODELS[kind]
-    entry = model.objects.get(pk=entry_id, patient=patient)
+    entry = _visible(kind, patient).get(pk=entry_id)
     try:
         return entry.history.as_of(when)
     except model.DoesNotExist:
@@ -250,6 +281,5 @@ def entry_as_of(kind: str, patient: Patient, entry_id: int, when: datetime):
 
 
 def entry_versions(kind: str, patient: Patient, entry_id: int):
-    model = HISTORY_MODELS[kind]
-    entry = model.objects.get(pk=entry_id, patient=patient)
+    entry = _visible(kind, patient).get(pk=entry_id)
     return entry, list(entry.history.select_related("history_user").order_by("-history_date"))

@@ -67,6 +67,13 @@ def _form_error(form, exc: RecordError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+def posted_version(request: HttpRequest) -> int:
+    """The version a POSTed edit was based on. A missing or garbled one is 0, which no record has, so
+    the service refuses it as a stale edit instead of saving over someone else's change."""
+    raw = request.POST.get("version", "")
+    return int(raw) if raw.isdigit() else 0
+
+
 NOT_DONE = object()
 
 
@@ -182,7 +189,7 @@ def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
         raise PermissionDenied("You may not change this patient's details.")
     patient = opened.patient
     form = DemographicsForm(request.POST or None, instance=None if request.method == "POST" else patient)
-    version = int(request.POST.get("version") or patient.version)
+    version = posted_version(request) if request.method == "POST" else patient.version
     if request.method == "POST" and form.is_valid():
         try:
             services.patient_update(
@@ -222,7 +229,7 @@ def patient_rollback(request: HttpRequest, opened: selectors.PatientView, histor
             rolled_back_by=request.user,
             patient=opened.patient,
             history_id=history_id,
-            expected_version=int(request.POST.get("version", 0)),
+            expected_version=posted_version(request),
         )
     except RecordError as exc:
         messages.error(request, exc.message)

@@ -21,7 +21,7 @@ from records.access import Level
 from records.errors import RecordError
 from records.forms import ReasonForm
 from records.models import CarePlan, Problem, Team
-from records.views import NOT_DONE, patient_form_page, patient_page, submitted
+from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, submitted
 
 
 class CarePlanForm(NHSFormMixin, forms.ModelForm):
@@ -104,7 +104,7 @@ def careplan_edit(request: HttpRequest, opened: selectors.PatientView, plan_id: 
     form = CarePlanForm(
         request.POST or None, instance=None if request.method == "POST" else plan, patient=opened.patient
     )
-    version = int(request.POST.get("version") or plan.version)
+    version = posted_version(request) if request.method == "POST" else plan.version
     done = submitted(
         request,
         form,

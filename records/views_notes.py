@@ -15,7 +15,7 @@ from records.access import Level
 from records.errors import RecordError
 from records.forms_notes import NoteForm, ReasonOnlyForm
 from records.models import ClinicalNote, NoteStatus, NoteType
-from records.views import NOT_DONE, patient_form_page, patient_page, submitted
+from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, submitted
 
 ADD = "records.add_clinicalnote"
 CHANGE = "records.change_clinicalnote"
@@ -176,7 +176,7 @@ def note_countersign(request: HttpRequest, opened: selectors.PatientView, note_i
         services.note_countersign(
             countersigned_by=request.user,
             note=note,
-            expected_version=int(request.POST.get("version") or 0),
+            expected_version=posted_version(request),
         )
     except RecordError as exc:
         messages.error(request, exc.message)

@@ -28,7 +28,7 @@ from records.forms_subject_access import (
 from records.models import SubjectAccessRequest
 from records.services.subject_access import EXPORT_FORMATS
 from records.subject_access import collect_export, open_requests_for_user, requests_of
-from records.views import patient_page
+from records.views import patient_page, posted_version
 
 MANAGE = "records.manage_subject_access"
 
@@ -117,7 +117,7 @@ def sar_redactions(request: HttpRequest, opened: selectors.PatientView, request_
                 changed_by=request.user,
                 sar=sar,
                 redactions=chosen_redactions(groups),
-                expected_version=int(posted.get("version") or 0),
+                expected_version=posted_version(request),
             )
         except RecordError as exc:
             messages.error(request, exc.message)

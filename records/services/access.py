@@ -24,6 +24,8 @@ def _care_permission() -> Permission:
 
 def care_access_sync(*, patient: Patient) -> None:
     """Make the guardian group permissions on a patient match their current care relationships."""
+    # Under the patient's row lock, so two syncs (a transfer and the beat task) cannot race.
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
     now = timezone.now()
     current_groups = set(
         CareRelationship.objects.filter(patient=patient, access_withdrawn=False)

@@ -96,8 +96,10 @@ def alert_raise_for_set(*, obs: ObservationSet) -> ClinicalAlert | None:
     return alert
 
 
+@transaction.atomic
 def alert_send_email(*, alert: ClinicalAlert) -> bool:
-    """Email the alert once, where an address is configured. No patient identifiers in the email."""
+    """Email the alert once, where an address is configured. No patient identifiers in the email.
+    The row lock makes a retried or repeated task send it once (at least once, if a commit fails)."""
     address = getattr(settings, "EPR_ALERT_EMAIL", "")
     if not address:
         return False
@@ -192,7 +194,7 @@ def sweep_missed_news2_alerts(*, since: timedelta = timedelta(hours=24)) -> int:
     candidates = ObservationSet.objects.filter(
         recorded_at__gte=timezone.now() - since,
         status=EntryStatus.FINAL,
-        news2_total__isnull=False,
+        news2_risk__in=[news2.Risk.LOW_MEDIUM, news2.Risk.MEDIUM, news2.Risk.HIGH],  # the ones that escalate
         alerts__isnull=True,
     ).select_related("encounter__team")
     for obs in candidates:

@@ -12,6 +12,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError, StaleEdit
 from records.models import CarePlan, CarePlanReview, CarePlanStatus, Patient
+from records.services.patients import patient_require_writable
 
 CAREPLAN_FIELDS = ("need", "problem", "goals", "interventions", "responsible", "team", "review_date")
 
@@ -34,6 +35,7 @@ def _check(values: dict[str, Any], patient: Patient) -> None:
 
 @transaction.atomic
 def careplan_create(*, created_by, patient: Patient, **values: Any) -> CarePlan:
+    patient_require_writable(patient)
     unknown = set(values) - set(CAREPLAN_FIELDS)
     if unknown:
         raise TypeError(f"Unknown care plan fields: {sorted(unknown)}")

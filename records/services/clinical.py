@@ -22,6 +22,7 @@ from records.models import (
     Problem,
     ProblemStatus,
 )
+from records.services.patients import patient_require_writable
 
 ALLERGY_FIELDS = (
     "category",
@@ -58,6 +59,7 @@ def allergy_record(
     kind: str = AllergyKind.ALLERGY,
     **details: Any,
 ) -> AllergyIntolerance:
+    patient_require_writable(patient)
     unknown = set(details) - set(ALLERGY_FIELDS)
     if unknown:
         raise TypeError(f"Unknown allergy fields: {sorted(unknown)}")
@@ -97,6 +99,7 @@ def allergy_record(
 
 @transaction.atomic
 def allergy_record_none_known(*, recorded_by, patient: Patient) -> AllergyIntolerance:
+    patient_require_writable(patient)
     Patient.objects.select_for_update().get(pk=patient.pk)
     active = _active_allergies(patient)
     if active.exclude(kind=AllergyKind.NO_KNOWN_ALLERGY).exists():
@@ -204,6 +207,7 @@ def problem_record(
     note: str = "",
     encounter=None,
 ) -> Problem:
+    patient_require_writable(patient)
     display = _snomed(snomed_code, field="snomed_code")
     _check_problem_dates(onset_date, resolved_date)
     if resolved_date and clinical_status == ProblemStatus.ACTIVE:

@@ -15,6 +15,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError, StaleEdit
 from records.models import ClinicalNote, Encounter, FieldKind, NoteStatus, NoteTemplate, Patient
+from records.services.patients import patient_require_writable
 
 TEXT_LIMITS = {FieldKind.TEXT: 500, FieldKind.TEXTAREA: 10_000}
 FREE_TEXT_LIMIT = 20_000
@@ -170,6 +171,7 @@ def note_start(
     sign: bool = False,
 ) -> ClinicalNote:
     """Start a draft from a template (sign=True signs it at once, all or nothing)."""
+    patient_require_writable(patient)
     if not template.active:
         raise RecordError("This template is no longer in use; choose another.")
     if not template.may_write(author):

@@ -19,6 +19,7 @@ from records.models import (
     Patient,
     SpO2ScaleSetting,
 )
+from records.services.patients import patient_require_writable
 
 OBSERVATION_FIELDS = (
     "respiration_rate",
@@ -43,6 +44,7 @@ def current_spo2_scale(patient: Patient) -> SpO2ScaleSetting | None:
 
 @transaction.atomic
 def spo2_scale_set(*, set_by, patient: Patient, scale: int, reason: str) -> SpO2ScaleSetting:
+    patient_require_writable(patient)
     if scale not in (1, 2):
         raise RecordError("Choose SpO2 Scale 1 or Scale 2.", field="scale")
     if len(" ".join(reason.split())) < 5:
@@ -102,6 +104,7 @@ def observation_set_record(
     *, recorded_by, patient: Patient, taken_at: datetime | None = None, source: str = "form", **values: Any
 ) -> ObservationSet:
     """Record a set, score NEWS2 if complete, and queue any escalation alert after commit."""
+    patient_require_writable(patient)
     unknown = set(values) - set(OBSERVATION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown observation fields: {sorted(unknown)}")

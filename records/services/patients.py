@@ -141,6 +141,18 @@ def patient_register(*, registered_by, **values: Any) -> Patient:
     return patient
 
 
+def patient_require_writable(patient: Patient) -> None:
+    """Refuse new clinical entries on a merged or archived record (a stale page or break-glass on the
+    duplicate could otherwise write to it)."""
+    status, survivor = (
+        Patient.objects.filter(pk=patient.pk).values_list("status", "merged_into__hospital_number").get()
+    )
+    if status == PatientStatus.MERGED:
+        raise RecordError(f"This record was merged into {survivor}: record it on that record.")
+    if status == PatientStatus.ARCHIVED:
+        raise RecordError("This record is archived: nothing can be added to it.")
+
+
 def _lock_current(patient: Patient, expected_version: int | None) -> Patient:
     locked = Patient.objects.select_for_update().get(pk=patient.pk)
     if expected_version is not None and locked.version != expected_version:
@@ -183,6 +195,8 @@ def patient_update(
 def patient_rollback(*, rolled_back_by, patient: Patient, history_id: int, expected_version: int) -> Patient:
     """Write a new version whose demographics equal an earlier one; nothing is erased."""
     locked = _lock_current(patient, expected_version)
+    if not locked.is_active:
+        raise RecordError("This record is merged or archived and cannot be changed.")
     try:
         old = locked.history.get(history_id=history_id)
     except Patient.history.model.DoesNotExist as exc:

@@ -34,3 +34,18 @@ def test_a_score_of_seven_reaches_the_alert_list_through_a_worker(admitted, coll
     alert = ClinicalAlert.objects.get()
     assert alert.severity == "urgent"
     assert alert.recipients.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alert_email_is_sent_once_outside_a_test_transaction(admitted, colleague, settings):
+    from django.core import mail
+
+    from records.tasks import raise_news2_alert
+
+    settings.EPR_ALERT_EMAIL = "outreach@example.nhs.uk"
+    obs = services.observation_set_record(
+        recorded_by=colleague, patient=admitted.patient, respiration_rate=30, spo2=97, on_oxygen=False,
+        systolic_bp=125, pulse=72, consciousness="A", temperature=Decimal("37"),
+    )  # eager: the task ran on commit, in autocommit mode like a worker
+    raise_news2_alert.run(obs.pk)  # a retry
+    assert len(mail.outbox) == 1

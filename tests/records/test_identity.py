@@ -150,3 +150,31 @@ def test_link_and_archive(patient, admin_user):
 def test_an_inpatient_cannot_be_archived(admitted, admin_user):
     with pytest.raises(RecordError, match="in hospital"):
         services.patient_archive(archived_by=admin_user, patient=admitted.patient, reason="Tidy up")
+
+
+def test_no_clinical_entry_can_be_added_to_a_merged_record(patient, duplicate, admin_user, nurse, doctor):
+    services.patients_merge(merged_by=admin_user, survivor=patient, duplicate=duplicate, reason="Same")
+    duplicate.refresh_from_db()
+    writes = [
+        lambda: services.observation_set_record(recorded_by=nurse, patient=duplicate, pulse=80),
+        lambda: services.allergy_record(recorded_by=nurse, patient=duplicate, substance_text="Plasters"),
+        lambda: services.allergy_record_none_known(recorded_by=nurse, patient=duplicate),
+        lambda: services.problem_record(recorded_by=doctor, patient=duplicate, snomed_code="233604007"),
+        lambda: services.spo2_scale_set(set_by=doctor, patient=duplicate, scale=2, reason="Type 2 RF on gas"),
+    ]
+    for write in writes:
+        with pytest.raises(RecordError, match=f"merged into {patient.hospital_number}"):
+            write()
+
+
+def test_rollback_is_refused_on_an_archived_record(patient, admin_user, clerk):
+    services.patient_update(updated_by=clerk, patient=patient, expected_version=1, changes={"phone": "1"})
+    archived = services.patient_archive(archived_by=admin_user, patient=patient, reason="Test record")
+    first = patient.history.order_by("history_date").first()
+    with pytest.raises(RecordError, match="merged or archived"):
+        services.patient_rollback(
+            rolled_back_by=admin_user,
+            patient=archived,
+            history_id=first.history_id,
+            expected_version=archived.version,
+        )

@@ -285,3 +285,20 @@ def test_doctor_lands_on_their_team_patients(client, doctor, admitted, django_as
         response = client.get(reverse("my_patients"))
     assert admitted.patient.hospital_number.encode() not in response.content  # banner-free list
     assert admitted.patient.nhs_number_display.encode() in response.content
+
+
+@pytest.mark.parametrize("version", ["", "abc", "1.5"])
+def test_an_edit_without_a_sound_version_is_refused_not_saved(client, clerk, patient, version):
+    data = {
+        "family_name": "Smith",
+        "sex": "male",
+        "nhs_number": patient.nhs_number,
+        "nhs_number_status": "01",
+        "phone": "0113 496 0042",
+        "version": version,
+    }
+    response = login(client, clerk).post(reverse("patient_edit", args=[patient.pk]), data)
+    assert response.status_code == 200
+    assert b"Someone else changed this record" in response.content
+    patient.refresh_from_db()
+    assert patient.phone != "0113 496 0042"

@@ -82,3 +82,15 @@ def test_an_entry_as_it_was_on_a_date(client, record, admitted, nurse, doctor):
 def test_timeline_needs_a_care_relationship(client, record, admitted, outsider):
     response = login(client, outsider).get(reverse("patient_timeline", args=[admitted.patient_id]))
     assert response.status_code == 403
+
+
+def test_someone_elses_draft_note_cannot_be_read_through_entry_history(client, admitted, nurse, doctor):
+    from records.models import NoteTemplate
+    from records.services import note_start
+
+    template = NoteTemplate.objects.filter(active=True).first()
+    draft = note_start(author=doctor, patient=admitted.patient, template=template, title="Thinking aloud")
+    response = login(client, nurse).get(
+        reverse("entry_history", args=[admitted.patient_id, "notes", draft.pk])
+    )
+    assert response.status_code == 404
