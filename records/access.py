@@ -49,6 +49,17 @@ class PatientAccess:
 NO_ACCESS = PatientAccess(Level.NONE, "")
 
 
+def edit_level(user) -> Level:
+    """The access a user needs to change a record: clinical staff only with a care relationship (or
+    break-glass); clerks and administrators by their role."""
+    return Level.CLINICAL if user.is_clinical else Level.DEMOGRAPHIC
+
+
+def sees_by_role(user) -> bool:
+    """Clerks, managers and administrators see demographics (and every ward's list) by role."""
+    return user.role in DEMOGRAPHIC_ROLES
+
+
 def active_break_glass(user, patient: Patient) -> BreakGlassAccess | None:
     return (
         BreakGlassAccess.objects.filter(user=user, patient=patient, expires_at__gt=timezone.now())

@@ -30,7 +30,7 @@ from epr.fhir.errors import FHIRError
 from epr.fhir.renderers import FHIRJSONParser, FHIRJSONRenderer, PlainJSONParser, PlainJSONRenderer
 from epr.fhir.resources import parse_resource, search_bundle, validated
 from records import fhir, selectors, services
-from records.access import Level
+from records.access import Level, edit_level
 from records.errors import NoRelationship, RecordError, StaleEdit
 from records.models import Patient
 
@@ -104,11 +104,6 @@ def refused(message: str) -> FHIRError:
 
 def _not_found(patient_id: int) -> FHIRError:
     return FHIRError(f"Patient/{patient_id} is not known.", status_code=404, code="not-found")
-
-
-def _edit_level(user: Any) -> Level:
-    # As on the record pages: clinical staff edit only with a care relationship (or break-glass).
-    return Level.CLINICAL if user.is_clinical else Level.DEMOGRAPHIC
 
 
 def open_patient(caller: Caller, patient_id: int, *, minimum: Level = Level.DEMOGRAPHIC) -> Patient:
@@ -224,7 +219,7 @@ class PatientInstanceView(FHIRView):
         caller = self.caller()
         if not caller.is_system and not caller.user.has_perm("records.change_patient"):
             raise refused("You may not change patients' details.")
-        minimum = Level.DEMOGRAPHIC if caller.is_system else _edit_level(caller.user)
+        minimum = Level.DEMOGRAPHIC if caller.is_system else edit_level(caller.user)
         patient = open_patient(caller, id, minimum=minimum)
         resource = parse_resource(request.data, "Patient")
         if resource.id != str(id):

@@ -13,11 +13,11 @@ from epr.audit.selectors import audit_events_for_patients
 from epr.audit.services import audit_record
 from records import rules
 from records.access import (
-    DEMOGRAPHIC_ROLES,
     Level,
     PatientAccess,
     patient_access,
     patients_with_care_relationship,
+    sees_by_role,
 )
 from records.errors import NoRelationship
 from records.models import (
@@ -159,7 +159,7 @@ def patient_search(user, *, limit: int = 50, **criteria) -> list[SearchResult]:
     """Search results with each patient's location and whether this user may open the record."""
     patients = list(patient_search_queryset(**criteria).prefetch_related(_current_stays_prefetch())[:limit])
     openable = patients_with_care_relationship(user, patients)
-    demographic = patient_access_is_by_role(user)
+    demographic = sees_by_role(user)
     audit_record(
         user=user,
         action=Action.SEARCH,
@@ -172,10 +172,6 @@ def patient_search(user, *, limit: int = 50, **criteria) -> list[SearchResult]:
         SearchResult(patient=p, can_open=demographic or p.pk in openable, location=_stay_of(p))
         for p in patients
     ]
-
-
-def patient_access_is_by_role(user) -> bool:
-    return user.role in DEMOGRAPHIC_ROLES
 
 
 def _stay_of(patient: Patient) -> WardStay | None:

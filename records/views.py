@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from epr.accounts.roles import CLINICAL_ROLES, Role
 from epr.audit.models import Action
 from records import selectors, services
-from records.access import Level
+from records.access import Level, edit_level, sees_by_role
 from records.errors import NoRelationship, RecordError
 from records.forms import (
     AdmitForm,
@@ -119,7 +119,7 @@ def my_patients(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
-    sees_all_wards = request.user.role in (Role.MANAGER, Role.WARD_CLERK, Role.ADMIN)
+    sees_all_wards = sees_by_role(request.user)
     wards = list(
         Ward.objects.filter(active=True).select_related("site")
         if sees_all_wards
@@ -177,15 +177,9 @@ def patient_detail(request: HttpRequest, opened: selectors.PatientView) -> HttpR
     )
 
 
-def _needs_level_for_edit(user) -> Level:
-    return Level.CLINICAL if user.is_clinical else Level.DEMOGRAPHIC
-
-
 @patient_page()
 def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    if not request.user.has_perm("records.change_patient") or opened.access.level < _needs_level_for_edit(
-        request.user
-    ):
+    if not request.user.has_perm("records.change_patient") or opened.access.level < edit_level(request.user):
         raise PermissionDenied("You may not change this patient's details.")
     patient = opened.patient
     form = DemographicsForm(request.POST or None, instance=None if request.method == "POST" else patient)
@@ -239,7 +233,7 @@ def patient_rollback(request: HttpRequest, opened: selectors.PatientView, histor
 
 
 def _can_manage_admissions(request: HttpRequest, opened: selectors.PatientView) -> None:
-    if not request.user.has_perm("records.manage_admissions") or opened.access.level < _needs_level_for_edit(
+    if not request.user.has_perm("records.manage_admissions") or opened.access.level < edit_level(
         request.user
     ):
         raise PermissionDenied("You may not admit, transfer or discharge this patient.")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from epr.accounts.models import User
 from epr.accounts.roles import CLINICAL_ROLES
+from epr.audit.context import Channel
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.forms import DateInput, NHSFormMixin
@@ -167,11 +168,11 @@ def careplan_error(request: HttpRequest, opened: selectors.PatientView, plan_id:
     return redirect("careplan_list", opened.patient.pk)
 
 
-@patient_page(minimum=Level.CLINICAL, action=Action.EXPORT)
+@patient_page(minimum=Level.CLINICAL)
 def careplan_pdf(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
     plan = _plan(opened, plan_id)
     audit_record(
-        user=request.user, action=Action.EXPORT, patient_id=plan.patient_id, obj=plan, channel="export"
+        user=request.user, action=Action.EXPORT, patient_id=plan.patient_id, obj=plan, channel=Channel.EXPORT
     )
     response = HttpResponse(documents.careplan_pdf(plan), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="care-plan-{plan.pk}.pdf"'

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from epr.audit import context
@@ -8,9 +9,13 @@ API_PREFIXES = ("/fhir/", "/api/", "/o/")
 
 
 def client_address(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is the proxy's address behind a load balancer; the first forwarded hop is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
+    """The client as the trusted proxies saw it. A client can write any X-Forwarded-For it likes, so
+    only the hops our own proxies appended (EPR_TRUSTED_PROXY_COUNT of them) are believed."""
+    trusted = settings.EPR_TRUSTED_PROXY_COUNT
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if trusted and len(hops) >= trusted:
+        return hops[-trusted]
+    return request.META.get("REMOTE_ADDR") or None
 
 
 class AuditContextMiddleware:

@@ -227,6 +227,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(_broker_dir / "beat-schedule")
 
+# How many proxies (load balancers) in front of the app append to X-Forwarded-For; 0 = trust none.
+EPR_TRUSTED_PROXY_COUNT = env.int("EPR_TRUSTED_PROXY_COUNT", default=0)
+
 # Reasons for amendments can be long; keep them whole in every history row.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 

@@ -25,6 +25,7 @@ class AlertStatus(models.TextChoices):
     OPEN = "open", "Awaiting acknowledgement"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     ESCALATED = "escalated", "Escalated"
+    WITHDRAWN = "withdrawn", "Withdrawn (observations entered in error)"
 
 
 class ClinicalAlert(models.Model):

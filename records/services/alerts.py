@@ -209,3 +209,30 @@ def alerts_mark_shown(*, user, alerts: list[ClinicalAlert]) -> None:
     AlertEvent.objects.bulk_create(
         [AlertEvent(alert=a, user=user, action=AlertEventAction.SHOWN, at=now) for a in alerts]
     )
+
+
+def alerts_readdress(*, encounter: Encounter) -> int:
+    """Send a patient's open alerts to the ward they are on now (and their team), after a transfer."""
+    groups = _recipient_groups(encounter)
+    open_alerts = list(ClinicalAlert.objects.filter(patient_id=encounter.patient_id, status=AlertStatus.OPEN))
+    for alert in open_alerts:
+        alert.recipients.add(*groups)
+    return len(open_alerts)
+
+
+def alerts_withdraw_for_set(*, obs: ObservationSet, user) -> int:
+    """An alert raised by a set later found to be entered in error is withdrawn, not left waiting."""
+    now = timezone.now()
+    withdrawn = 0
+    for alert in ClinicalAlert.objects.select_for_update().filter(
+        observation_set=obs, status=AlertStatus.OPEN
+    ):
+        alert.status = AlertStatus.WITHDRAWN
+        alert.acknowledged_by, alert.acknowledged_at = user, now
+        alert.response_note = f"Observations entered in error: {obs.error_reason}"
+        alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "response_note"])
+        AlertEvent.objects.create(
+            alert=alert, user=user, action=AlertEventAction.OVERRIDDEN, at=now, reason=alert.response_note
+        )
+        withdrawn += 1
+    return withdrawn

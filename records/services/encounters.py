@@ -21,6 +21,7 @@ from records.models import (
     WardStay,
 )
 from records.services.access import care_relationship_end, care_relationship_start
+from records.services.alerts import alerts_readdress
 
 
 def _check_bed(ward: Ward, bed: Bed | None) -> None:
@@ -153,6 +154,7 @@ def encounter_transfer(
         )
     locked.version += 1
     locked.save(update_fields=["version"])
+    alerts_readdress(encounter=locked)
     audit_record(
         user=transferred_by,
         action=Action.TRANSFER,

@@ -163,6 +163,9 @@ def observation_set_mark_error(*, marked_by, obs: ObservationSet, reason: str) -
         obj=locked,
         detail={"status": locked.status},
     )
+    from records.services.alerts import alerts_withdraw_for_set  # alerts build on observations
+
+    alerts_withdraw_for_set(obs=locked, user=marked_by)
     return locked
 
 

@@ -82,3 +82,31 @@ def test_create_api_client_refuses_unknown_scopes(db):
 
     with pytest.raises(CommandError, match="Unknown scope"):
         call_command("create_api_client", "Bad", "--scope", "everything")
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(client, nurse, settings, admitted):
+    from epr.audit.models import AuditEvent
+
+    client.force_login(nurse)
+    url = f"/patients/{admitted.patient_id}/"
+    client.get(url, REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert AuditEvent.objects.filter(action="view").latest("id").client_address == "10.9.9.9"
+    settings.EPR_TRUSTED_PROXY_COUNT = 1
+    client.get(url, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 192.168.4.20")
+    assert AuditEvent.objects.filter(action="view").latest("id").client_address == "192.168.4.20"
+
+
+def test_role_is_changed_only_through_the_service_that_keeps_groups_in_step(db, admin_user):
+    from django.contrib.admin.sites import site
+
+    from epr.accounts.models import User
+
+    model_admin = site._registry[User]
+    assert "role" in model_admin.readonly_fields
+    action = next(a for a in model_admin.actions if a.__name__ == "set_role_pharmacist")
+    action(model_admin, None, User.objects.filter(pk=admin_user.pk))
+    admin_user.refresh_from_db()
+    assert admin_user.role == "pharmacist"
+    assert list(admin_user.groups.filter(name__startswith="role:").values_list("name", flat=True)) == [
+        "role:pharmacist"
+    ]

@@ -142,3 +142,25 @@ def test_entered_in_error_keeps_the_set(admitted, colleague, nurse):
     obs.refresh_from_db()
     assert obs.status == "entered-in-error"
     assert obs.history.count() == 2
+
+
+def test_open_alerts_follow_the_patient_to_a_new_ward(
+    admitted, colleague, clerk, other_ward, other_bed, outsider
+):
+    from records import selectors
+
+    obs = record(admitted.patient, colleague, SCORES_SEVEN)
+    alert = services.alert_raise_for_set(obs=obs)
+    services.encounter_transfer(transferred_by=clerk, encounter=admitted, ward=other_ward, bed=other_bed)
+    assert alert in selectors.alerts_for_user(outsider)  # a nurse on the receiving ward
+
+
+def test_alert_is_withdrawn_when_its_set_is_entered_in_error(admitted, colleague, nurse):
+    from records.models import AlertEvent
+
+    obs = record(admitted.patient, colleague, SCORES_SEVEN)
+    alert = services.alert_raise_for_set(obs=obs)
+    services.observation_set_mark_error(marked_by=nurse, obs=obs, reason="Wrong patient's observations")
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.WITHDRAWN
+    assert AlertEvent.objects.get(alert=alert).action == "overridden"
