@@ -23,6 +23,7 @@ from django.utils import timezone
 from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import validated
+from epr.parsing import ascii_int
 from records import rules
 from records.models import EthnicCategory, NHSNumberStatus, Patient, Sex
 from records.selectors import patient_search_queryset
@@ -330,7 +331,10 @@ def _birth_and_death(resource: Any) -> dict[str, Any]:
         )
     died = resource.deceasedDateTime
     if isinstance(died, datetime):
-        died = timezone.localtime(died).date() if timezone.is_aware(died) else died.date()
+        try:
+            died = timezone.localtime(died).date() if timezone.is_aware(died) else died.date()
+        except OverflowError as exc:
+            raise invalid_value("deceasedDateTime is out of range.", "Patient.deceasedDateTime") from exc
     elif died is not None and not isinstance(died, date):
         raise invalid_value("deceasedDateTime must give at least a full date.", "Patient.deceasedDateTime")
     return {"date_of_birth": born, "date_of_death": died}
@@ -511,16 +515,18 @@ class PatientSearch:
         )
 
 
-def whole_number(query: QueryDict, name: str, default: int, *, minimum: int) -> int:
+MAX_OFFSET = 10**9
+
+
+def whole_number(
+    query: QueryDict, name: str, default: int, *, minimum: int, maximum: int = MAX_OFFSET
+) -> int:
     raw = query.get(name)
     if raw is None:
         return default
-    try:
-        number = int(raw)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        raise invalid_value(f"{name} must be a whole number of at least {minimum}.", name)
+    number = ascii_int(raw, maximum=maximum)
+    if number is None or number < minimum:
+        raise invalid_value(f"{name} must be a whole number from {minimum} to {maximum}.", name)
     return number
 
 

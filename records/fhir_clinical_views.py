@@ -22,6 +22,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import parse_resource, search_bundle, validated
+from epr.parsing import ascii_int
 from records import fhir_clinical, services
 from records import fhir_observation as obs_fhir
 from records.errors import RecordError
@@ -92,7 +93,7 @@ def entry_response(kind: Kind, row: Any, *, status: int = 200) -> Response:
 def patient_id_param(kind: Kind, reference: str, base_url: str) -> int:
     local = reference.removeprefix(f"{base_url}/")
     value = local.removeprefix("Patient/")
-    if not local.startswith("Patient/") or not value.isdigit():
+    if not local.startswith("Patient/") or ascii_int(value) is None:
         raise FHIRError(
             "The patient must be referenced as Patient/<id>.", code="value", expression=[kind.patient_element]
         )
@@ -188,8 +189,8 @@ class ClinicalInstanceView(FHIRView):
     def get(self, request: Request, id: str) -> Response:
         kind, caller = self.kind, self.caller()
         row = (
-            kind.model.objects.select_related("recorded_by", "patient").filter(pk=int(id)).first()
-            if id.isdigit() and len(id) <= 18
+            kind.model.objects.select_related("recorded_by", "patient").filter(pk=ascii_int(id)).first()
+            if ascii_int(id) is not None
             else None
         )
         if row is None:

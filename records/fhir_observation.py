@@ -31,8 +31,10 @@ from django.utils import timezone
 from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import validated
+from epr.parsing import ascii_int
 from records import news2
 from records.errors import RecordError
+from records.fhir import whole_number
 from records.models import ObservationSet, OxygenDevice
 
 LOINC = "http://loinc.org"
@@ -504,7 +506,10 @@ def _taken_at(resource: Any) -> datetime:
             "effectiveDateTime must be a date and time with a time zone, e.g. 2025-01-31T14:05:00+00:00.",
             "Observation.effectiveDateTime",
         )
-    return taken_at.astimezone(UTC)
+    try:
+        return taken_at.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before the first moment UTC can hold
+        raise invalid_value("effectiveDateTime is out of range.", "Observation.effectiveDateTime") from exc
 
 
 def _number(quantity: Any, unit: Unit, path: str, *, required: bool = True) -> Decimal | None:
@@ -523,6 +528,10 @@ def _number(quantity: Any, unit: Unit, path: str, *, required: bool = True) -> D
 
 
 def _field_value(name: str, number: Decimal, path: str) -> Any:
+    # Range first: rounding 1e30 to one decimal place is itself an error.
+    message = news2.range_error(name, number)
+    if message:
+        raise invalid_value(message, path, status=422)
     if name in _WHOLE_NUMBER_FIELDS:
         if number != number.to_integral_value():
             raise invalid_value("This value is recorded as a whole number.", path)
@@ -779,16 +788,21 @@ def date_range(raw: str) -> tuple[str, datetime, datetime]:
         )
     g = match.groupdict()
     try:
-        naive = datetime(  # noqa: DTZ001 - the zone is added just below
-            int(g["year"]),
-            int(g["month"] or 1),
-            int(g["day"] or 1),
-            int(g["hour"] or 0),
-            int(g["minute"] or 0),
-            int(g["second"] or 0),
-        )
-    except ValueError as exc:
-        raise invalid_value(f"date {raw!r} is not a real date.", "date") from exc
+        start, end = _instant_range(g)
+    except (ValueError, OverflowError) as exc:  # month 13, 30 February, year 10000, zone +99:00
+        raise invalid_value(f"date {raw!r} is not a real date and time.", "date") from exc
+    return g["prefix"] or "eq", start, end
+
+
+def _instant_range(g: dict[str, str | None]) -> tuple[datetime, datetime]:
+    naive = datetime(  # noqa: DTZ001 - the zone is added just below
+        int(g["year"]),
+        int(g["month"] or 1),
+        int(g["day"] or 1),
+        int(g["hour"] or 0),
+        int(g["minute"] or 0),
+        int(g["second"] or 0),
+    )
     start = naive.replace(tzinfo=_zone(g["tz"])) if g["tz"] else timezone.make_aware(naive)
     if g["second"]:
         end = start + timedelta(seconds=1)
@@ -801,7 +815,8 @@ def date_range(raw: str) -> tuple[str, datetime, datetime]:
         end = timezone.make_aware(_add_months(naive, 1))
     else:
         end = timezone.make_aware(naive.replace(year=naive.year + 1))
-    return g["prefix"] or "eq", start, end
+    start.astimezone(UTC)  # raises now, not in the database, if it cannot be stored
+    return start, end
 
 
 def _date_q(raw: str) -> Q:
@@ -815,21 +830,11 @@ def _date_q(raw: str) -> Q:
     }[prefix]
 
 
-def whole_number(query: QueryDict, name: str, default: int, *, minimum: int) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    number = int(raw) if raw.isdigit() else minimum - 1
-    if number < minimum:
-        raise invalid_value(f"{name} must be a whole number of at least {minimum}.", name)
-    return number
-
-
 def patient_id_param(raw: str) -> int:
-    value = raw.removeprefix("Patient/")
-    if not value.isdigit():
+    value = ascii_int(raw.removeprefix("Patient/"))
+    if value is None:
         raise invalid_value("patient must be Patient/<id> or <id>.", "patient")
-    return int(value)
+    return value
 
 
 def parse_search(query: QueryDict, *, patient_required: bool) -> ObservationSearch:

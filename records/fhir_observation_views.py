@@ -23,6 +23,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import parse_resource, search_bundle, validated
+from epr.parsing import ascii_int
 from records import fhir, news2, services
 from records import fhir_observation as obs_fhir
 from records.access import patient_access
@@ -44,6 +45,15 @@ def get_patient_or_404(patient_id: int) -> Patient:
         raise _no_patient(f"Patient/{patient_id}") from exc
 
 
+class PatientRefused(FHIRError):
+    """A refusal for want of a care relationship, naming the patient so it can be audited again if the
+    transaction that held the first audit row is rolled back."""
+
+    def __init__(self, message: str, *, patient_id: int) -> None:
+        super().__init__(message, status_code=403, code="forbidden")
+        self.patient_id = patient_id
+
+
 def clinical_access(caller: Caller, patient: Patient) -> str:
     """Refuse staff without clinical access to the patient (audited); returns any break-glass reason."""
     if caller.is_system:
@@ -51,9 +61,10 @@ def clinical_access(caller: Caller, patient: Patient) -> str:
     access = patient_access(caller.user, patient)
     if not access.clinical:
         audit_record(user=caller.user, action=Action.DENIED, patient_id=patient.pk, obj=patient)
-        raise refused(
+        raise PatientRefused(
             "You have no care relationship with this patient. Emergency (break-glass) access is given "
-            "only in the record pages, with a stated reason."
+            "only in the record pages, with a stated reason.",
+            patient_id=patient.pk,
         )
     return access.break_glass_reason
 
@@ -168,7 +179,7 @@ class ObservationTypeView(FHIRView):
 
 def _subject_id(reference: str, base_url: str) -> int:
     value = reference.removeprefix(f"{base_url}/").removeprefix("Patient/")
-    if not reference.removeprefix(f"{base_url}/").startswith("Patient/") or not value.isdigit():
+    if not reference.removeprefix(f"{base_url}/").startswith("Patient/") or ascii_int(value) is None:
         raise FHIRError(
             "subject must reference a Patient: Patient/<id>.",
             code="value",
@@ -234,12 +245,17 @@ class TransactionView(FHIRView):
         entries = list(bundle.entry or [])
         for index, entry in enumerate(entries):
             self._check_entry(caller, index, entry)
-        with transaction.atomic():
-            patients = self._create_patients(caller, entries)
-            outcomes = {
-                **{index: (f"Patient/{p.pk}", True) for index, p in patients.items()},
-                **self._record_observations(caller, entries, patients),
-            }
+        try:
+            with transaction.atomic():
+                patients = self._create_patients(caller, entries)
+                outcomes = {
+                    **{index: (f"Patient/{p.pk}", True) for index, p in patients.items()},
+                    **self._record_observations(caller, entries, patients),
+                }
+        except PatientRefused as refusal:
+            # The refusal's audit row went with the rolled-back bundle: keep it.
+            audit_record(user=caller.user, action=Action.DENIED, patient_id=refusal.patient_id)
+            raise
         return Response(validated(self._response_bundle(outcomes)))
 
     def _check_entry(self, caller: Caller, index: int, entry: Any) -> None:

@@ -6,6 +6,7 @@ from django.utils import timezone
 from epr.accounts.models import User
 from epr.accounts.roles import Role
 from epr.forms import DateInput, DateTimeInput, NHSFormMixin
+from epr.parsing import ascii_int
 from epr.terminology.models import CodeSystem
 from epr.terminology.selectors import concept, concept_search
 from records import rules
@@ -61,7 +62,7 @@ class PatientSearchForm(NHSFormMixin, forms.Form):
             "name": self.cleaned_data.get("name") or "",
             "date_of_birth": self.cleaned_data.get("date_of_birth"),
         }
-        if digits.isdigit() and len(digits) == 10:
+        if digits.isascii() and digits.isdecimal() and len(digits) == 10:
             criteria["nhs_number"] = digits
         elif identifier:
             criteria["hospital_number"] = identifier
@@ -131,7 +132,7 @@ class PlaceForm(NHSFormMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        ward_id = self.data.get("ward") or self.initial.get("ward")
+        ward_id = ascii_int(str(self.data.get("ward") or self.initial.get("ward") or ""))
         self.fields["ward"].widget.attrs.update(
             {"hx-get": "/beds/free/", "hx-target": "#id_bed", "hx-trigger": "change", "hx-swap": "innerHTML"}
         )

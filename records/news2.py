@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
 
@@ -157,7 +157,10 @@ class News2Result:
 
 
 def round_temperature(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    try:
+        return Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # too large to hold at one decimal place: the range check refuses it
+        return Decimal(value)
 
 
 def score_respiration(rate: int) -> int:
@@ -245,15 +248,23 @@ def score_temperature(temperature: Decimal) -> int:
     return 2
 
 
+def range_error(name: str, value) -> str | None:
+    """Why a value is outside its plausible range, or None when it is inside (or has no range)."""
+    if value is None or name not in PLAUSIBLE:
+        return None
+    low, high, unit = PLAUSIBLE[name]
+    if low <= value <= high:
+        return None
+    return f"{LABELS[name]} must be between {low} and {high} {unit}".rstrip() + "."
+
+
 def check_plausible(values: dict[str, object]) -> None:
     """Refuse impossible values with a message per field; missing values are not checked here."""
     errors = {}
     for name, value in values.items():
-        if value is None or name not in PLAUSIBLE:
-            continue
-        low, high, unit = PLAUSIBLE[name]
-        if not low <= value <= high:
-            errors[name] = f"{LABELS[name]} must be between {low} and {high} {unit}".rstrip() + "."
+        message = range_error(name, value)
+        if message:
+            errors[name] = message
     diastolic, systolic = values.get("diastolic_bp"), values.get("systolic_bp")
     if (
         diastolic is not None

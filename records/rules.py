@@ -34,7 +34,7 @@ def validate_nhs_number(value: str) -> str:
     digits = normalise_nhs_number(value)
     if not digits:
         raise InvalidNHSNumber("Enter an NHS number.")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdecimal()):
         raise InvalidNHSNumber("An NHS number contains only digits (spaces are allowed).")
     if len(digits) != 10:
         raise InvalidNHSNumber(f"An NHS number has 10 digits; this has {len(digits)}.")

@@ -13,6 +13,7 @@ from epr.audit.selectors import audit_events_for_patients
 from epr.audit.services import audit_record
 from records import rules
 from records.access import (
+    CARE_PERMISSION,
     Level,
     PatientAccess,
     patient_access,
@@ -36,6 +37,7 @@ from records.models import (
     EntryStatus,
     ObservationSet,
     Patient,
+    PatientGroupObjectPermission,
     PatientLink,
     PatientMerge,
     PatientStatus,
@@ -291,13 +293,26 @@ def observation_sets(patient: Patient, *, before=None, limit: int = 24) -> list[
     return list(reversed(queryset.order_by("-taken_at", "-pk")[:limit]))
 
 
+def cared_for_by(user) -> Q:
+    """In SQL, for any model with a `patient`: the user may open that patient now (a care relationship
+    held as a group object permission, or break-glass that has not expired) - as records.access decides."""
+    care = PatientGroupObjectPermission.objects.filter(
+        content_object=OuterRef("patient"), group__user=user, permission__codename=CARE_PERMISSION
+    )
+    glass = BreakGlassAccess.objects.filter(
+        patient=OuterRef("patient"), user=user, expires_at__gt=timezone.now()
+    )
+    return Q(Exists(care)) | Q(Exists(glass))
+
+
 def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalAlert]:
-    """Alerts addressed to the user's wards and teams; the nurse in charge and the medical team see them."""
+    """Alerts addressed to the user's wards and teams, for patients they may still open; the nurse in
+    charge and the medical team see them."""
     queryset = ClinicalAlert.objects.filter(
         Exists(
             ClinicalAlert.recipients.through.objects.filter(clinicalalert_id=OuterRef("pk"), group__user=user)
         )
-    )
+    ).filter(cared_for_by(user))
     if not include_closed:
         queryset = queryset.filter(status=AlertStatus.OPEN)
     return queryset.select_related("patient", "observation_set", "acknowledged_by").order_by("-raised_at")
@@ -346,6 +361,14 @@ def overdue_careplans_for(user) -> list[CarePlan]:
     return list(
         CarePlan.objects.filter(status=CarePlanStatus.ACTIVE, review_date__lt=timezone.localdate())
         .filter(Q(responsible=user) | Exists(team_member) | Exists(on_users_ward))
+        .filter(cared_for_by(user))
         .select_related("patient", "responsible", "team")
         .order_by("review_date")
+    )
+
+
+def audit_list_shown(user, *, listing: str, patient_ids: list[int]) -> None:
+    """One audit row for a list page, naming every patient it showed (a read of each of them)."""
+    audit_record(
+        user=user, action=Action.LIST, detail={"list": listing, "patients": sorted(set(patient_ids))}
     )

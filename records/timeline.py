@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from heapq import merge
 from itertools import islice
+from typing import Any
 
 from django.db.models import Model, Q
 
@@ -43,16 +44,25 @@ HISTORY_MODELS: dict[str, type[Model]] = {}
 
 # Which entries of a kind are part of the record for everyone (e.g. not someone else's draft note).
 _VISIBLE: dict[str, Q] = {}
+_VISIBLE_VERSION: dict[str, Callable[[Any], bool]] = {}
 
 
 def register_source(
-    kind: str, label: str, fetch: Fetch, *, history_model: type[Model] | None = None, visible: Q | None = None
+    kind: str,
+    label: str,
+    fetch: Fetch,
+    *,
+    history_model: type[Model] | None = None,
+    visible: Q | None = None,
+    visible_version: Callable[[Any], bool] | None = None,
 ) -> None:
     _sources[kind] = (label, fetch)
     if history_model is not None:
         HISTORY_MODELS[kind] = history_model
     if visible is not None:
         _VISIBLE[kind] = visible
+    if visible_version is not None:
+        _VISIBLE_VERSION[kind] = visible_version
 
 
 def source_labels() -> dict[str, str]:
@@ -261,7 +271,15 @@ register_source("admissions", "Admissions and transfers", _admissions, history_m
 register_source("allergies", "Allergies", _allergies, history_model=AllergyIntolerance)
 register_source("problems", "Problems", _problems, history_model=Problem)
 register_source("observations", "Observations", _observations, history_model=ObservationSet)
-register_source("notes", "Notes", _notes, history_model=ClinicalNote, visible=Q(signed_at__isnull=False))
+# A note's drafts, before it was signed, were never part of the record.
+register_source(
+    "notes",
+    "Notes",
+    _notes,
+    history_model=ClinicalNote,
+    visible=Q(signed_at__isnull=False),
+    visible_version=lambda version: version.signed_at is not None,
+)
 register_source("alerts", "Alerts", _alerts)
 register_source("careplans", "Care plans", _careplans, history_model=CarePlan)
 
@@ -275,9 +293,11 @@ def entry_as_of(kind: str, patient: Patient, entry_id: int, when: datetime):
     model = HISTORY_MODELS[kind]
     entry = _visible(kind, patient).get(pk=entry_id)
     try:
-        return entry.history.as_of(when)
+        version = entry.history.as_of(when)
     except model.DoesNotExist:
         return None
+    shown = _VISIBLE_VERSION.get(kind)
+    return version if shown is None or shown(version) else None
 
 
 def entry_versions(kind: str, patient: Patient, entry_id: int):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from epr.accounts.roles import CLINICAL_ROLES, Role
 from epr.audit.models import Action
+from epr.parsing import ascii_int
 from records import selectors, services
 from records.access import Level, edit_level, sees_by_role
 from records.errors import NoRelationship, RecordError
@@ -70,8 +71,7 @@ def _form_error(form, exc: RecordError) -> None:
 def posted_version(request: HttpRequest) -> int:
     """The version a POSTed edit was based on. A missing or garbled one is 0, which no record has, so
     the service refuses it as a stale edit instead of saving over someone else's change."""
-    raw = request.POST.get("version", "")
-    return int(raw) if raw.isdigit() else 0
+    return ascii_int(request.POST.get("version", "")) or 0
 
 
 NOT_DONE = object()
@@ -114,7 +114,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_patients(request: HttpRequest) -> HttpResponse:
-    return render(request, "records/my_patients.html", {"stays": selectors.team_patients(request.user)})
+    stays = selectors.team_patients(request.user)
+    selectors.audit_list_shown(
+        request.user, listing="my patients", patient_ids=[s.encounter.patient_id for s in stays]
+    )
+    return render(request, "records/my_patients.html", {"stays": stays})
 
 
 @login_required
@@ -132,6 +136,11 @@ def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
         raise PermissionDenied("You do not work on that ward.")
     rows = selectors.ward_list(ward)
     occupied = sum(1 for r in rows if r.stay)
+    selectors.audit_list_shown(
+        request.user,
+        listing=f"ward {ward.code}",
+        patient_ids=[r.stay.encounter.patient_id for r in rows if r.stay],
+    )
     return render(
         request, "records/ward_list.html", {"wards": wards, "ward": ward, "rows": rows, "occupied": occupied}
     )
@@ -316,7 +325,8 @@ def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> Ht
 @login_required
 def free_beds(request: HttpRequest) -> HttpResponse:
     """htmx: the free-bed options for the chosen ward."""
-    ward = Ward.objects.filter(pk=request.GET.get("ward") or 0).first()
+    ward_id = ascii_int(request.GET.get("ward", ""))
+    ward = Ward.objects.filter(pk=ward_id).first() if ward_id else None
     beds = selectors.free_beds(ward) if ward else Bed.objects.none()
     return render(request, "records/partials/bed_options.html", {"beds": beds})
 

@@ -181,6 +181,8 @@ def careplan_pdf(request: HttpRequest, opened: selectors.PatientView, plan_id: i
 
 @login_required
 def careplans_overdue(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "records/careplans_overdue.html", {"plans": selectors.overdue_careplans_for(request.user)}
+    plans = selectors.overdue_careplans_for(request.user)
+    selectors.audit_list_shown(
+        request.user, listing="care plans overdue", patient_ids=[p.patient_id for p in plans]
     )
+    return render(request, "records/careplans_overdue.html", {"plans": plans})

@@ -7,9 +7,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from epr.parsing import parse_local_datetime
 from records import chart, selectors, services
 from records.access import Level, patient_access
 from records.errors import RecordError
@@ -36,6 +36,8 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
         except VitalSignsError as exc:
             for field, message in exc.errors.items():
                 form.add_error(None if field == "__all__" else field, message)
+        except RecordError as exc:
+            form.add_error(None, exc.message)
         else:
             result = result_of(obs)
             if result is None:
@@ -55,7 +57,7 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
 
 @patient_page(minimum=Level.CLINICAL)
 def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    before = parse_datetime(request.GET.get("before", "") or "") or None
+    before = parse_local_datetime(request.GET.get("before", ""))  # a garbled value shows the latest
     sets = selectors.observation_sets(opened.patient, before=before)
     scale = services.current_spo2_scale(opened.patient)
     latest = result_of(sets[-1]) if sets else None
@@ -95,6 +97,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     alerts = list(selectors.alerts_for_user(request.user)[:200])
     services.alerts_mark_shown(user=request.user, alerts=alerts)
     recent = list(selectors.alerts_for_user(request.user, include_closed=True).exclude(status="open")[:50])
+    selectors.audit_list_shown(
+        request.user, listing="alerts", patient_ids=[a.patient_id for a in alerts + recent]
+    )
     return render(
         request, "records/alerts.html", {"alerts": alerts, "recent": recent, "form": AcknowledgeForm()}
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from epr.forms import DateInput, NHSFormMixin
+from epr.parsing import parse_local_datetime
 from records import selectors, timeline
 from records.access import Level
 from records.views import patient_page
@@ -30,6 +31,25 @@ def _start_of(day) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
 
+def _end_of(day) -> datetime | None:
+    """The start of the next day; None (no limit) for the last day a date can be."""
+    return _start_of(day + timedelta(days=1)) if day and day < date.max else None
+
+
+def _as_of(text: str) -> datetime | None:
+    """A date means the end of that day; a date-time that moment; None when it is not a real time."""
+    if "T" not in text:
+        day = parse_local_datetime(text)
+        return (_end_of(day.date()) or timezone.now()) if day else None
+    moment = parse_local_datetime(text)
+    if moment is None:
+        return None
+    try:
+        return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    except (ValueError, OverflowError):
+        return None
+
+
 @patient_page(minimum=Level.CLINICAL)
 def patient_timeline(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     form = TimelineFilter(request.GET or None)
@@ -37,9 +57,7 @@ def patient_timeline(request: HttpRequest, opened: selectors.PatientView) -> Htt
     if form.is_bound and form.is_valid():
         kinds = form.cleaned_data["kinds"] or None
         since = _start_of(form.cleaned_data["since"])
-        until = (
-            _start_of(form.cleaned_data["until"] + timedelta(days=1)) if form.cleaned_data["until"] else None
-        )
+        until = _end_of(form.cleaned_data["until"])
     items = timeline.timeline(opened.patient, kinds=kinds, since=since, until=until)
     return render(
         request,
@@ -73,14 +91,7 @@ def entry_history(
     as_of_text = request.GET.get("as_of", "")
     as_of = as_of_state = None
     if as_of_text:
-        try:
-            as_of = (
-                timezone.make_aware(datetime.fromisoformat(as_of_text))
-                if "T" in as_of_text
-                else _start_of(datetime.fromisoformat(as_of_text).date() + timedelta(days=1))
-            )
-        except ValueError:
-            as_of = None
+        as_of = _as_of(as_of_text)
         if as_of is not None:
             as_of_state = timeline.entry_as_of(kind, opened.patient, entry_id, as_of)
     return render(

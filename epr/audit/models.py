@@ -4,6 +4,7 @@ from django.db import models
 class Action(models.TextChoices):
     VIEW = "view", "Viewed"
     SEARCH = "search", "Searched"
+    LIST = "list", "Listed"
     CREATE = "create", "Created"
     UPDATE = "update", "Updated"
     ROLLBACK = "rollback", "Rolled back"
