@@ -181,6 +181,7 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     items = page.get_by_test_id("timeline").get_by_role("listitem")
     expect(items).to_have_text(
         [
+            re.compile(r"Ward round.*Signed.*" + re.escape(str(doctor)), re.DOTALL),
             re.compile(r"Problem: Pneumonia.*" + re.escape(str(doctor)), re.DOTALL),
             re.compile(r"Allergy: Penicillin.*Anaphylaxis.*Severe.*Confirmed", re.DOTALL),
             re.compile(r"Admitted.*Ward 7, Bay A", re.DOTALL),
