@@ -13,7 +13,7 @@ from records import rules
 from records.models import Bay, Bed, Patient, Site, Specialty, Team, Ward
 
 
-def test_nhs_number(n: int) -> str:
+def valid_nhs_number(n: int) -> str:
     """The n-th valid NHS number in the reserved 999 range (skipping check value 10)."""
     base = 999_100_000 + n * 3
     while True:
@@ -92,7 +92,7 @@ class PatientFactory(DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
 
-    nhs_number = factory.Sequence(test_nhs_number)
+    nhs_number = factory.Sequence(valid_nhs_number)
     nhs_number_status = "01"
     hospital_number = factory.Sequence(lambda n: f"T{n:07d}")
     family_name = factory.Faker("last_name", locale="en_GB")

@@ -118,3 +118,29 @@ def test_mark_a_care_plan_entered_in_error_through_the_page(client, plan, nurse)
     plan.refresh_from_db()
     assert plan.status == "entered-in-error"
     assert plan.history.count() == 2
+
+
+def test_care_plan_pages_keep_queries_flat(client, admitted, nurse, team, django_assert_max_num_queries):
+    def add_plans(count):
+        for i in range(count):
+            plan = services.careplan_create(
+                created_by=nurse,
+                patient=admitted.patient,
+                need=f"Need {i}",
+                goals="Goal",
+                interventions="Do it",
+                responsible=nurse,
+                team=team,
+                review_date=timezone.localdate() + timedelta(days=1),
+            )
+            CarePlan.objects.filter(pk=plan.pk).update(review_date=timezone.localdate() - timedelta(days=1))
+
+    login(client, nurse)
+    add_plans(2)
+    for name, args in (("careplan_list", [admitted.patient_id]), ("careplans_overdue", [])):
+        with django_assert_max_num_queries(18):
+            client.get(reverse(name, args=args))
+    add_plans(20)
+    for name, args in (("careplan_list", [admitted.patient_id]), ("careplans_overdue", [])):
+        with django_assert_max_num_queries(18):
+            assert client.get(reverse(name, args=args)).status_code == 200

@@ -25,8 +25,16 @@ def real_worker(settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_score_of_seven_reaches_the_alert_list_through_a_worker(admitted, colleague, real_worker):
     services.observation_set_record(
-        recorded_by=colleague, patient=admitted.patient, respiration_rate=22, spo2=97, on_oxygen=True,
-        oxygen_flow=Decimal("2"), systolic_bp=125, pulse=115, consciousness="A", temperature=Decimal("38.5"),
+        recorded_by=colleague,
+        patient=admitted.patient,
+        respiration_rate=22,
+        spo2=97,
+        on_oxygen=True,
+        oxygen_flow=Decimal("2"),
+        systolic_bp=125,
+        pulse=115,
+        consciousness="A",
+        temperature=Decimal("38.5"),
     )  # committed: the after-commit hook sends the task to the broker
     deadline = time.monotonic() + 20
     while not ClinicalAlert.objects.exists() and time.monotonic() < deadline:
@@ -44,8 +52,15 @@ def test_alert_email_is_sent_once_outside_a_test_transaction(admitted, colleague
 
     settings.EPR_ALERT_EMAIL = "outreach@example.nhs.uk"
     obs = services.observation_set_record(
-        recorded_by=colleague, patient=admitted.patient, respiration_rate=30, spo2=97, on_oxygen=False,
-        systolic_bp=125, pulse=72, consciousness="A", temperature=Decimal("37"),
+        recorded_by=colleague,
+        patient=admitted.patient,
+        respiration_rate=30,
+        spo2=97,
+        on_oxygen=False,
+        systolic_bp=125,
+        pulse=72,
+        consciousness="A",
+        temperature=Decimal("37"),
     )  # eager: the task ran on commit, in autocommit mode like a worker
     raise_news2_alert.run(obs.pk)  # a retry
     assert len(mail.outbox) == 1

@@ -19,7 +19,7 @@ from records import fhir
 from records.models import Patient, PatientStatus
 from records.services import DEMOGRAPHIC_FIELDS, patient_update
 from tests.factories import PatientFactory
-from tests.factories import test_nhs_number as valid_nhs_number
+from tests.factories import valid_nhs_number
 
 pytestmark = pytest.mark.django_db
 

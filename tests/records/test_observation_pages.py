@@ -146,3 +146,29 @@ def test_every_showing_and_answer_of_an_alert_is_kept(client, admitted, colleagu
     client.post(reverse("alert_acknowledge", args=[alert.pk]), {"note": "Doctor informed"})
     events = list(AlertEvent.objects.filter(alert=alert).values_list("action", "user__username", "reason"))
     assert events == [("shown", "alice", ""), ("acknowledged", "alice", "Doctor informed")]
+
+
+def test_alert_list_keeps_queries_flat(client, admitted, colleague, nurse, django_assert_max_num_queries):
+    def raise_alerts(count):
+        for _ in range(count):
+            obs = services.observation_set_record(
+                recorded_by=colleague,
+                patient=admitted.patient,
+                respiration_rate=30,
+                spo2=97,
+                on_oxygen=False,
+                systolic_bp=125,
+                pulse=72,
+                consciousness="A",
+                temperature=Decimal("37"),
+            )
+            services.alert_raise_for_set(obs=obs)
+
+    login(client, nurse)
+    raise_alerts(2)
+    with django_assert_max_num_queries(14):
+        client.get(reverse("alert_list"))
+    raise_alerts(25)
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("alert_list"))
+    assert response.content.count(b'class="epr-alert epr-alert--') == 27

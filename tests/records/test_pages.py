@@ -302,3 +302,24 @@ def test_an_edit_without_a_sound_version_is_refused_not_saved(client, clerk, pat
     assert b"Someone else changed this record" in response.content
     patient.refresh_from_db()
     assert patient.phone != "0113 496 0042"
+
+
+def test_access_log_and_break_glass_review_keep_queries_flat(
+    client, admitted, manager, outsider, nurse, django_assert_max_num_queries
+):
+    from records import services as record_services
+
+    login(client, manager)
+    pages = [reverse("patient_access_log", args=[admitted.patient_id]), reverse("break_glass_review")]
+    for url in pages:
+        with django_assert_max_num_queries(12):
+            client.get(url)
+    for _ in range(15):
+        record_services.break_glass_start(
+            user=outsider, patient=admitted.patient, reason="Covering the ward tonight"
+        )
+        login(client, nurse).get(reverse("patient_detail", args=[admitted.patient_id]))
+    login(client, manager)
+    for url in pages:
+        with django_assert_max_num_queries(12):
+            assert client.get(url).status_code == 200
