@@ -18,8 +18,7 @@ from epr.fhir.resources import parse_resource
 from records import fhir
 from records.models import Patient, PatientStatus
 from records.services import DEMOGRAPHIC_FIELDS, patient_update
-from tests.factories import PatientFactory
-from tests.factories import valid_nhs_number
+from tests.factories import PatientFactory, valid_nhs_number
 
 pytestmark = pytest.mark.django_db
 
