@@ -5,54 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
+
+from records import news2
 
 Band = tuple[str, int, Callable[[Any], bool]]
 
 
-def _between(low, high) -> Callable[[Any], bool]:
-    return lambda v: v is not None and low <= v <= high
+def _rows(bands: tuple[news2.Band, ...]) -> list[Band]:
+    return [(b.label, b.score, b.holds) for b in bands]
 
 
-RESPIRATION: list[Band] = [
-    ("≥25", 3, _between(25, 999)),
-    ("21–24", 2, _between(21, 24)),
-    ("12–20", 0, _between(12, 20)),
-    ("9–11", 1, _between(9, 11)),
-    ("≤8", 3, _between(0, 8)),
-]
-SPO2_SCALE1: list[Band] = [
-    ("≥96", 0, _between(96, 100)),
-    ("94–95", 1, _between(94, 95)),
-    ("92–93", 2, _between(92, 93)),
-    ("≤91", 3, _between(0, 91)),
-]
-SYSTOLIC: list[Band] = [
-    ("≥220", 3, _between(220, 999)),
-    ("111–219", 0, _between(111, 219)),
-    ("101–110", 1, _between(101, 110)),
-    ("91–100", 2, _between(91, 100)),
-    ("≤90", 3, _between(0, 90)),
-]
-PULSE: list[Band] = [
-    ("≥131", 3, _between(131, 999)),
-    ("111–130", 2, _between(111, 130)),
-    ("91–110", 1, _between(91, 110)),
-    ("51–90", 0, _between(51, 90)),
-    ("41–50", 1, _between(41, 50)),
-    ("≤40", 3, _between(0, 40)),
-]
+# The scoring tables themselves, so the chart can never disagree with the score.
+RESPIRATION = _rows(news2.RESPIRATION_BANDS)
+SPO2_SCALE1 = _rows(news2.SPO2_SCALE1_BANDS)
+SYSTOLIC = _rows(news2.SYSTOLIC_BANDS)
+PULSE = _rows(news2.PULSE_BANDS)
+TEMPERATURE = _rows(news2.TEMPERATURE_BANDS)
 CONSCIOUSNESS: list[Band] = [
     ("Alert", 0, lambda v: v == "A"),
     ("CVPU", 3, lambda v: v in ("C", "V", "P", "U")),
-]
-TEMPERATURE: list[Band] = [
-    ("≥39.1", 2, _between(Decimal("39.1"), Decimal("99"))),
-    ("38.1–39.0", 1, _between(Decimal("38.1"), Decimal("39.0"))),
-    ("36.1–38.0", 0, _between(Decimal("36.1"), Decimal("38.0"))),
-    ("35.1–36.0", 1, _between(Decimal("35.1"), Decimal("36.0"))),
-    ("≤35.0", 3, _between(Decimal("0"), Decimal("35.0"))),
 ]
 AIR_OR_OXYGEN: list[Band] = [("Air", 0, lambda v: v is False), ("Oxygen", 2, lambda v: v is True)]
 

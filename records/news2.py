@@ -163,26 +163,71 @@ def round_temperature(value: Decimal) -> Decimal:
         return Decimal(value)
 
 
+@dataclass(frozen=True)
+class Band:
+    """One row of the RCP scoring table: values from low to high (inclusive) score `score`."""
+
+    label: str
+    score: int
+    low: Decimal
+    high: Decimal
+
+    def holds(self, value) -> bool:
+        return value is not None and self.low <= value <= self.high
+
+
+def _band(label: str, score: int, low, high) -> Band:
+    return Band(label, score, Decimal(str(low)), Decimal(str(high)))
+
+
+# Highest band first, as on the chart. The scores and the chart's rows both come from these tables.
+RESPIRATION_BANDS = (
+    _band("≥25", 3, 25, 999),
+    _band("21–24", 2, 21, 24),
+    _band("12–20", 0, 12, 20),
+    _band("9–11", 1, 9, 11),
+    _band("≤8", 3, 0, 8),
+)
+SPO2_SCALE1_BANDS = (
+    _band("≥96", 0, 96, 100),
+    _band("94–95", 1, 94, 95),
+    _band("92–93", 2, 92, 93),
+    _band("≤91", 3, 0, 91),
+)
+SYSTOLIC_BANDS = (
+    _band("≥220", 3, 220, 999),
+    _band("111–219", 0, 111, 219),
+    _band("101–110", 1, 101, 110),
+    _band("91–100", 2, 91, 100),
+    _band("≤90", 3, 0, 90),
+)
+PULSE_BANDS = (
+    _band("≥131", 3, 131, 999),
+    _band("111–130", 2, 111, 130),
+    _band("91–110", 1, 91, 110),
+    _band("51–90", 0, 51, 90),
+    _band("41–50", 1, 41, 50),
+    _band("≤40", 3, 0, 40),
+)
+TEMPERATURE_BANDS = (
+    _band("≥39.1", 2, "39.1", 99),
+    _band("38.1–39.0", 1, "38.1", "39.0"),
+    _band("36.1–38.0", 0, "36.1", "38.0"),
+    _band("35.1–36.0", 1, "35.1", "36.0"),
+    _band("≤35.0", 3, 0, "35.0"),
+)
+
+
+def band_of(bands: tuple[Band, ...], value) -> Band:
+    return next(b for b in bands if b.holds(value))
+
+
 def score_respiration(rate: int) -> int:
-    if rate <= 8:
-        return 3
-    if rate <= 11:
-        return 1
-    if rate <= 20:
-        return 0
-    if rate <= 24:
-        return 2
-    return 3
+    return band_of(RESPIRATION_BANDS, rate).score
 
 
 def score_spo2_scale1(spo2: int) -> int:
-    if spo2 <= 91:
-        return 3
-    if spo2 <= 93:
-        return 2
-    if spo2 <= 95:
-        return 1
-    return 0
+    return band_of(SPO2_SCALE1_BANDS, spo2).score
 
 
 def score_spo2_scale2(spo2: int, *, on_oxygen: bool) -> int:
@@ -206,29 +251,11 @@ def score_air_or_oxygen(on_oxygen: bool) -> int:
 
 
 def score_systolic(systolic: int) -> int:
-    if systolic <= 90:
-        return 3
-    if systolic <= 100:
-        return 2
-    if systolic <= 110:
-        return 1
-    if systolic <= 219:
-        return 0
-    return 3
+    return band_of(SYSTOLIC_BANDS, systolic).score
 
 
 def score_pulse(pulse: int) -> int:
-    if pulse <= 40:
-        return 3
-    if pulse <= 50:
-        return 1
-    if pulse <= 90:
-        return 0
-    if pulse <= 110:
-        return 1
-    if pulse <= 130:
-        return 2
-    return 3
+    return band_of(PULSE_BANDS, pulse).score
 
 
 def score_consciousness(level: Consciousness | str) -> int:
@@ -236,16 +263,7 @@ def score_consciousness(level: Consciousness | str) -> int:
 
 
 def score_temperature(temperature: Decimal) -> int:
-    t = round_temperature(temperature)
-    if t <= Decimal("35.0"):
-        return 3
-    if t <= Decimal("36.0"):
-        return 1
-    if t <= Decimal("38.0"):
-        return 0
-    if t <= Decimal("39.0"):
-        return 1
-    return 2
+    return band_of(TEMPERATURE_BANDS, round_temperature(temperature)).score
 
 
 def range_error(name: str, value) -> str | None:
