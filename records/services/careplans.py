@@ -12,6 +12,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError, StaleEdit
 from records.models import CarePlan, CarePlanReview, CarePlanStatus, Patient
+from records.services.entries import strike_through
 from records.services.patients import patient_require_writable
 
 CAREPLAN_FIELDS = ("need", "problem", "goals", "interventions", "responsible", "team", "review_date")
@@ -113,23 +114,5 @@ def careplan_review(
     return review
 
 
-@transaction.atomic
 def careplan_mark_error(*, marked_by, plan: CarePlan, reason: str) -> CarePlan:
-    locked = CarePlan.objects.select_for_update().get(pk=plan.pk)
-    if locked.status == CarePlanStatus.ENTERED_IN_ERROR:
-        raise RecordError("This care plan is already marked as entered in error.")
-    if not reason.strip():
-        raise RecordError("Give the reason.", field="reason")
-    locked.status = CarePlanStatus.ENTERED_IN_ERROR
-    locked.status_reason = reason.strip()
-    locked.version += 1
-    locked._change_reason = f"Entered in error: {reason.strip()}"
-    locked.save()
-    audit_record(
-        user=marked_by,
-        action=Action.UPDATE,
-        patient_id=locked.patient_id,
-        obj=locked,
-        detail={"status": locked.status},
-    )
-    return locked
+    return strike_through(entry=plan, marked_by=marked_by, reason=reason, reason_field="status_reason")

@@ -22,6 +22,7 @@ from records.models import (
     Problem,
     ProblemStatus,
 )
+from records.services.entries import strike_through
 from records.services.patients import patient_require_writable
 
 ALLERGY_FIELDS = (
@@ -165,23 +166,10 @@ def entry_amend(*, amended_by, entry, expected_version: int, changes: dict[str, 
     return locked
 
 
-@transaction.atomic
-def entry_mark_error(*, marked_by, entry, reason: str):
-    reason = _require_reason(reason)
-    locked = _lock_for_change(entry, None)
-    locked.status = EntryStatus.ENTERED_IN_ERROR
-    locked.error_reason = reason
-    locked.version += 1
-    locked._change_reason = f"Entered in error: {reason}"
-    locked.save()
-    audit_record(
-        user=marked_by,
-        action=Action.UPDATE,
-        patient_id=locked.patient_id,
-        obj=locked,
-        detail={"status": locked.status},
-    )
-    return locked
+def entry_mark_error(
+    *, marked_by, entry: AllergyIntolerance | Problem, reason: str
+) -> AllergyIntolerance | Problem:
+    return strike_through(entry=entry, marked_by=marked_by, reason=reason)
 
 
 def _check_problem_dates(onset: date | None, resolved: date | None) -> None:

@@ -19,6 +19,7 @@ from records.models import (
     Patient,
     SpO2ScaleSetting,
 )
+from records.services.entries import strike_through
 from records.services.patients import patient_require_writable
 
 OBSERVATION_FIELDS = (
@@ -147,24 +148,9 @@ def queue_escalation(obs: ObservationSet) -> None:
 
 @transaction.atomic
 def observation_set_mark_error(*, marked_by, obs: ObservationSet, reason: str) -> ObservationSet:
-    locked = ObservationSet.objects.select_for_update().get(pk=obs.pk)
-    if locked.status == EntryStatus.ENTERED_IN_ERROR:
-        raise RecordError("This set is already marked as entered in error.")
-    if not reason.strip():
-        raise RecordError("Give the reason the set was entered in error.", field="reason")
-    locked.status = EntryStatus.ENTERED_IN_ERROR
-    locked.error_reason = reason.strip()
-    locked._change_reason = "Entered in error"
-    locked.save()
-    audit_record(
-        user=marked_by,
-        action=Action.UPDATE,
-        patient_id=locked.patient_id,
-        obj=locked,
-        detail={"status": locked.status},
-    )
     from records.services.alerts import alerts_withdraw_for_set  # alerts build on observations
 
+    locked = strike_through(entry=obs, marked_by=marked_by, reason=reason)
     alerts_withdraw_for_set(obs=locked, user=marked_by)
     return locked
 
