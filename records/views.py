@@ -68,6 +68,15 @@ def _form_error(form, exc: RecordError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+def require_perm(
+    request: HttpRequest, perm: str, refusal: str = "Your role may not make this change."
+) -> None:
+    request: HttpRequest, perm: str, refusal: str = "Your role may not make this change."
+) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied(refusal)
+
+
 def posted_version(request: HttpRequest) -> int:
     """The version a POSTed edit was based on. A missing or garbled one is 0, which no record has, so
     the service refuses it as a stale edit instead of saving over someone else's change."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,7 +21,7 @@ from records.access import Level
 from records.errors import RecordError
 from records.forms import ReasonForm
 from records.models import CarePlan, Problem, Team
-from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, submitted
+from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
 
 
 class CarePlanForm(NHSFormMixin, forms.ModelForm):
@@ -56,11 +55,6 @@ class ReviewForm(NHSFormMixin, forms.Form):
     complete = forms.BooleanField(required=False, label="Goals met: complete the plan")
 
 
-def _need(request: HttpRequest, perm: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied("Your role may not change care plans.")
-
-
 def _plan(opened: selectors.PatientView, plan_id: int) -> CarePlan:
     plan = CarePlan.objects.filter(pk=plan_id, patient=opened.patient).select_related("patient").first()
     if plan is None:
@@ -85,7 +79,7 @@ def careplan_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
 
 @patient_page(minimum=Level.CLINICAL)
 def careplan_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    _need(request, "records.add_careplan")
+    require_perm(request, "records.add_careplan", "Your role may not change care plans.")
     form = CarePlanForm(request.POST or None, patient=opened.patient, initial={"responsible": request.user})
     done = submitted(
         request,
@@ -100,7 +94,7 @@ def careplan_new(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
 
 @patient_page(minimum=Level.CLINICAL)
 def careplan_edit(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
-    _need(request, "records.change_careplan")
+    require_perm(request, "records.change_careplan", "Your role may not change care plans.")
     plan = _plan(opened, plan_id)
     form = CarePlanForm(
         request.POST or None, instance=None if request.method == "POST" else plan, patient=opened.patient
@@ -135,7 +129,7 @@ def careplan_edit(request: HttpRequest, opened: selectors.PatientView, plan_id: 
 @require_POST
 @patient_page(minimum=Level.CLINICAL)
 def careplan_review(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
-    _need(request, "records.review_careplan")
+    require_perm(request, "records.review_careplan", "Your role may not change care plans.")
     form = ReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Record the outcome of the review.")
@@ -154,7 +148,7 @@ def careplan_review(request: HttpRequest, opened: selectors.PatientView, plan_id
 @require_POST
 @patient_page(minimum=Level.CLINICAL)
 def careplan_error(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
-    _need(request, "records.change_careplan")
+    require_perm(request, "records.change_careplan", "Your role may not change care plans.")
     form = ReasonForm(request.POST)
     if form.is_valid():
         try:

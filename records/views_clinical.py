@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -22,17 +21,12 @@ from records.forms import (
     amended_values,
 )
 from records.models import AllergyIntolerance, Problem
-from records.views import NOT_DONE, patient_form_page, patient_page, submitted
+from records.views import NOT_DONE, patient_form_page, patient_page, require_perm, submitted
 
 ENTRY_TYPES = {
     "allergies": (AllergyIntolerance, AllergyAmendForm, "records.change_allergyintolerance", "allergy_list"),
     "problems": (Problem, ProblemAmendForm, "records.change_problem", "problem_list"),
 }
-
-
-def _need(request: HttpRequest, perm: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied("Your role may not make this change.")
 
 
 @login_required
@@ -58,7 +52,7 @@ def allergy_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
 
 @patient_page(minimum=Level.CLINICAL)
 def allergy_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    _need(request, "records.add_allergyintolerance")
+    require_perm(request, "records.add_allergyintolerance")
     form = AllergyForm(request.POST or None)
     done = submitted(
         request,
@@ -76,7 +70,7 @@ def allergy_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResp
 @require_POST
 @patient_page(minimum=Level.CLINICAL)
 def allergy_none_known(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    _need(request, "records.add_allergyintolerance")
+    require_perm(request, "records.add_allergyintolerance")
     try:
         services.allergy_record_none_known(recorded_by=request.user, patient=opened.patient)
     except RecordError as exc:
@@ -97,7 +91,7 @@ def problem_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
 
 @patient_page(minimum=Level.CLINICAL)
 def problem_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    _need(request, "records.add_problem")
+    require_perm(request, "records.add_problem")
     form = ProblemForm(request.POST or None)
     done = submitted(
         request,
@@ -128,7 +122,7 @@ def entry_amend(
 ) -> HttpResponse:
     entry = _entry(kind, opened.patient.pk, entry_id)
     _, form_class, perm, back = ENTRY_TYPES[kind]
-    _need(request, perm)
+    require_perm(request, perm)
     form = form_class(
         request.POST or None,
         instance=None if request.method == "POST" else entry,
@@ -158,7 +152,7 @@ def entry_mark_error(
 ) -> HttpResponse:
     entry = _entry(kind, opened.patient.pk, entry_id)
     _, _, perm, back = ENTRY_TYPES[kind]
-    _need(request, perm)
+    require_perm(request, perm)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason the entry was made in error.")

@@ -13,19 +13,15 @@ from django.views.decorators.http import require_POST
 from records import selectors, selectors_notes, services
 from records.access import Level
 from records.errors import RecordError
-from records.forms_notes import NoteForm, ReasonOnlyForm
+from records.forms import ReasonForm
+from records.forms_notes import NoteForm
 from records.models import ClinicalNote, NoteStatus, NoteType
-from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, submitted
+from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
 
 ADD = "records.add_clinicalnote"
 CHANGE = "records.change_clinicalnote"
 COUNTERSIGN = "records.countersign_clinicalnote"
 PAGE_SIZE = 25
-
-
-def _need(request: HttpRequest, perm: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied("Your role may not do this with clinical notes.")
 
 
 def _note(request: HttpRequest, opened: selectors.PatientView, note_id: int) -> ClinicalNote:
@@ -94,7 +90,7 @@ def note_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRespon
 
 @patient_page(minimum=Level.CLINICAL)
 def note_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    _need(request, ADD)
+    require_perm(request, ADD, "Your role may not do this with clinical notes.")
     templates = selectors_notes.templates_for(request.user)
     chosen = request.POST.get("template") or request.GET.get("template")
     if not chosen:
@@ -134,7 +130,7 @@ def note_new(request: HttpRequest, opened: selectors.PatientView) -> HttpRespons
 
 @patient_page(minimum=Level.CLINICAL)
 def note_edit(request: HttpRequest, opened: selectors.PatientView, note_id: int) -> HttpResponse:
-    _need(request, CHANGE)
+    require_perm(request, CHANGE, "Your role may not do this with clinical notes.")
     note = _note(request, opened, note_id)
     if not note.is_draft or note.author_id != request.user.pk:
         messages.info(request, "That note is signed; amend it instead.")
@@ -170,7 +166,7 @@ def note_edit(request: HttpRequest, opened: selectors.PatientView, note_id: int)
 @require_POST
 @patient_page(minimum=Level.CLINICAL)
 def note_countersign(request: HttpRequest, opened: selectors.PatientView, note_id: int) -> HttpResponse:
-    _need(request, COUNTERSIGN)
+    require_perm(request, COUNTERSIGN, "Your role may not do this with clinical notes.")
     note = _note(request, opened, note_id)
     try:
         services.note_countersign(
@@ -187,7 +183,7 @@ def note_countersign(request: HttpRequest, opened: selectors.PatientView, note_i
 
 @patient_page(minimum=Level.CLINICAL)
 def note_amend(request: HttpRequest, opened: selectors.PatientView, note_id: int) -> HttpResponse:
-    _need(request, CHANGE)
+    require_perm(request, CHANGE, "Your role may not do this with clinical notes.")
     note = _note(request, opened, note_id)
     if not note.is_signed:
         messages.info(request, "Only a signed note can be amended.")
@@ -230,11 +226,11 @@ def note_amend(request: HttpRequest, opened: selectors.PatientView, note_id: int
 @require_POST
 @patient_page(minimum=Level.CLINICAL)
 def note_mark_error(request: HttpRequest, opened: selectors.PatientView, note_id: int) -> HttpResponse:
-    _need(request, CHANGE)
+    require_perm(request, CHANGE, "Your role may not do this with clinical notes.")
     note = _note(request, opened, note_id)
     if not note.is_draft and not note.may_amend(request.user):
         raise PermissionDenied("Only the author or a doctor can mark this note as entered in error.")
-    form = ReasonOnlyForm(request.POST)
+    form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason the note was made in error.")
     else:
