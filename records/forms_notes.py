@@ -115,7 +115,3 @@ class NoteForm(NHSFormMixin, forms.Form):
         """The template fields' values, as the services take them (empty ones left out)."""
         keys = (d["key"] for d in self.definitions)
         return {k: self.cleaned_data[k] for k in keys if self.cleaned_data.get(k) not in (None, "")}
-
-
-class ReasonOnlyForm(NHSFormMixin, forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)

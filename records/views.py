@@ -71,8 +71,6 @@ def _form_error(form, exc: RecordError) -> None:
 def require_perm(
     request: HttpRequest, perm: str, refusal: str = "Your role may not make this change."
 ) -> None:
-    request: HttpRequest, perm: str, refusal: str = "Your role may not make this change."
-) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied(refusal)
 
