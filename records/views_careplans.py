@@ -136,7 +136,10 @@ def careplan_review(request: HttpRequest, opened: selectors.PatientView, plan_id
     else:
         try:
             services.careplan_review(
-                reviewed_by=request.user, plan=_plan(opened, plan_id), **form.cleaned_data
+                reviewed_by=request.user,
+                plan=_plan(opened, plan_id),
+                expected_version=posted_version(request),
+                **form.cleaned_data,
             )
         except RecordError as exc:
             messages.error(request, exc.message)
@@ -153,7 +156,10 @@ def careplan_error(request: HttpRequest, opened: selectors.PatientView, plan_id:
     if form.is_valid():
         try:
             services.careplan_mark_error(
-                marked_by=request.user, plan=_plan(opened, plan_id), reason=form.cleaned_data["reason"]
+                marked_by=request.user,
+                plan=_plan(opened, plan_id),
+                reason=form.cleaned_data["reason"],
+                expected_version=posted_version(request),
             )
         except RecordError as exc:
             messages.error(request, exc.message)

@@ -21,7 +21,7 @@ from records.forms import (
     amended_values,
 )
 from records.models import AllergyIntolerance, Problem
-from records.views import NOT_DONE, patient_form_page, patient_page, require_perm, submitted
+from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
 
 ENTRY_TYPES = {
     "allergies": (AllergyIntolerance, AllergyAmendForm, "records.change_allergyintolerance", "allergy_list"),
@@ -158,7 +158,12 @@ def entry_mark_error(
         messages.error(request, "Give the reason the entry was made in error.")
     else:
         try:
-            services.entry_mark_error(marked_by=request.user, entry=entry, reason=form.cleaned_data["reason"])
+            services.entry_mark_error(
+                marked_by=request.user,
+                entry=entry,
+                reason=form.cleaned_data["reason"],
+                expected_version=posted_version(request),
+            )
         except RecordError as exc:
             messages.error(request, exc.message)
         else:

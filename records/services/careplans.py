@@ -86,9 +86,15 @@ def careplan_update(
 
 @transaction.atomic
 def careplan_review(
-    *, reviewed_by, plan: CarePlan, outcome: str, next_review_date: date | None, complete: bool = False
+    *,
+    reviewed_by,
+    plan: CarePlan,
+    outcome: str,
+    next_review_date: date | None,
+    complete: bool = False,
+    expected_version: int | None = None,
 ) -> CarePlanReview:
-    locked = _lock_active(plan, None)
+    locked = _lock_active(plan, expected_version)
     if not outcome.strip():
         raise RecordError("Record the outcome of the review.", field="outcome")
     if not complete and next_review_date is None:
@@ -114,5 +120,13 @@ def careplan_review(
     return review
 
 
-def careplan_mark_error(*, marked_by, plan: CarePlan, reason: str) -> CarePlan:
-    return strike_through(entry=plan, marked_by=marked_by, reason=reason, reason_field="status_reason")
+def careplan_mark_error(
+    *, marked_by, plan: CarePlan, reason: str, expected_version: int | None = None
+) -> CarePlan:
+    return strike_through(
+        entry=plan,
+        marked_by=marked_by,
+        reason=reason,
+        reason_field="status_reason",
+        expected_version=expected_version,
+    )

@@ -167,9 +167,9 @@ def entry_amend(*, amended_by, entry, expected_version: int, changes: dict[str, 
 
 
 def entry_mark_error(
-    *, marked_by, entry: AllergyIntolerance | Problem, reason: str
+    *, marked_by, entry: AllergyIntolerance | Problem, reason: str, expected_version: int | None = None
 ) -> AllergyIntolerance | Problem:
-    return strike_through(entry=entry, marked_by=marked_by, reason=reason)
+    return strike_through(entry=entry, marked_by=marked_by, reason=reason, expected_version=expected_version)
 
 
 def _check_problem_dates(onset: date | None, resolved: date | None) -> None:

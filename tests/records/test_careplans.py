@@ -112,7 +112,8 @@ def test_who_may_create_care_plans(client, admitted, nurse, colleague, outsider,
 
 def test_mark_a_care_plan_entered_in_error_through_the_page(client, plan, nurse):
     response = login(client, nurse).post(
-        reverse("careplan_error", args=[plan.patient_id, plan.pk]), {"reason": "Wrong patient"}
+        reverse("careplan_error", args=[plan.patient_id, plan.pk]),
+        {"reason": "Wrong patient", "version": plan.version},
     )
     assert response.status_code == 302
     plan.refresh_from_db()
@@ -144,3 +145,25 @@ def test_care_plan_pages_keep_queries_flat(client, admitted, nurse, team, django
     for name, args in (("careplan_list", [admitted.patient_id]), ("careplans_overdue", [])):
         with django_assert_max_num_queries(18):
             assert client.get(reverse(name, args=args)).status_code == 200
+
+
+def test_a_plan_changed_since_the_page_was_opened_is_not_struck_out_blind(client, plan, nurse, doctor):
+    seen = plan.version
+    services.careplan_update(
+        updated_by=doctor, plan=plan, expected_version=seen, changes={"goals": "New goal"}
+    )
+    login(client, nurse).post(
+        reverse("careplan_error", args=[plan.patient_id, plan.pk]),
+        {"reason": "Wrong patient", "version": seen},
+    )
+    plan.refresh_from_db()
+    assert plan.status == "active"
+    with pytest.raises(StaleEdit):
+        services.careplan_review(
+            reviewed_by=nurse,
+            plan=plan,
+            outcome="Fine",
+            next_review_date=None,
+            complete=True,
+            expected_version=seen,
+        )
