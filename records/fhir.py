@@ -21,9 +21,9 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
-from epr.fhir.errors import FHIRError
-from epr.fhir.resources import validated
-from epr.parsing import ascii_int
+from epr.fhir.errors import FHIRError, invalid_value
+from epr.fhir.resources import codeable_concept, concept_codes, concept_text, validated
+from epr.fhir.search import check_parameters, paging
 from records import rules
 from records.models import EthnicCategory, NHSNumberStatus, Patient, Sex
 from records.selectors import patient_search_queryset
@@ -70,15 +70,7 @@ def hospital_number_system() -> str:
     return settings.EPR_HOSPITAL_NUMBER_SYSTEM
 
 
-def etag(patient: Patient) -> str:
-    return f'W/"{patient.version}"'
-
-
 # --- Patient model -> FHIR ------------------------------------------------------------------------
-
-
-def _coding(system: str, code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code, "display": display}]}
 
 
 def _identifiers(patient: Patient) -> list[dict[str, Any]]:
@@ -90,8 +82,8 @@ def _identifiers(patient: Patient) -> list[dict[str, Any]]:
                 "extension": [
                     {
                         "url": VERIFICATION_STATUS_URL,
-                        "valueCodeableConcept": _coding(
-                            VERIFICATION_STATUS_SYSTEM, status.value, status.label
+                        "valueCodeableConcept": codeable_concept(
+                            (VERIFICATION_STATUS_SYSTEM, status.value, status.label)
                         ),
                     }
                 ],
@@ -176,7 +168,9 @@ def _extensions(patient: Patient) -> list[dict[str, Any]]:
         extensions.append(
             {
                 "url": ETHNIC_CATEGORY_URL,
-                "valueCodeableConcept": _coding(ETHNIC_CATEGORY_SYSTEM, category.value, category.label),
+                "valueCodeableConcept": codeable_concept(
+                    (ETHNIC_CATEGORY_SYSTEM, category.value, category.label)
+                ),
             }
         )
     if patient.interpreter_required:
@@ -253,23 +247,6 @@ def patient_entry(patient: Patient, *, subset: bool) -> dict[str, Any]:
 
 
 # --- FHIR -> keyword arguments for the patient services ------------------------------------------
-
-
-def invalid_value(message: str, *expression: str) -> FHIRError:
-    return FHIRError(message, status_code=400, code="value", expression=list(expression))
-
-
-def concept_codes(concept: Any) -> list[tuple[str | None, str | None, str | None]]:
-    return [(c.system, c.code, c.display) for c in (getattr(concept, "coding", None) or [])]
-
-
-def concept_text(concept: Any) -> str:
-    """The words of a CodeableConcept: its text, else the first coding's display or code."""
-    if concept is None:
-        return ""
-    if concept.text:
-        return concept.text
-    return next((display or code or "" for _, code, display in concept_codes(concept)), "")
 
 
 def _extension(extensions: Iterable[Any] | None, url: str) -> Any:
@@ -515,21 +492,6 @@ class PatientSearch:
         )
 
 
-MAX_OFFSET = 10**9
-
-
-def whole_number(
-    query: QueryDict, name: str, default: int, *, minimum: int, maximum: int = MAX_OFFSET
-) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    number = ascii_int(raw, maximum=maximum)
-    if number is None or number < minimum:
-        raise invalid_value(f"{name} must be a whole number from {minimum} to {maximum}.", name)
-    return number
-
-
 def _identifier(raw: str) -> dict[str, str]:
     system, bar, value = raw.partition("|")
     if not bar or not value.strip():
@@ -557,24 +519,18 @@ def _birthdate(raw: str) -> date:
 
 def parse_search(query: QueryDict) -> PatientSearch:
     """Check the query string of GET /Patient; unknown or repeated parameters are refused."""
-    unknown = sorted(set(query) - SEARCH_PARAMETERS)
-    if unknown:
-        raise FHIRError(
-            f"Unsupported search parameter(s): {', '.join(unknown)}. "
-            f"Supported: {', '.join(sorted(SEARCH_PARAMETERS))}.",
-            code="not-supported",
-        )
-    repeated = sorted(k for k in query if len(query.getlist(k)) > 1)
-    if repeated:
-        raise FHIRError(f"Give each search parameter once: {', '.join(repeated)}.", code="not-supported")
+    check_parameters(query, SEARCH_PARAMETERS)
     params = {k: query[k] for k in query if not k.startswith("_")}
+    identifier = _identifier(params["identifier"]) if "identifier" in params else {}
+    birthdate = _birthdate(params["birthdate"]) if "birthdate" in params else None
+    count, offset = paging(query, DEFAULT_COUNT, MAX_COUNT)
     search = PatientSearch(
-        **(_identifier(params["identifier"]) if "identifier" in params else {}),
+        **identifier,
         family=params.get("family", "").strip(),
         given=params.get("given", "").strip(),
-        birthdate=_birthdate(params["birthdate"]) if "birthdate" in params else None,
-        count=min(whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
-        offset=whole_number(query, "_offset", 0, minimum=0),
+        birthdate=birthdate,
+        count=count,
+        offset=offset,
         params=params,
     )
     _check_narrow_enough(search)

@@ -23,18 +23,16 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
-from epr.fhir.errors import FHIRError
-from epr.fhir.resources import validated
+from epr.fhir.errors import invalid_value
+from epr.fhir.resources import UK_CORE, codeable_concept, concept_codes, concept_text, validated
+from epr.fhir.search import SearchPage, date_range, instant_q
 from epr.terminology.models import CodeSystem
-from records.fhir import concept_codes, concept_text
-from records.fhir_observation import (
+from records.fhir_common import (
     DEFAULT_COUNT,
     MAX_COUNT,
-    UK_CORE,
-    date_range,
-    invalid_value,
-    patient_id_param,
-    whole_number,
+    RecordSearch,
+    check_record_query,
+    record_search_fields,
 )
 from records.models import (
     AllergyCategory,
@@ -108,19 +106,13 @@ register_resource(
 )
 
 
-def etag(entry: AllergyIntolerance | Problem) -> str:
-    return f'W/"{entry.version}"'
-
-
 # --- Model -> FHIR ---------------------------------------------------------------------------------
 
 
-def _concept(system: str, code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code, "display": display}]}
-
-
 def _status(system: str, code: str) -> dict[str, Any]:
-    return _concept(system, code, "Entered in Error" if code == ENTERED_IN_ERROR else code.capitalize())
+    return codeable_concept(
+        (system, code, "Entered in Error" if code == ENTERED_IN_ERROR else code.capitalize())
+    )
 
 
 def _common(entry: AllergyIntolerance | Problem, profile: str) -> dict[str, Any]:
@@ -145,7 +137,7 @@ def _statuses(entry: AllergyIntolerance | Problem, clinical: str, verification: 
 def _substance(allergy: AllergyIntolerance) -> dict[str, Any]:
     if allergy.substance_code:
         display = allergy.substance_display or allergy.substance
-        return {**_concept(SNOMED, allergy.substance_code, display), "text": allergy.substance}
+        return codeable_concept((SNOMED, allergy.substance_code, display), text=allergy.substance)
     return {"text": allergy.substance_text}
 
 
@@ -183,15 +175,15 @@ def allergy_resource(allergy: AllergyIntolerance) -> dict[str, Any]:
 
 def condition_entry(problem: Problem) -> dict[str, Any]:
     """The Condition, unvalidated: for a Bundle that is validated as a whole."""
-    codings = [{"system": SNOMED, "code": problem.snomed_code, "display": problem.snomed_display}]
+    codings = [(SNOMED, problem.snomed_code, problem.snomed_display)]
     if problem.icd10_code:
-        codings.append({"system": ICD10, "code": problem.icd10_code, "display": problem.icd10_display})
+        codings.append((ICD10, problem.icd10_code, problem.icd10_display))
     return {
         "resourceType": "Condition",
         **_common(problem, CONDITION_PROFILE),
         **_statuses(problem, CONDITION_CLINICAL, CONDITION_VERIFICATION),
-        "category": [_concept(CONDITION_CATEGORY, PROBLEM_LIST_ITEM, "Problem List Item")],
-        "code": {"coding": codings, "text": problem.snomed_display},
+        "category": [codeable_concept((CONDITION_CATEGORY, PROBLEM_LIST_ITEM, "Problem List Item"))],
+        "code": codeable_concept(*codings, text=problem.snomed_display),
         "subject": {"reference": f"Patient/{problem.patient_id}"},
         "onsetDateTime": problem.onset_date.isoformat() if problem.onset_date else None,
         "abatementDateTime": problem.resolved_date.isoformat() if problem.resolved_date else None,
@@ -436,19 +428,9 @@ NOTHING = Q(pk__in=[])
 TokenQ = Callable[[str], Q]  # a code (or, with no system, the whole token) -> the rows it finds
 
 
-@dataclass(frozen=True)
-class ClinicalSearch:
-    patient_id: int | None
+@dataclass(frozen=True, kw_only=True)
+class ClinicalSearch(RecordSearch):
     where: Q
-    newest_first: bool = True
-    count: int = DEFAULT_COUNT
-    offset: int = 0
-    # The search parameters as sent, without paging, for the Bundle's links (dates may repeat).
-    params: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def criteria(self) -> list[str]:
-        return sorted({name for name, _ in self.params})
 
 
 @dataclass(frozen=True)
@@ -490,17 +472,6 @@ def _tokens_q(values: list[str], system: str | None, to_q: TokenQ) -> Q:
     )
 
 
-def _instant_q(column: str, raw: str) -> Q:
-    prefix, start, end = date_range(raw)
-    return {
-        "eq": Q(**{f"{column}__gte": start, f"{column}__lt": end}),
-        "ge": Q(**{f"{column}__gte": start}),
-        "gt": Q(**{f"{column}__gte": end}),
-        "le": Q(**{f"{column}__lt": end}),
-        "lt": Q(**{f"{column}__lt": start}),
-    }[prefix]
-
-
 def _day_q(column: str, raw: str) -> Q:
     """A date column against the London days the searched range touches."""
     prefix, start, end = date_range(raw)
@@ -517,37 +488,19 @@ def _day_q(column: str, raw: str) -> Q:
 
 def parse_search(query: QueryDict, spec: SearchSpec, *, patient_required: bool) -> ClinicalSearch:
     """Check the query string; unknown or wrongly repeated parameters are refused."""
-    supported = spec.parameters
-    unknown = sorted(set(query) - supported)
-    if unknown:
-        raise FHIRError(
-            f"Unsupported search parameter(s): {', '.join(unknown)}. "
-            f"Supported: {', '.join(sorted(supported))}.",
-            code="not-supported",
-        )
-    repeated = sorted(k for k in query if k not in spec.repeatable and len(query.getlist(k)) > 1)
-    if repeated:
-        raise FHIRError(
-            f"Give each of these search parameters once: {', '.join(repeated)}.", code="not-supported"
-        )
-    if patient_required and "patient" not in query:
-        raise FHIRError(
-            f"Search the {spec.resource_type} resources of one patient: add patient=Patient/<id>.",
-            code="required",
-        )
-    sort = query.get("_sort", "-date")
-    if sort not in ("-date", "date"):
-        raise invalid_value("_sort must be -date (most recently recorded first) or date.", "_sort")
+    newest_first = check_record_query(
+        query,
+        spec.parameters,
+        spec.repeatable,
+        patient_required=patient_required,
+        what=f"the {spec.resource_type} resources",
+        newest_first="most recently recorded first",
+    )
     where = [_tokens_q(query.getlist(name), system, to_q) for name, (system, to_q) in spec.tokens.items()]
-    where += [_instant_q(column, v) for name, column in spec.instants.items() for v in query.getlist(name)]
+    where += [instant_q(column, v) for name, column in spec.instants.items() for v in query.getlist(name)]
     where += [_day_q(column, v) for name, column in spec.days.items() for v in query.getlist(name)]
     return ClinicalSearch(
-        patient_id=patient_id_param(query["patient"]) if "patient" in query else None,
-        where=reduce(and_, where, Q()),
-        newest_first=sort == "-date",
-        count=min(whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
-        offset=whole_number(query, "_offset", 0, minimum=0),
-        params=[(k, v) for k in query if not k.startswith("_") or k == "_sort" for v in query.getlist(k)],
+        where=reduce(and_, where, Q()), newest_first=newest_first, **record_search_fields(query)
     )
 
 
@@ -597,22 +550,16 @@ CONDITION_SEARCH = SearchSpec(
 )
 
 
-@dataclass(frozen=True)
-class SearchPage:
-    total: int
-    rows: list[Any]
-
-
-def search_page(model: type[Model], search: ClinicalSearch) -> SearchPage:
+def search_page(model: type[Model], search: ClinicalSearch) -> SearchPage[Any]:
     """One page of matching rows in two queries (a count, then the page), however many there are."""
     queryset: QuerySet = model.objects.filter(search.where)
     if search.patient_id is not None:
         queryset = queryset.filter(patient_id=search.patient_id)
     total = queryset.count()
     if search.offset >= total:
-        return SearchPage(total=total, rows=[])
+        return SearchPage(total=total, items=[])
     order = ("-recorded_at", "-pk") if search.newest_first else ("recorded_at", "pk")
     rows = list(
         queryset.select_related("recorded_by").order_by(*order)[search.offset : search.offset + search.count]
     )
-    return SearchPage(total=total, rows=rows)
+    return SearchPage(total=total, items=rows)

@@ -9,7 +9,6 @@ Every call is audited.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +20,20 @@ from rest_framework.response import Response
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
-from epr.fhir.resources import parse_resource, search_bundle, validated
+from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from epr.parsing import ascii_int
 from records import fhir_clinical, services
 from records import fhir_observation as obs_fhir
 from records.errors import RecordError
-from records.fhir_observation_views import clinical_access, get_patient_or_404, keep_search_parameters
+from records.fhir_common import audit_search, patient_reference_id
+from records.fhir_observation_views import (
+    check_recordable,
+    clinical_access,
+    get_patient_or_404,
+    keep_search_parameters,
+)
 from records.fhir_views import Caller, FHIRView, refused
-from records.models import AllergyIntolerance, Patient, PatientStatus, Problem
+from records.models import AllergyIntolerance, Patient, Problem
 
 
 def _record_allergy(caller: Caller, patient: Patient, item: fhir_clinical.EntryInput) -> AllergyIntolerance:
@@ -86,29 +91,17 @@ def _not_found(kind: Kind, id: str) -> FHIRError:
 
 def entry_response(kind: Kind, row: Any, *, status: int = 200) -> Response:
     response = Response(validated(kind.entry(row)), status=status)
-    response["ETag"] = fhir_clinical.etag(row)
+    response["ETag"] = etag(row.version)
     return response
 
 
 def patient_id_param(kind: Kind, reference: str, base_url: str) -> int:
-    local = reference.removeprefix(f"{base_url}/")
-    value = local.removeprefix("Patient/")
-    if not local.startswith("Patient/") or ascii_int(value) is None:
-        raise FHIRError(
-            "The patient must be referenced as Patient/<id>.", code="value", expression=[kind.patient_element]
-        )
-    return int(value)
-
-
-def _check_recordable(kind: Kind, patient: Patient) -> None:
-    # Entries on a merged-away record would be lost from the surviving record.
-    if patient.status == PatientStatus.MERGED:
-        raise FHIRError(
-            f"Patient/{patient.pk} was merged into Patient/{patient.merged_into_id}: record against that.",
-            status_code=422,
-            code="business-rule",
-            expression=[kind.patient_element],
-        )
+    return patient_reference_id(
+        reference,
+        base_url,
+        message="The patient must be referenced as Patient/<id>.",
+        expression=kind.patient_element,
+    )
 
 
 class ClinicalTypeView(FHIRView):
@@ -125,39 +118,18 @@ class ClinicalTypeView(FHIRView):
         if search.patient_id is not None:
             reason = clinical_access(caller, get_patient_or_404(search.patient_id))
         page = fhir_clinical.search_page(kind.model, search)
-        self._audit_search(caller, search, page, reason)
+        found = [(row.patient_id, str(row.pk)) for row in page.items]
+        audit_search(caller.user, search, found, noun=kind.noun, reason=reason)
         bundle = search_bundle(
             base_url=self.base_url(),
             path=f"/{kind.resource_type}",
             params={},
-            entries=[kind.entry(row) for row in page.rows],
+            entries=[kind.entry(row) for row in page.items],
             total=page.total,
             offset=search.offset,
             count=search.count,
         )
         return Response(validated(keep_search_parameters(bundle, search.params)))
-
-    def _audit_search(
-        self,
-        caller: Caller,
-        search: fhir_clinical.ClinicalSearch,
-        page: fhir_clinical.SearchPage,
-        reason: str,
-    ) -> None:
-        # One row per patient whose entries were returned, so each patient's access log shows it.
-        found: dict[int, list[str]] = defaultdict(list)
-        for row in page.rows:
-            found[row.patient_id].append(str(row.pk))
-        if search.patient_id is not None:
-            found.setdefault(search.patient_id, [])
-        for patient_id, ids in found.items():
-            audit_record(
-                user=caller.user,
-                action=Action.SEARCH,
-                patient_id=patient_id,
-                break_glass_reason=reason,
-                detail={"criteria": search.criteria, self.kind.noun: ids},
-            )
 
     def post(self, request: Request) -> Response:
         kind, caller = self.kind, self.caller()
@@ -171,7 +143,7 @@ class ClinicalTypeView(FHIRView):
         item = kind.from_resource(resource)
         patient = get_patient_or_404(patient_id_param(kind, item.patient, self.base_url()))
         clinical_access(caller, patient)
-        _check_recordable(kind, patient)
+        check_recordable(patient, kind.patient_element)
         try:
             row = kind.record(caller, patient, item)
         except RecordError as exc:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from operator import add, or_
@@ -29,12 +28,18 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
-from epr.fhir.errors import FHIRError
-from epr.fhir.resources import validated
-from epr.parsing import ascii_int
+from epr.fhir.errors import FHIRError, invalid_value
+from epr.fhir.resources import UK_CORE, Coding, codeable_concept, validated
+from epr.fhir.search import SearchPage, instant_q
 from records import news2
 from records.errors import RecordError
-from records.fhir import whole_number
+from records.fhir_common import (
+    DEFAULT_COUNT,
+    MAX_COUNT,
+    RecordSearch,
+    check_record_query,
+    record_search_fields,
+)
 from records.models import ObservationSet, OxygenDevice
 
 LOINC = "http://loinc.org"
@@ -42,16 +47,10 @@ SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 DATA_ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/"
 VITAL_SIGNS = "vital-signs"
 SURVEY = "survey"
 CATEGORY_DISPLAY = {VITAL_SIGNS: "Vital Signs", SURVEY: "Survey"}
 FHIR_SOURCE = "fhir"
-
-DEFAULT_COUNT = 50
-MAX_COUNT = 200
-
-Coding = tuple[str, str, str]  # system, code, display
 
 
 @dataclass(frozen=True)
@@ -306,17 +305,6 @@ def set_versions(set_ids: Iterable[int]) -> dict[int, SetVersion]:
     return {row["id"]: (row["version"], row["updated"]) for row in rows}
 
 
-def etag(version: SetVersion) -> str:
-    return f'W/"{version[0]}"'
-
-
-def _concept(*codings: Coding, text: str | None = None) -> dict[str, Any]:
-    return {
-        "coding": [{"system": s, "code": c, "display": d} for s, c, d in codings],
-        "text": text,
-    }
-
-
 def _quantity(value: Any, unit: Unit) -> dict[str, Any]:
     return {"value": value, "unit": unit.display, "system": UCUM, "code": unit.code}
 
@@ -334,8 +322,8 @@ def _base(obs: ObservationSet, param: Parameter, version: SetVersion | None) -> 
             "profile": [param.profile],
         },
         "status": obs.status,
-        "category": [_concept((CATEGORY_SYSTEM, param.category, CATEGORY_DISPLAY[param.category]))],
-        "code": _concept(*param.codings, text=param.text),
+        "category": [codeable_concept((CATEGORY_SYSTEM, param.category, CATEGORY_DISPLAY[param.category]))],
+        "code": codeable_concept(*param.codings, text=param.text),
         "subject": {"reference": f"Patient/{obs.patient_id}"},
         "effectiveDateTime": timezone.localtime(obs.taken_at).isoformat(),
         "issued": obs.recorded_at.isoformat(),
@@ -348,7 +336,9 @@ def _simple_value(obs: ObservationSet, param: Parameter) -> dict[str, Any]:
 
 
 def _air_or_oxygen(obs: ObservationSet) -> dict[str, Any]:
-    values: dict[str, Any] = {"code": _concept(ON_OXYGEN if obs.on_oxygen else ROOM_AIR, text=O2.text)}
+    values: dict[str, Any] = {
+        "code": codeable_concept(ON_OXYGEN if obs.on_oxygen else ROOM_AIR, text=O2.text)
+    }
     if obs.on_oxygen and obs.oxygen_flow is not None:
         values["valueQuantity"] = _quantity(obs.oxygen_flow, LITRES_PER_MINUTE)
     if obs.on_oxygen and obs.oxygen_device:
@@ -361,10 +351,10 @@ def _bp_component(codings: tuple[Coding, ...], value: int | None) -> dict[str, A
     if value is None:
         # The profile needs both components; say plainly that one was not recorded.
         return {
-            "code": _concept(*codings),
-            "dataAbsentReason": _concept((DATA_ABSENT_SYSTEM, "unknown", "Unknown")),
+            "code": codeable_concept(*codings),
+            "dataAbsentReason": codeable_concept((DATA_ABSENT_SYSTEM, "unknown", "Unknown")),
         }
-    return {"code": _concept(*codings), "valueQuantity": _quantity(value, MM_HG)}
+    return {"code": codeable_concept(*codings), "valueQuantity": _quantity(value, MM_HG)}
 
 
 def _blood_pressure(obs: ObservationSet) -> dict[str, Any]:
@@ -374,7 +364,7 @@ def _blood_pressure(obs: ObservationSet) -> dict[str, Any]:
 
 
 def _consciousness(obs: ObservationSet) -> dict[str, Any]:
-    return {"valueCodeableConcept": _concept(ACVPU_CODES[news2.Consciousness(obs.consciousness)])}
+    return {"valueCodeableConcept": codeable_concept(ACVPU_CODES[news2.Consciousness(obs.consciousness)])}
 
 
 def _news2(obs: ObservationSet) -> dict[str, Any]:
@@ -382,7 +372,7 @@ def _news2(obs: ObservationSet) -> dict[str, Any]:
     for name, score in obs.news2_scores.items():
         coding = SPO2_SCALE_2_SCORE if name == "spo2" and obs.spo2_scale == 2 else SUB_SCORES.get(name)
         if coding is not None:
-            components.append({"code": _concept(coding), "valueQuantity": _quantity(score, SCORE)})
+            components.append({"code": codeable_concept(coding), "valueQuantity": _quantity(score, SCORE)})
     return {
         "valueQuantity": _quantity(obs.news2_total, SCORE),
         "interpretation": [{"text": f"{obs.news2_risk.capitalize()} clinical risk"}]
@@ -418,11 +408,6 @@ def observation_resource(obs: ObservationSet, key: str, version: SetVersion | No
 
 
 # --- FHIR -> model values -------------------------------------------------------------------------
-
-
-def invalid_value(message: str, *expression: str, status: int = 400, code: str = "value") -> FHIRError:
-    return FHIRError(message, status_code=status, code=code, expression=list(expression))
-
 
 # What a posted Observation.code (or BP component code) can say, by (system, code).
 _NEWS2_CODES = {(SNOMED, "1104051000000101"), (LOINC, "88330-6")} | {
@@ -694,20 +679,10 @@ _SEARCH_CODES: dict[tuple[str, str], tuple[str, Q]] = {
 Selection = dict[str, Q]  # parameter key -> the sets in which that Observation exists and matches
 
 
-@dataclass(frozen=True)
-class ObservationSearch:
-    patient_id: int | None
+@dataclass(frozen=True, kw_only=True)
+class ObservationSearch(RecordSearch):
     selection: Selection
     taken: Q
-    newest_first: bool = True
-    count: int = DEFAULT_COUNT
-    offset: int = 0
-    # The search parameters as sent, without paging, for the Bundle's links (dates may repeat).
-    params: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def criteria(self) -> list[str]:
-        return sorted({name for name, _ in self.params})
 
 
 def _all_parameters() -> Selection:
@@ -757,118 +732,23 @@ def _token_selection(values: list[str], parse: Any) -> Selection:
     return selection
 
 
-_DATE = re.compile(
-    r"^(?P<prefix>eq|ge|le|gt|lt)?"
-    r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
-    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
-)
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 + months
-    return moment.replace(year=moment.year + month // 12, month=month % 12 + 1)
-
-
-def _zone(text: str) -> dt_timezone:
-    if text == "Z":
-        return UTC
-    sign = -1 if text[0] == "-" else 1
-    return dt_timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
-
-
-def date_range(raw: str) -> tuple[str, datetime, datetime]:
-    """(prefix, start, end) of the instant range a FHIR date value stands for, at its precision.
-
-    A value without a time zone is Europe/London time, as people in the hospital mean it.
-    """
-    match = _DATE.match(raw.replace(" ", "+"))  # an unencoded + arrives as a space
-    if match is None:
-        raise invalid_value(
-            "date must be [eq|ge|le|gt|lt]YYYY[-MM[-DD[Thh:mm[:ss][zone]]]], e.g. ge2025-01-31.", "date"
-        )
-    g = match.groupdict()
-    try:
-        start, end = _instant_range(g)
-    except (ValueError, OverflowError) as exc:  # month 13, 30 February, year 10000, zone +99:00
-        raise invalid_value(f"date {raw!r} is not a real date and time.", "date") from exc
-    return g["prefix"] or "eq", start, end
-
-
-def _instant_range(g: dict[str, str | None]) -> tuple[datetime, datetime]:
-    naive = datetime(  # noqa: DTZ001 - the zone is added just below
-        int(g["year"]),
-        int(g["month"] or 1),
-        int(g["day"] or 1),
-        int(g["hour"] or 0),
-        int(g["minute"] or 0),
-        int(g["second"] or 0),
-    )
-    start = naive.replace(tzinfo=_zone(g["tz"])) if g["tz"] else timezone.make_aware(naive)
-    if g["second"]:
-        end = start + timedelta(seconds=1)
-    elif g["minute"]:
-        end = start + timedelta(minutes=1)
-    elif g["day"]:
-        # A zone comes only with a time, so whole days, months and years are London's.
-        end = timezone.make_aware(naive + timedelta(days=1))
-    elif g["month"]:
-        end = timezone.make_aware(_add_months(naive, 1))
-    else:
-        end = timezone.make_aware(naive.replace(year=naive.year + 1))
-    start.astimezone(UTC)  # raises now, not in the database, if it cannot be stored
-    return start, end
-
-
-def _date_q(raw: str) -> Q:
-    prefix, start, end = date_range(raw)
-    return {
-        "eq": Q(taken_at__gte=start, taken_at__lt=end),
-        "ge": Q(taken_at__gte=start),
-        "gt": Q(taken_at__gte=end),
-        "le": Q(taken_at__lt=end),
-        "lt": Q(taken_at__lt=start),
-    }[prefix]
-
-
-def patient_id_param(raw: str) -> int:
-    value = ascii_int(raw.removeprefix("Patient/"))
-    if value is None:
-        raise invalid_value("patient must be Patient/<id> or <id>.", "patient")
-    return value
-
-
 def parse_search(query: QueryDict, *, patient_required: bool) -> ObservationSearch:
     """Check the query string of GET /Observation; unknown or wrongly repeated parameters are refused."""
-    unknown = sorted(set(query) - SEARCH_PARAMETERS)
-    if unknown:
-        raise FHIRError(
-            f"Unsupported search parameter(s): {', '.join(unknown)}. "
-            f"Supported: {', '.join(sorted(SEARCH_PARAMETERS))}.",
-            code="not-supported",
-        )
-    repeated = sorted(k for k in query if k not in REPEATABLE and len(query.getlist(k)) > 1)
-    if repeated:
-        raise FHIRError(
-            f"Give each of these search parameters once: {', '.join(repeated)}.", code="not-supported"
-        )
-    if patient_required and "patient" not in query:
-        raise FHIRError("Search observations of one patient: add patient=Patient/<id>.", code="required")
-    sort = query.get("_sort", "-date")
-    if sort not in ("-date", "date"):
-        raise invalid_value("_sort must be -date (newest first) or date.", "_sort")
+    newest_first = check_record_query(
+        query,
+        SEARCH_PARAMETERS,
+        REPEATABLE,
+        patient_required=patient_required,
+        what="observations",
+        newest_first="newest first",
+    )
     selection = _intersection(
         _token_selection(query.getlist("code"), _code_token),
         _token_selection(query.getlist("category"), _category_token),
     )
-    taken = reduce(lambda a, b: a & b, (_date_q(v) for v in query.getlist("date")), Q())
+    taken = reduce(lambda a, b: a & b, (instant_q("taken_at", v) for v in query.getlist("date")), Q())
     return ObservationSearch(
-        patient_id=patient_id_param(query["patient"]) if "patient" in query else None,
-        selection=selection,
-        taken=taken,
-        newest_first=sort == "-date",
-        count=min(whole_number(query, "_count", DEFAULT_COUNT, minimum=1), MAX_COUNT),
-        offset=whole_number(query, "_offset", 0, minimum=0),
-        params=[(k, v) for k in query if not k.startswith("_") or k == "_sort" for v in query.getlist(k)],
+        selection=selection, taken=taken, newest_first=newest_first, **record_search_fields(query)
     )
 
 
@@ -876,13 +756,12 @@ def _one_if(q: Q) -> Case:
     return Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
-@dataclass(frozen=True)
-class SearchPage:
-    total: int  # matching Observations, not sets
-    resources: list[tuple[ObservationSet, str]]  # (set, parameter key) in page order
+# A page's items are Observations as (set, parameter key), in page order; its total counts
+# Observations, not sets.
+ObservationPage = SearchPage[tuple[ObservationSet, str]]
 
 
-def search_page(search: ObservationSearch) -> SearchPage:
+def search_page(search: ObservationSearch) -> ObservationPage:
     """One page of matching Observations in three queries, however many sets the patient has.
 
     Paging is by Observation, as FHIR's _count and _offset mean, but done on sets in SQL: each set's
@@ -890,7 +769,7 @@ def search_page(search: ObservationSearch) -> SearchPage:
     says which sets hold Observations offset .. offset+count-1. The page of sets is expanded here.
     """
     if not search.selection:
-        return SearchPage(total=0, resources=[])
+        return SearchPage(total=0, items=[])
     sets = ObservationSet.objects.filter(search.taken).filter(reduce(or_, search.selection.values()))
     if search.patient_id is not None:
         sets = sets.filter(patient_id=search.patient_id)
@@ -900,7 +779,7 @@ def search_page(search: ObservationSearch) -> SearchPage:
     matches = reduce(add, flags.values(), Value(0))
     total = sets.aggregate(total=Coalesce(Sum(matches), 0))["total"]
     if search.offset >= total:
-        return SearchPage(total=total, resources=[])
+        return SearchPage(total=total, items=[])
     order = ("-taken_at", "-pk") if search.newest_first else ("taken_at", "pk")
     window_order = [F(name[1:]).desc() if name.startswith("-") else F(name).asc() for name in order]
     page = (
@@ -921,7 +800,7 @@ def search_page(search: ObservationSearch) -> SearchPage:
         for position, key in enumerate(keys, start=first):
             if search.offset <= position < search.offset + search.count:
                 resources.append((obs, key))
-    return SearchPage(total=total, resources=resources)
+    return SearchPage(total=total, items=resources)
 
 
 # --- Transaction bundles --------------------------------------------------------------------------

@@ -22,12 +22,12 @@ from rest_framework.views import APIView
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
-from epr.fhir.resources import parse_resource, search_bundle, validated
-from epr.parsing import ascii_int
+from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from records import fhir, news2, services
 from records import fhir_observation as obs_fhir
 from records.access import patient_access
 from records.errors import RecordError
+from records.fhir_common import audit_search, patient_reference_id
 from records.fhir_views import Caller, FHIRView, refused, scopes_for, system_token
 from records.models import ObservationSet, Patient, PatientStatus
 
@@ -69,14 +69,14 @@ def clinical_access(caller: Caller, patient: Patient) -> str:
     return access.break_glass_reason
 
 
-def check_recordable(patient: Patient) -> None:
-    # Observations on a merged-away record would be lost from the surviving record's chart.
+def check_recordable(patient: Patient, element: str = "Observation.subject") -> None:
+    # Entries on a merged-away record would be lost from the surviving record (and its chart).
     if patient.status == PatientStatus.MERGED:
         raise FHIRError(
             f"Patient/{patient.pk} was merged into Patient/{patient.merged_into_id}: record against that.",
             status_code=422,
             code="business-rule",
-            expression=["Observation.subject"],
+            expression=[element],
         )
 
 
@@ -90,7 +90,7 @@ def observation_response(obs: ObservationSet, key: str, *, status: int = 200) ->
     resource = obs_fhir.observation_resource(obs, key, version)
     response = Response(resource, status=status)
     if version is not None:
-        response["ETag"] = obs_fhir.etag(version)
+        response["ETag"] = etag(version[0])
         response["Last-Modified"] = http_date(version[1].timestamp())
     return response
 
@@ -131,9 +131,10 @@ class ObservationTypeView(FHIRView):
         if search.patient_id is not None:
             reason = clinical_access(caller, get_patient_or_404(search.patient_id))
         page = obs_fhir.search_page(search)
-        versions = obs_fhir.set_versions({obs.pk for obs, _ in page.resources})
-        self._audit_search(caller, search, page, reason)
-        entries = [obs_fhir.observation_entry(obs, key, versions.get(obs.pk)) for obs, key in page.resources]
+        versions = obs_fhir.set_versions({obs.pk for obs, _ in page.items})
+        found = [(obs.patient_id, obs_fhir.resource_id(obs, key)) for obs, key in page.items]
+        audit_search(caller.user, search, found, noun="observations", reason=reason)
+        entries = [obs_fhir.observation_entry(obs, key, versions.get(obs.pk)) for obs, key in page.items]
         bundle = search_bundle(
             base_url=self.base_url(),
             path="/Observation",
@@ -144,24 +145,6 @@ class ObservationTypeView(FHIRView):
             count=search.count,
         )
         return Response(validated(keep_search_parameters(bundle, search.params)))
-
-    def _audit_search(
-        self, caller: Caller, search: obs_fhir.ObservationSearch, page: obs_fhir.SearchPage, reason: str
-    ) -> None:
-        # One row per patient whose observations were returned, so each patient's access log shows it.
-        found: dict[int, list[str]] = defaultdict(list)
-        for obs, key in page.resources:
-            found[obs.patient_id].append(obs_fhir.resource_id(obs, key))
-        if search.patient_id is not None:
-            found.setdefault(search.patient_id, [])
-        for patient_id, ids in found.items():
-            audit_record(
-                user=caller.user,
-                action=Action.SEARCH,
-                patient_id=patient_id,
-                break_glass_reason=reason,
-                detail={"criteria": search.criteria, "observations": ids},
-            )
 
     def post(self, request: Request) -> Response:
         caller = self.caller()
@@ -178,14 +161,12 @@ class ObservationTypeView(FHIRView):
 
 
 def _subject_id(reference: str, base_url: str) -> int:
-    value = reference.removeprefix(f"{base_url}/").removeprefix("Patient/")
-    if not reference.removeprefix(f"{base_url}/").startswith("Patient/") or ascii_int(value) is None:
-        raise FHIRError(
-            "subject must reference a Patient: Patient/<id>.",
-            code="value",
-            expression=["Observation.subject"],
-        )
-    return int(value)
+    return patient_reference_id(
+        reference,
+        base_url,
+        message="subject must reference a Patient: Patient/<id>.",
+        expression="Observation.subject",
+    )
 
 
 class ObservationInstanceView(FHIRView):

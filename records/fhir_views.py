@@ -28,7 +28,7 @@ from epr.audit.services import audit_record
 from epr.fhir.capability import capability_statement
 from epr.fhir.errors import FHIRError
 from epr.fhir.renderers import FHIRJSONParser, FHIRJSONRenderer, PlainJSONParser, PlainJSONRenderer
-from epr.fhir.resources import parse_resource, search_bundle, validated
+from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from records import fhir, selectors, services
 from records.access import Level, edit_level
 from records.errors import NoRelationship, RecordError, StaleEdit
@@ -152,7 +152,7 @@ def expected_version(request: Request, resource: Any) -> int:
 
 def patient_response(patient: Patient, *, status: int = 200) -> Response:
     response = Response(fhir.patient_resource(patient), status=status)
-    response["ETag"] = fhir.etag(patient)
+    response["ETag"] = etag(patient.version)
     response["Last-Modified"] = http_date(patient.updated_at.timestamp())
     return response
 

@@ -28,6 +28,11 @@ class FHIRError(Exception):
         self.expression = expression or []
 
 
+def invalid_value(message: str, *expression: str, status: int = 400, code: str = "value") -> FHIRError:
+    """A refused value, naming the elements (or search parameters) at fault: 400 "value" unless told."""
+    return FHIRError(message, status_code=status, code=code, expression=list(expression))
+
+
 def operation_outcome(
     diagnostics: str, *, code: str = "invalid", severity: str = "error", expression: list[str] | None = None
 ) -> dict[str, Any]:

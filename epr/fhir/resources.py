@@ -9,6 +9,50 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from epr.fhir.errors import FHIRError
+from epr.parsing import ascii_int
+
+UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/"
+
+Coding = tuple[str, str, str]  # system, code, display
+
+
+def etag(version: int) -> str:
+    """The weak ETag of a resource version, as sent in ETag and expected in If-Match."""
+    return f'W/"{version}"'
+
+
+def codeable_concept(*codings: Coding, text: str | None = None) -> dict[str, Any]:
+    """An outgoing CodeableConcept (an absent text is pruned when the resource is validated)."""
+    return {
+        "coding": [{"system": s, "code": c, "display": d} for s, c, d in codings],
+        "text": text,
+    }
+
+
+def concept_codes(concept: Any) -> list[tuple[str | None, str | None, str | None]]:
+    """(system, code, display) of each coding of a parsed CodeableConcept."""
+    return [(c.system, c.code, c.display) for c in (getattr(concept, "coding", None) or [])]
+
+
+def concept_text(concept: Any) -> str:
+    """The words of a CodeableConcept: its text, else the first coding's display or code."""
+    if concept is None:
+        return ""
+    if concept.text:
+        return concept.text
+    return next((display or code or "" for _, code, display in concept_codes(concept)), "")
+
+
+def reference_id(
+    reference: str, resource_type: str, *, base_url: str | None = None, bare_id: bool = False
+) -> int | None:
+    """The id in a reference such as "Patient/12" (also after base_url + "/" when given, and as a bare
+    "12" when bare_id), or None when it is not a reference to resource_type by a whole-number id."""
+    local = reference if base_url is None else reference.removeprefix(f"{base_url}/")
+    prefix = f"{resource_type}/"
+    if not bare_id and not local.startswith(prefix):
+        return None
+    return ascii_int(local.removeprefix(prefix))
 
 
 def _describe(error: ValidationError) -> tuple[str, list[str]]:
