@@ -55,6 +55,16 @@ def edit_level(user) -> Level:
     return Level.CLINICAL if user.is_clinical else Level.DEMOGRAPHIC
 
 
+def may_change_record(user, access: PatientAccess) -> bool:
+    """Whether the user may change who the patient is or where they are (demographics, admit,
+    transfer, discharge). Break-glass is for reading and recording clinical entries in an
+    emergency, so clinical staff need a real care relationship; clerks and administrators act
+    by their role."""
+    if not access.allowed or access.level < edit_level(user):
+        return False
+    return not user.is_clinical or access.via == "care"
+
+
 def sees_by_role(user) -> bool:
     """Clerks, managers and administrators see demographics (and every ward's list) by role."""
     return user.role in DEMOGRAPHIC_ROLES

@@ -106,6 +106,8 @@ class Patient(models.Model):
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     gender_identity = models.CharField(max_length=60, blank=True)
     date_of_death = models.DateField(null=True, blank=True)
+    # Recorded when a patient dies in hospital (discharge "patient died"); blank when only the date is known.
+    time_of_death = models.TimeField(null=True, blank=True)
 
     address_line_1 = models.CharField(max_length=100, blank=True)
     address_line_2 = models.CharField(max_length=100, blank=True)
@@ -348,6 +350,7 @@ class WardStay(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     moved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500, blank=True, help_text="Why the patient was moved here")
 
     history = HistoricalRecords()
 
