@@ -1,0 +1,67 @@
+"""Resuscitation and treatment escalation decisions: a structured entry with history, so the banner and the
+ward can show them, never only inside a note. The newest final entry is the current decision."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from records.models.core import Encounter, Patient
+from records.models.observations import EntryStatus
+
+__all__ = ["CPRDecision", "EscalationLevel", "TreatmentEscalationPlan"]
+
+
+class CPRDecision(models.TextChoices):
+    ATTEMPT = "attempt", "For attempted CPR"
+    DNACPR = "dnacpr", "Do not attempt CPR (DNACPR)"
+
+
+class EscalationLevel(models.TextChoices):
+    FULL = "full", "Full escalation, including intensive care"
+    WARD = "ward", "Ward-based care: not for intensive care"
+    COMFORT = "comfort", "Comfort care: symptom control only"
+
+
+class TreatmentEscalationPlan(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="escalation_plans")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cpr_decision = models.CharField("CPR decision", max_length=10, choices=CPRDecision.choices)
+    escalation_level = models.CharField(
+        "Treatment escalation", max_length=10, choices=EscalationLevel.choices
+    )
+    decided_by = models.CharField(
+        "Senior clinician responsible", max_length=200, help_text="Name and grade, e.g. Dr A Khan, consultant"
+    )
+    discussed_with = models.CharField(
+        "Discussed with", max_length=300, help_text="The patient, or who was consulted and why not the patient"
+    )
+    note = models.TextField(blank=True)
+    review_date = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=EntryStatus.choices, default=EntryStatus.FINAL)
+    error_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        indexes = [models.Index(fields=["patient", "status", "-recorded_at"], name="tep_patient_current")]
+
+    def __str__(self) -> str:
+        return f"{self.get_cpr_decision_display()}; {self.get_escalation_level_display()}"
+
+    @property
+    def banner_text(self) -> str:
+        cpr = "DNACPR" if self.cpr_decision == CPRDecision.DNACPR else "For CPR"
+        level = {
+            EscalationLevel.FULL: "full escalation",
+            EscalationLevel.WARD: "ward-based care, not for ICU",
+            EscalationLevel.COMFORT: "comfort care",
+        }[EscalationLevel(self.escalation_level)]
+        return f"{cpr}; {level}"
