@@ -6,6 +6,7 @@ half-up, so 35.05 scores as 35.1), everything else as whole numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -322,3 +323,29 @@ def news2(vitals: VitalSigns, *, scale: int = 1) -> News2Result:
         "temperature": score_temperature(vitals.temperature),
     }
     return News2Result(total=sum(scores.values()), scores=scores, scale=scale)
+
+
+# How the missing parameters of an unscored set are named to the nurse, in chart order.
+MISSING_NAMES = {
+    "respiration_rate": "respiration rate",
+    "spo2": "SpO2",
+    "on_oxygen": "air or oxygen",
+    "systolic_bp": "systolic BP",
+    "pulse": "pulse",
+    "consciousness": "consciousness",
+    "temperature": "temperature",
+}
+
+
+def missing_parameters(values: Mapping[str, object]) -> list[str]:
+    """The NEWS2 parameters a set lacks (so it cannot be scored), named as in MISSING_NAMES."""
+    return [MISSING_NAMES[name] for name in NEWS2_PARAMETERS if values.get(name) in (None, "")]
+
+
+def not_scored_reason(values: Mapping[str, object]) -> str:
+    """'NEWS2 not scored: the set has no respiration rate, SpO2 or temperature.'"""
+    missing = missing_parameters(values)
+    if not missing:
+        return ""
+    named = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} or {missing[-1]}"
+    return f"NEWS2 not scored: the set has no {named}."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta
 
 NHS_NUMBER_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
@@ -94,3 +94,41 @@ def describe_age(date_of_birth: date | None, today: date, date_of_death: date | 
     if months >= 1:
         return f"{months}m"
     return f"{(end - date_of_birth).days}d"
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def describe_duration(duration: timedelta) -> str:
+    """A duration as people say it, to its two largest units: '6 days 18 hours', '1 hour 5 minutes',
+    '45 minutes'. Seconds are dropped (a duration is never overstated). Under a minute, or negative
+    (a set may be timed a few minutes ahead of the server clock), is 'less than a minute'."""
+    minutes = int(duration.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute"
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _plural(days, "day") + (f" {_plural(hours, 'hour')}" if hours else "")
+    if hours:
+        return _plural(hours, "hour") + (f" {_plural(minutes, 'minute')}" if minutes else "")
+    return _plural(minutes, "minute")
+
+
+def describe_frequency(interval: timedelta) -> str:
+    """How often something is due: 'every hour', 'every 4 hours', 'every 30 minutes'."""
+    described = describe_duration(interval)
+    if re.fullmatch(r"1 [a-z]+", described):  # "every hour", not "every 1 hour"
+        return f"every {described[2:]}"
+    return f"every {described}"
+
+
+def describe_moment(moment: datetime, *, now: datetime) -> str:
+    """A clock time with its day, in the time zone of `now`: '14:00 today', '09:30 yesterday',
+    '02:00 tomorrow', '14:00 on 29 Nov', '14:00 on 29 Dec 2025' (the year only when it is not this one)."""
+    local = moment.astimezone(now.tzinfo) if moment.tzinfo and now.tzinfo else moment
+    days = (local.date() - now.date()).days
+    date_text = f"{local.day} {local:%b}" + ("" if local.year == now.year else f" {local.year}")
+    day = {0: "today", -1: "yesterday", 1: "tomorrow"}.get(days, f"on {date_text}")
+    return f"{local:%H:%M} {day}"

@@ -372,3 +372,14 @@ def audit_list_shown(user, *, listing: str, patient_ids: list[int]) -> None:
     audit_record(
         user=user, action=Action.LIST, detail={"list": listing, "patients": sorted(set(patient_ids))}
     )
+
+
+def latest_scored_set(patient: Patient) -> ObservationSet | None:
+    """The newest set that has a NEWS2 score (incomplete sets are skipped): what the chart's "Latest
+    NEWS2" shows and the monitoring interval comes from; one query."""
+    return (
+        ObservationSet.objects.filter(patient=patient, status=EntryStatus.FINAL, news2_total__isnull=False)
+        .select_related("recorded_by")
+        .order_by("-taken_at", "-pk")
+        .first()
+    )
