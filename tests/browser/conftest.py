@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.browser.axe import assert_accessible
+
 # The sync API runs an event loop in the test thread; the ORM calls that set up data are still synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -65,3 +67,12 @@ def log_in(browser: Browser, live_server) -> Iterator[Callable[[str], Page]]:
     yield _log_in
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def axe() -> Callable[..., None]:
+    """axe(page, context="ward list") fails the test on any WCAG 2.2 A/AA violation axe-core finds.
+
+    Pass exclude_rules=[...] only for a known violation, marked at the call with its page and owner.
+    """
+    return assert_accessible

@@ -42,7 +42,7 @@ def expect_red_allergy_strip(page: Page, text: str) -> None:
 
 
 def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_timeline(
-    transactional_db, live_server, log_in, admitted, patient, doctor, nurse
+    transactional_db, live_server, log_in, axe, admitted, patient, doctor, nurse
 ):
     load_shipped_subset()  # idempotent upserts: the SNOMED CT / ICD-10 subset the pickers search
     NoteTemplate.objects.update_or_create(
@@ -62,23 +62,28 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     page = log_in(doctor.username)
     expect(page).to_have_url(re.compile(r"/my-patients/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("My patients")
+    axe(page, context="my patients")
     page.get_by_test_id("my-patients").get_by_role("link", name=name).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
     strip = page.get_by_test_id("banner-allergies")
     expect(strip).to_contain_text("Allergies not yet recorded")
     expect(strip).not_to_have_class(re.compile(r"\bepr-banner__allergies--present\b"))
+    axe(page, context="patient page, allergies not yet recorded")
 
     # Allergies: the substance picker is filled by htmx from the terminology as she types.
     page.get_by_role("link", name="Allergies", exact=True).first.click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/allergies/$"))
     expect(page.get_by_text("Nothing recorded.")).to_be_visible()
+    axe(page, context="allergies, nothing recorded")
     page.get_by_role("link", name="Record an allergy").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Record an allergy or intolerance")
+    axe(page, context="record an allergy")
     page.get_by_label(field("Search for the substance")).press_sequentially("penic")
     picker = page.get_by_label(field("Substance (SNOMED CT)"))
     expect(picker.locator("option").first).to_have_text(re.compile(r"^Choose from \d+ match"))
     expect(picker.locator("option", has_text="Penicillin (764146007)")).to_be_attached()
     picker.focus()
+    axe(page, context="record an allergy, picker filled by htmx")
     page.screenshot(path="/tmp/allergy_picker.png", full_page=True)  # noqa: S108 - a look at the page
     picker.select_option(PENICILLIN)
     page.get_by_label(field("Reaction")).fill("Anaphylaxis")
@@ -96,6 +101,7 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     expect(row).to_contain_text("Severe / High risk")
     expect(row).to_contain_text("Confirmed")
     expect_red_allergy_strip(page, "Allergies: Penicillin (Anaphylaxis)")
+    axe(page, context="allergies with one recorded")
     allergy = AllergyIntolerance.objects.get(patient=patient)
     assert (allergy.substance_code, allergy.severity, allergy.criticality, allergy.verification) == (
         PENICILLIN,
@@ -109,20 +115,25 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     page.get_by_test_id("patient-banner").get_by_role("link", name=name).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
     expect_red_allergy_strip(page, "Allergies: Penicillin (Anaphylaxis)")
+    axe(page, context="patient page with the red allergy strip")
     page.get_by_role("link", name="Observations", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/observations/$"))
     expect_red_allergy_strip(page, "Allergies: Penicillin (Anaphylaxis)")
+    axe(page, context="observations, no sets yet")
 
     # Problems: the same picker over the problem subset; the ICD-10 code comes from the map.
     page.goto(f"/patients/{patient.pk}/")
     page.get_by_role("link", name="Problems", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/problems/$"))
+    axe(page, context="problems, none recorded")
     page.get_by_role("link", name="Record a problem").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Record a problem or diagnosis")
+    axe(page, context="record a problem")
     page.get_by_label(field("Search for the problem or diagnosis")).press_sequentially("pneum")
     picker = page.get_by_label(field("Problem (SNOMED CT)"))
     expect(picker.locator("option", has_text="Pneumonia (233604007)")).to_be_attached()
     picker.select_option(PNEUMONIA)
+    axe(page, context="record a problem, picker filled by htmx")
     page.get_by_role("button", name="Save problem").click()
 
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/problems/$"))
@@ -131,6 +142,7 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Pneumonia (233604007)")
     expect(row.locator("td").nth(1)).to_have_text("J18.9 Pneumonia, unspecified")
+    axe(page, context="problems with one recorded")
     problem = Problem.objects.get(patient=patient)
     assert (problem.snomed_code, problem.icd10_code) == (PNEUMONIA, "J18.9")
 
@@ -139,9 +151,13 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     page.get_by_role("link", name="Notes", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/notes/$"))
     expect(page.get_by_text("No notes.")).to_be_visible()
+    axe(page, context="notes, none written")
     page.get_by_role("link", name="Write a note").click()
+    expect(page.get_by_role("link", name="Ward round", exact=True)).to_be_visible()
+    axe(page, context="write a note: choose a template")
     page.get_by_role("link", name="Ward round", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Write a note: Ward round")
+    axe(page, context="write a ward round note")
     page.get_by_label(field("Senior reviewing")).fill("Dr Dee, consultant")
     page.get_by_label(field("Plan")).fill("IV co-amoxiclav is contraindicated: start clarithromycin")
     page.get_by_role("button", name="Sign note").click()
@@ -155,6 +171,7 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     expect(page.get_by_label(field("Plan"))).to_have_value(
         "IV co-amoxiclav is contraindicated: start clarithromycin"
     )
+    axe(page, context="ward round note with an error")
     assert not ClinicalNote.objects.filter(patient=patient).exists()
 
     page.get_by_label(field("Impression")).fill("Community-acquired pneumonia, improving")
@@ -170,6 +187,7 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     )
     expect(card).to_contain_text("Community-acquired pneumonia, improving")
     expect(card.locator(".nhsuk-tag")).to_have_count(0)  # no Draft / Awaiting countersignature tag
+    axe(page, context="notes with one signed")
     note = ClinicalNote.objects.get(patient=patient)
     assert (note.status, note.author) == (NoteStatus.SIGNED, doctor)
 
@@ -187,3 +205,4 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
             re.compile(r"Admitted.*Ward 7, Bay A", re.DOTALL),
         ]
     )
+    axe(page, context="timeline")

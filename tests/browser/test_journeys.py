@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from records import rules
 from records.models import Patient
+from tests.browser.axe import assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -28,13 +29,15 @@ def field(label: str) -> re.Pattern[str]:
 
 
 def test_register_admit_ward_list_and_break_glass(
-    transactional_db, live_server, log_in, ward, bed, clerk, doctor, team, nurse, outsider
+    transactional_db, live_server, log_in, axe, ward, bed, clerk, doctor, team, nurse, outsider
 ):
     spaced = rules.format_nhs_number(NEW_NHS_NUMBER)
 
     # Clara, the ward clerk, registers the patient, typing the NHS number with spaces.
     page = log_in(clerk.username)
+    axe(page, context="clerk's landing page")
     page.get_by_role("link", name="Register a patient").click()
+    axe(page, context="register a patient")
     page.get_by_label(field("NHS number")).fill(spaced)
     page.get_by_label(field("Family name (surname)")).fill("Okafor")
     page.get_by_label(field("Given names")).fill("Grace")
@@ -46,6 +49,7 @@ def test_register_admit_ward_list_and_break_glass(
     patient = Patient.objects.get(nhs_number=NEW_NHS_NUMBER)
     assert page.url.endswith(f"/patients/{patient.pk}/")
     expect(page.get_by_role("status")).to_contain_text(f"hospital number {patient.hospital_number}")
+    axe(page, context="patient page after registering")
 
     # She admits the patient to Ward 7: the bed list is filled by htmx once the ward is chosen.
     page.get_by_role("link", name="Admit", exact=True).click()
@@ -53,6 +57,7 @@ def test_register_admit_ward_list_and_break_glass(
     bed_select = page.locator("#id_bed")
     expect(bed_select.locator("option", has_text="Bay A 1")).to_be_attached()
     bed_select.select_option(label="Bay A 1")
+    axe(page, context="admit form with the beds filled by htmx")
     page.get_by_label(field("Consultant")).select_option(label=str(doctor))
     page.get_by_label(field("Treating team")).select_option(label=team.name)
     page.get_by_label(field("Specialty")).select_option(label="General internal medicine")
@@ -62,6 +67,7 @@ def test_register_admit_ward_list_and_break_glass(
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
     expect(page.get_by_role("status")).to_have_text(f"Admitted to {ward.name}.")
     expect(page.get_by_test_id("patient-banner")).to_contain_text("Bay A bed 1")
+    axe(page, context="patient page after admitting")
 
     # Alice, a nurse on Ward 7, lands on her ward list and finds the patient in the bed.
     page = log_in(nurse.username)
@@ -70,12 +76,14 @@ def test_register_admit_ward_list_and_break_glass(
     row = page.get_by_test_id("ward-list").get_by_role("row").filter(has_text="Bay A 1")
     expect(row).to_contain_text("OKAFOR")
     expect(row).to_contain_text(spaced)
+    axe(page, context="nurse's ward list")
     page.screenshot(path="/tmp/ward_list.png", full_page=True)  # noqa: S108 - a look at the page, not data
     row.get_by_role("link").click()
 
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
     expect(page.get_by_test_id("banner-nhs")).to_have_text(spaced)
     expect(page.locator(".epr-break-glass")).to_have_count(0)
+    axe(page, context="patient page through a care relationship")
 
     # Charlie, a nurse on another ward, is refused and offered break-glass; no demographics are shown.
     page = log_in(outsider.username)
@@ -88,6 +96,7 @@ def test_register_admit_ward_list_and_break_glass(
     expect(page.get_by_test_id("patient-banner")).to_have_count(0)
     expect(page.locator("main")).not_to_contain_text(spaced)
     expect(page.locator("main")).not_to_contain_text(re.compile("okafor", re.IGNORECASE))
+    axe(page, context="no care relationship page offering break-glass")
 
     reason = "Cardiac arrest call on the corridor outside Ward 7"
     page.get_by_label("Why do you need this record now?").fill(reason)
@@ -99,10 +108,11 @@ def test_register_admit_ward_list_and_break_glass(
     expect(glass).to_contain_text("Break-glass access until")
     expect(glass).to_contain_text(reason)
     expect(glass).to_have_css("background-color", "rgb(213, 40, 27)")
+    axe(page, context="patient page with the break-glass banner")
 
 
 def test_register_with_invalid_nhs_number_shows_error_and_saves_nothing(
-    transactional_db, live_server, log_in, clerk
+    transactional_db, live_server, log_in, axe, clerk
 ):
     wrong_check_digit = NEW_NHS_NUMBER[:9] + str((int(NEW_NHS_NUMBER[9]) + 1) % 10)
     before = Patient.objects.count()
@@ -121,4 +131,44 @@ def test_register_with_invalid_nhs_number_shows_error_and_saves_nothing(
     expect(summary.get_by_role("link", name=message)).to_have_attribute("href", "#id_nhs_number")
     expect(page.locator("#nhs_number-error")).to_contain_text(message)
     expect(page).to_have_url(re.compile(r"/patients/register/$"))
+    axe(page, context="register a patient with an error")
     assert Patient.objects.count() == before
+
+
+def test_login_page_is_accessible_also_with_an_error(transactional_db, live_server, browser, axe, clerk):
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        axe(page, context="login page")
+
+        page.get_by_label("Username").fill(clerk.username)
+        page.get_by_label("Password").fill("not-the-password")
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(r"/accounts/login/"))
+        expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+        axe(page, context="login page after a wrong password")
+    finally:
+        context.close()
+
+
+def test_accessibility_check_names_each_violation_and_honours_exclusions(browser):
+    """The axe check every journey relies on really fails: a missing alt text and faint text are named."""
+    page = browser.new_page()
+    try:
+        page.set_content(
+            '<!doctype html><html lang="en"><head><title>Faults</title></head><body><main>'
+            '<h1>Faults</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+            '<p id="faint" style="color:#bbbbbb;background:#ffffff">Faint text</p></main></body></html>'
+        )
+        with pytest.raises(AssertionError) as failure:
+            assert_accessible(page, context="a page with two faults")
+        message = str(failure.value)
+        assert "2 accessibility violation(s) on a page with two faults" in message, message
+        assert "- image-alt [critical]: Images must have alternative text" in message, message
+        assert "- color-contrast [serious]" in message and "#faint" in message, message
+
+        assert_accessible(page, exclude_rules=["image-alt", "color-contrast"])
+    finally:
+        page.close()

@@ -63,7 +63,7 @@ def record_earlier_sets(patient, by, count: int) -> None:
 
 
 def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
-    transactional_db, live_server, log_in, admitted, patient, nurse, colleague, doctor
+    transactional_db, live_server, log_in, axe, admitted, patient, nurse, colleague, doctor
 ):
     name = patient.display_name  # "SMITH, John"
     record_earlier_sets(patient, nurse, EARLIER_SETS)
@@ -71,14 +71,18 @@ def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
 
     # Bob, the healthcare assistant, opens the patient from his ward list and records a set.
     page = log_in(colleague.username)
+    axe(page, context="HCA's ward list")
     page.get_by_test_id("ward-list").get_by_role("row").filter(has_text="Bay A 1").get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
+    axe(page, context="patient page")
     page.get_by_role("link", name="Observations", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/observations/$"))
     expect(page.get_by_test_id("news2-latest")).to_contain_text("Latest NEWS2 0")
+    axe(page, context="observations chart, NEWS2 0")
     page.get_by_role("link", name="Record observations").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Record observations")
+    axe(page, context="record observations form")
     page.get_by_label(field("Respiration rate (breaths/min)")).fill("22")  # 2
     page.get_by_label(field("SpO2 (%)")).fill("97")  # 0 on Scale 1
     page.get_by_label(field("Air or oxygen?")).select_option(label="Oxygen")  # 2
@@ -89,6 +93,7 @@ def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
     page.get_by_label(field("Pulse (beats/min)")).fill("115")  # 2
     page.get_by_label(field("Consciousness (ACVPU)")).select_option(label="A – Alert")  # 0
     page.get_by_label(field("Temperature (°C)")).fill("38.5")  # 1
+    axe(page, context="record observations form filled in, on oxygen")
     page.get_by_role("button", name="Save and score NEWS2").click()
 
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/observations/$"))
@@ -101,6 +106,7 @@ def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
     totals = chart.locator("tr.epr-chart__total td")
     expect(totals).to_have_text(["0"] * EARLIER_SETS + ["7"])
     expect(totals.last).to_have_class(re.compile(r"\bepr-risk--high\b"))
+    axe(page, context="observations chart after a NEWS2 7 set")
 
     obs = ObservationSet.objects.filter(patient=patient).latest("taken_at")
     assert obs.news2_total == 7
@@ -128,20 +134,24 @@ def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
     assert widths["page"] <= widths["viewport"], widths
     assert widths["wrapRight"] <= widths["viewport"], widths
     assert widths["wrapScroll"] > widths["wrapClient"], widths  # the chart really is wider: it scrolls
+    axe(page, context="observations chart on a tablet")
     page.screenshot(path="/tmp/news2_chart.png", full_page=True)  # noqa: S108 - a look at the page, not data
 
     # Dr Dee's team treats the patient: the alert is on the doctor's list while it waits.
     page = log_in(doctor.username)
     expect(alerts_badge(page)).to_have_text("1")
+    axe(page, context="doctor's landing page with an alert badge")
     page.get_by_test_id("alerts-link").click()
     waiting = page.get_by_test_id("alert-list").get_by_role("listitem").filter(has_text=name)
     expect(waiting).to_have_count(1)
     expect(waiting).to_contain_text("Urgent")
     expect(waiting).to_contain_text("NEWS2 7. Emergency response")
+    axe(page, context="doctor's alerts page")
 
     # Alice, the nurse in charge on Ward 7, sees the badge, acts on the alert and acknowledges it.
     page = log_in(nurse.username)
     expect(alerts_badge(page)).to_have_text("1")
+    axe(page, context="nurse's ward list with an alert badge")
     page.get_by_test_id("alerts-link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Alerts for your wards and teams")
     waiting = page.get_by_test_id("alert-list").get_by_role("listitem").filter(has_text=name)
@@ -149,6 +159,7 @@ def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
     expect(waiting.locator(".nhsuk-tag--red")).to_have_text("Urgent")
     expect(waiting).to_contain_text(patient.nhs_number_display)
     page.set_viewport_size(TABLET)
+    axe(page, context="nurse's alerts page on a tablet")
     page.screenshot(path="/tmp/alerts.png", full_page=True)  # noqa: S108 - a look at the page, not data
 
     note = "Dr Dee's registrar bleeped, attending in 10 minutes; sepsis screen started"
@@ -165,13 +176,16 @@ def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
     expect(done).to_contain_text("Urgent: ")
     expect(done).to_contain_text(str(nurse))
     expect(done).to_contain_text(f"Escalated: {note}")
+    axe(page, context="alerts page after acknowledging")
     page.screenshot(path="/tmp/alerts_acknowledged.png", full_page=True)  # noqa: S108
 
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_by, alert.response_note) == ("escalated", nurse, note)
 
 
-def test_high_risk_summary_on_the_chart_is_readable(transactional_db, live_server, log_in, admitted, nurse):
+def test_high_risk_summary_on_the_chart_is_readable(
+    transactional_db, live_server, log_in, axe, admitted, nurse
+):
     services.observation_set_record(recorded_by=nurse, patient=admitted.patient, **NEWS2_7)
 
     page = log_in(nurse.username)
@@ -182,3 +196,4 @@ def test_high_risk_summary_on_the_chart_is_readable(transactional_db, live_serve
         "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
     )
     assert color != background, f"text {color} on background {background}"
+    axe(page, context="observations chart with a high-risk summary")
