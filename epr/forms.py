@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from epr.form_messages import apply_specific_messages
+
 _WIDGET_CLASSES = {
     forms.Select: "nhsuk-select",
     forms.Textarea: "nhsuk-textarea",
@@ -18,6 +20,7 @@ class NHSFormMixin:
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        apply_specific_messages(self)  # "Select the ward", not "This field is required."
         for name, field in self.fields.items():
             css = next((c for w, c in _WIDGET_CLASSES.items() if isinstance(field.widget, w)), "nhsuk-input")
             field.widget.attrs.setdefault("class", css)

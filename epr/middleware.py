@@ -1,9 +1,55 @@
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from epr.parsing import has_nul
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 every user meets (handler404, and FriendlyNotFoundMiddleware when DEBUG is on).
+
+    Never lists URL patterns or the exception's text: both tell a stranger how the site is built.
+    FHIR clients get an OperationOutcome, as every other FHIR error is.
+    """
+    if request.path.startswith("/fhir"):
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {"severity": "error", "code": "not-found", "diagnostics": "No such resource or endpoint."}
+            ],
+        }
+        return JsonResponse(body, status=404, content_type="application/fhir+json")
+    response = render(request, "404.html", status=404)
+    response.epr_error_page = True
+    return response
+
+
+class FriendlyNotFoundMiddleware:
+    """With DEBUG on, Django answers a 404 with its technical page, which lists every URL pattern.
+    This swaps it for the NHS.UK 404 page, so `make run` shows what a user would see. Does nothing
+    when DEBUG is off (handler404 already renders the page) and keeps the technical 500 for developers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            # No view ran: the URL did not resolve, so this is Django's technical "patterns" page.
+            and getattr(request, "resolver_match", None) is None
+            and not getattr(response, "epr_error_page", False)
+        ):
+            return page_not_found(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if settings.DEBUG and isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        return None
 
 
 class RefuseNulBytesMiddleware:

@@ -9,3 +9,7 @@ urlpatterns = [
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("django-admin/", admin.site.urls),
 ]
+
+# NHS.UK-styled error pages (templates/400.html, 403.html, 404.html, 500.html); Django's defaults
+# render 400, 403 and 500 from those templates, the 404 needs ours for FHIR clients.
+handler404 = "epr.middleware.page_not_found"

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "epr.accounts.middleware.AdminSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "epr.middleware.FriendlyNotFoundMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "epr.audit.middleware.AuditContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
