@@ -17,6 +17,7 @@ __all__ = [
     "Bay",
     "Bed",
     "BreakGlassAccess",
+    "BreakGlassOutcome",
     "CareRelationship",
     "CareRelationshipKind",
     "DischargeDestination",
@@ -399,6 +400,11 @@ class CareRelationship(models.Model):
         return f"{self.get_kind_display()} {self.group.name}"
 
 
+class BreakGlassOutcome(models.TextChoices):
+    APPROPRIATE = "appropriate", "Appropriate"
+    INAPPROPRIATE = "inappropriate", "Inappropriate: refer to the Caldicott guardian"
+
+
 class BreakGlassAccess(models.Model):
     """Emergency access without a care relationship: reason stated, time-limited, reviewed."""
 
@@ -411,6 +417,8 @@ class BreakGlassAccess(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_outcome = models.CharField(max_length=20, choices=BreakGlassOutcome.choices, blank=True)
+    review_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at"]
