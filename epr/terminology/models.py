@@ -19,7 +19,13 @@ class Concept(models.Model):
     system = models.CharField(max_length=60, choices=CodeSystem.choices)
     code = models.CharField(max_length=20)
     display = models.CharField(max_length=255)
-    search_key = models.CharField(max_length=255, default="")
+    # Other descriptions clinicians type: acceptable synonyms and abbreviations ("COPD - Chronic
+    # obstructive pulmonary disease", "Heart attack"), as written.
+    synonyms = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    # Every term's search key (display first, then synonyms and the abbreviations split out of them)
+    # between "|" marks, so one trigram index serves exact ("|copd|"), prefix ("|copd") and contains
+    # matches on any term. Built by rules.terms_search_key.
+    search_key = models.TextField(default="")
     active = models.BooleanField(default=True)
     # Curated picker subsets, e.g. "allergen", "problem".
     subsets = ArrayField(models.CharField(max_length=30), default=list, blank=True)

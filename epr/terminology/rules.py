@@ -1,6 +1,8 @@
 """SNOMED CT identifier checks (SCTID: 6-18 digits, partition, Verhoeff check digit)."""
 
+import re
 import unicodedata
+from collections.abc import Iterable
 
 _D = [
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
@@ -48,3 +50,30 @@ def is_valid_concept_id(value: str) -> bool:
 def search_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text or "")
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+# SNOMED CT writes an abbreviation as a synonym "COPD - Chronic obstructive pulmonary disease":
+# clinicians type either half, so each half is a term of its own too.
+_ABBREVIATION = re.compile(r"^([A-Z][A-Za-z0-9]{0,9}) - (\S.*)$")
+TERM_SEPARATOR = "|"
+
+
+def term_keys(display: str, synonyms: Iterable[str] = ()) -> list[str]:
+    """Search keys of a concept's terms, display first, without repeats."""
+    keys: list[str] = []
+    for term in (display, *synonyms):
+        parts = [term]
+        found = _ABBREVIATION.match(term.strip())
+        if found and sum(c.isupper() for c in found.group(1)) >= 2:  # "COPD", "T2DM", not "Hip - ..."
+            parts += [found.group(1), found.group(2)]
+        for part in parts:
+            key = search_key(part).replace(TERM_SEPARATOR, " ")
+            if key and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def terms_search_key(display: str, synonyms: Iterable[str] = ()) -> str:
+    """'|chronic obstructive lung disease|copd|...|': see Concept.search_key."""
+    keys = term_keys(display, synonyms)
+    return f"{TERM_SEPARATOR}{TERM_SEPARATOR.join(keys)}{TERM_SEPARATOR}" if keys else ""

@@ -10,11 +10,13 @@ from pathlib import Path
 from django.db import transaction
 
 from epr.terminology.models import CodeSystem, Concept, ConceptMap
-from epr.terminology.rules import search_key
+from epr.terminology.rules import terms_search_key
 
 DATA = Path(__file__).parent / "data"
 FSN_TYPE = "900000000000003001"
+SYNONYM_TYPE = "900000000000013009"
 PREFERRED = "900000000000548007"
+ACCEPTABLE = "900000000000549004"
 BATCH = 5000
 
 
@@ -31,14 +33,17 @@ def _batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
         yield batch
 
 
+def _has_synonyms(model) -> bool:
+    # Migration 0002 loads the subset with the historical model, from before synonyms were stored.
+    return any(f.name == "synonyms" for f in model._meta.get_fields())
+
+
 def upsert_concepts(concepts: Iterable[Concept], *, model=Concept) -> int:
     count = 0
+    fields = ["display", "search_key", "active", "subsets"] + (["synonyms"] if _has_synonyms(model) else [])
     for batch in _batches(concepts):
         model.objects.bulk_create(
-            batch,
-            update_conflicts=True,
-            unique_fields=["system", "code"],
-            update_fields=["display", "search_key", "active", "subsets"],
+            batch, update_conflicts=True, unique_fields=["system", "code"], update_fields=fields
         )
         count += len(batch)
     return count
@@ -59,18 +64,27 @@ def upsert_maps(pairs: Iterable[tuple[str, str, int]], *, model=ConceptMap) -> i
 
 def load_shipped_subset(*, concept_model=Concept, map_model=ConceptMap) -> None:
     """The starter subset in data/: enough for the pickers until a trust loads its releases."""
-    snomed = [
-        concept_model(
+    with_synonyms = _has_synonyms(concept_model)
+    synonyms: dict[str, list[str]] = {}
+    for row in _rows(DATA / "snomed_synonym_subset.tsv"):
+        synonyms.setdefault(row[0], []).append(row[1])
+    snomed = []
+    for row in _rows(DATA / "snomed_subset.tsv"):
+        terms = synonyms.get(row[0], []) if with_synonyms else []
+        concept = concept_model(
             system=CodeSystem.SNOMED,
             code=row[0],
             display=row[1],
-            search_key=search_key(row[1]),
+            search_key=terms_search_key(row[1], terms),
             subsets=[s for s in (row[2] if len(row) > 2 else "").split(",") if s],
         )
-        for row in _rows(DATA / "snomed_subset.tsv")
-    ]
+        if with_synonyms:
+            concept.synonyms = terms
+        snomed.append(concept)
     icd10 = [
-        concept_model(system=CodeSystem.ICD10, code=row[0], display=row[1], search_key=search_key(row[1]))
+        concept_model(
+            system=CodeSystem.ICD10, code=row[0], display=row[1], search_key=terms_search_key(row[1])
+        )
         for row in _rows(DATA / "icd10_subset.tsv")
     ]
     upsert_concepts(snomed + icd10, model=concept_model)
@@ -83,32 +97,42 @@ def _strip_semantic_tag(term: str) -> str:
 
 @transaction.atomic
 def import_snomed_descriptions(descriptions: Path, *, language_refset: Path | None = None) -> int:
-    """RF2 description snapshot: the preferred synonym (given a language refset), else the FSN untagged."""
-    preferred: set[str] = set()
+    """RF2 description snapshot. Display: the preferred synonym (given a language refset), else the FSN
+    untagged. Synonyms: the other active synonyms (given a refset, those it marks acceptable)."""
+    acceptability: dict[str, str] = {}
     if language_refset is not None:
         rows = _rows(language_refset)
         next(rows)  # header
         # id effectiveTime active moduleId refsetId referencedComponentId acceptabilityId
-        preferred = {r[5] for r in rows if r[2] == "1" and r[6] == PREFERRED}
+        acceptability = {r[5]: r[6] for r in rows if r[2] == "1" and r[6] in (PREFERRED, ACCEPTABLE)}
     terms: dict[str, str] = {}
+    others: dict[str, list[str]] = {}
     rows = _rows(descriptions)
     next(rows)
     # id effectiveTime active moduleId conceptId languageCode typeId term caseSignificanceId
     for r in rows:
         if r[2] != "1":
             continue
-        if preferred:
-            if r[0] in preferred and r[6] != FSN_TYPE:
-                terms[r[4]] = r[7]
-        elif r[6] == FSN_TYPE:
-            terms[r[4]] = _strip_semantic_tag(r[7])
+        concept_id, type_id, term = r[4], r[6], r[7]
+        if acceptability:
+            if type_id == FSN_TYPE or r[0] not in acceptability:
+                continue
+            if acceptability[r[0]] == PREFERRED:
+                terms[concept_id] = term
+            else:
+                others.setdefault(concept_id, []).append(term[:255])
+        elif type_id == FSN_TYPE:
+            terms[concept_id] = _strip_semantic_tag(term)
+        elif type_id == SYNONYM_TYPE:
+            others.setdefault(concept_id, []).append(term[:255])
     existing = dict(Concept.objects.filter(system=CodeSystem.SNOMED).values_list("code", "subsets"))
     return upsert_concepts(
         Concept(
             system=CodeSystem.SNOMED,
             code=code,
             display=term[:255],
-            search_key=search_key(term)[:255],
+            synonyms=[t for t in others.get(code, []) if t != term],
+            search_key=terms_search_key(term, others.get(code, [])),
             subsets=existing.get(code, []),
         )
         for code, term in terms.items()
@@ -126,7 +150,7 @@ def import_icd10(path: Path) -> int:
             system=CodeSystem.ICD10,
             code=r[code_at].strip(),
             display=r[text_at].strip()[:255],
-            search_key=search_key(r[text_at])[:255],
+            search_key=terms_search_key(r[text_at]),
         )
         for r in rows
         if len(r) > max(code_at, text_at) and r[code_at].strip()

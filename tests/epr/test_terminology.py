@@ -65,3 +65,109 @@ def test_import_release_files(db, tmp_path):
     )
     assert services.import_snomed_icd10_map(mapping) == 1
     assert selectors.icd10_for_snomed("271807003").code == "R21"
+
+
+@pytest.mark.parametrize(
+    ("typed", "subset", "code"),
+    [
+        ("COPD", "problem", "13645005"),
+        ("copd", "problem", "13645005"),
+        ("UTI", "problem", "68566005"),
+        ("water infection", "problem", "68566005"),
+        ("MI", "problem", "22298006"),
+        ("heart attack", "problem", "22298006"),
+        ("AF", "problem", "49436004"),
+        ("DVT", "problem", "128053003"),
+        ("PE", "problem", "59282003"),
+        ("CKD", "problem", "709044004"),
+        ("T2DM", "problem", "44054006"),
+        ("LRTI", "problem", "50417007"),
+        ("CAP", "problem", "385093006"),
+        ("AKI", "problem", "14669001"),
+        ("GORD", "problem", "235595009"),
+        ("stroke", "problem", "230690007"),
+        ("co-amoxiclav", "allergen", "96067005"),
+        ("co-amox", "allergen", "96067005"),
+        ("NSAID", "allergen", "16403005"),
+        ("lignocaine", "allergen", "387362001"),
+    ],
+)
+def test_each_synonym_or_abbreviation_finds_its_concept_first(db, typed, subset, code):
+    found = [c.code for c in selectors.concept_search(text=typed, subset=subset)]
+    assert found and found[0] == code, found
+
+
+def test_exact_match_then_prefix_then_contains(db):
+    # "MI" is a term of myocardial infarction; "Migraine" starts with it; "Anemia" only holds it.
+    found = [c.display for c in selectors.concept_search(text="mi", subset="problem")]
+    assert found[:2] == ["Myocardial infarction", "Migraine"]
+    assert found.index("Anemia") > found.index("Migraine")
+    # A prefix of the display beats a word inside another concept's term.
+    assert [c.display for c in selectors.concept_search(text="amox", subset="allergen")] == [
+        "Amoxicillin",
+        "Amoxicillin and clavulanic acid",
+    ]
+    assert selectors.concept_search(text="pneum", subset="problem")[0].code == "233604007"
+
+
+def test_picker_options_name_the_synonym_that_matched(db):
+    (copd,) = selectors.concept_matches(text="COPD", subset="problem")
+    assert (copd.display, copd.synonym) == (
+        "Chronic obstructive lung disease",
+        "COPD - Chronic obstructive pulmonary disease",
+    )
+    (penicillin, _) = selectors.concept_matches(text="penic", subset="allergen")
+    assert penicillin.synonym == ""  # the display itself matched
+    assert selectors.concept_matches(text="c", subset="problem") == []  # too short to search
+
+
+def test_search_text_cannot_reach_into_the_term_separator(db):
+    assert not selectors.concept_search(text="|", subset="problem")
+    assert not selectors.concept_search(text="   ", subset="problem")
+
+
+def test_every_shipped_synonym_belongs_to_a_shipped_concept(db):
+    with (services.DATA / "snomed_synonym_subset.tsv").open(encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle if not line.startswith("#")]
+    assert len(rows) > 80
+    assert {origin for _, _, origin in rows} == {"snomed", "local"}
+    codes = set(Concept.objects.filter(system=CodeSystem.SNOMED).values_list("code", flat=True))
+    assert {code for code, _, _ in rows} <= codes
+    copd = selectors.concept(CodeSystem.SNOMED, "13645005")
+    assert "COPD - Chronic obstructive pulmonary disease" in copd.synonyms
+    assert "|copd|" in copd.search_key
+
+
+def test_abbreviation_synonyms_are_searched_by_each_half():
+    assert rules.term_keys("Atrial fibrillation", ["AF - Atrial fibrillation"]) == [
+        "atrial fibrillation",
+        "af - atrial fibrillation",
+        "af",
+    ]
+    # Only a capitalised abbreviation before " - " is split off.
+    assert rules.term_keys("Hip - left", []) == ["hip - left"]
+
+
+def test_import_keeps_the_release_synonyms(db, tmp_path):
+    descriptions = tmp_path / "sct2_Description_Snapshot-en_GB.txt"
+    descriptions.write_text(
+        "id\teffectiveTime\tactive\tmoduleId\tconceptId\tlanguageCode\ttypeId\tterm\tcaseSignificanceId\n"
+        "1\t20250101\t1\tm\t22298006\ten\t900000000000003001\tMyocardial infarction (disorder)\tx\n"
+        "2\t20250101\t1\tm\t22298006\ten\t900000000000013009\tMyocardial infarction\tx\n"
+        "3\t20250101\t1\tm\t22298006\ten\t900000000000013009\tHeart attack\tx\n"
+        "4\t20250101\t1\tm\t22298006\ten\t900000000000013009\tMI - Myocardial infarction\tx\n"
+        "5\t20250101\t0\tm\t22298006\ten\t900000000000013009\tRetired synonym\tx\n"
+    )
+    language = tmp_path / "der2_cRefset_LanguageSnapshot-en_GB.txt"
+    language.write_text(
+        "id\teffectiveTime\tactive\tmoduleId\trefsetId\treferencedComponentId\tacceptabilityId\n"
+        "a\t20250101\t1\tm\t999001261000000100\t2\t900000000000548007\n"
+        "b\t20250101\t1\tm\t999001261000000100\t3\t900000000000549004\n"
+        "c\t20250101\t1\tm\t999001261000000100\t4\t900000000000549004\n"
+    )
+    services.import_snomed_descriptions(descriptions, language_refset=language)
+    mi = selectors.concept(CodeSystem.SNOMED, "22298006")
+    assert mi.display == "Myocardial infarction"
+    assert mi.synonyms == ["Heart attack", "MI - Myocardial infarction"]
+    assert mi.subsets == ["problem"]  # the picker subset survives the import
+    assert selectors.concept_search(text="heart attack", subset="problem")[0].code == "22298006"
