@@ -62,6 +62,14 @@ class RecordsConfig(AppConfig):
                 ],
             }
         )
+        # Resuscitation and treatment escalation decisions are recorded by doctors (the senior clinician
+        # responsible is named on the entry); everyone with clinical access reads them.
+        register_role_permissions(
+            {"doctor": ["records.add_treatmentescalationplan", "records.change_treatmentescalationplan"]}
+        )
+        # Break-glass review: managers (administrators already may) record whether each use was
+        # appropriate, and refer the rest to the Caldicott guardian.
+        register_role_permissions({"manager": ["records.change_breakglassaccess"]})
         # Subject access: the information governance team (admin role) logs requests, chooses
         # redactions and exports; managers see the open requests and their deadlines only.
         register_role_permissions(

@@ -1,10 +1,13 @@
 class RecordError(Exception):
     """A business rule refused the change; the message is for the user."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.errors = errors or ({field: message} if field else {})  # every field that was refused
 
 
 class StaleEdit(RecordError):

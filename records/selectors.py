@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
 from epr.audit.services import audit_record
-from records import rules
+from records import alert_rules, rules
 from records.access import (
     CARE_PERMISSION,
     Level,
@@ -22,6 +22,7 @@ from records.access import (
 )
 from records.errors import NoRelationship
 from records.models import (
+    ACTIVE_ALERT_STATUSES,
     AlertStatus,
     AllergyIntolerance,
     AllergyKind,
@@ -306,20 +307,71 @@ def cared_for_by(user) -> Q:
 
 
 def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalAlert]:
-    """Alerts addressed to the user's wards and teams, for patients they may still open; the nurse in
-    charge and the medical team see them."""
-    queryset = ClinicalAlert.objects.filter(
-        Exists(
-            ClinicalAlert.recipients.through.objects.filter(clinicalalert_id=OuterRef("pk"), group__user=user)
+    """Alerts addressed to the user's wards and teams, of the kinds their role acts on (a pharmacist gets
+    no NEWS2 escalations), for patients they may still open. Active ones in triage order: urgent first,
+    awaiting a response before awaiting review, then the longest waiting."""
+    kinds = [kind for kind in alert_rules.ACTING_ROLES if alert_rules.acts_on(user.role, kind)]
+    queryset = (
+        ClinicalAlert.objects.filter(kind__in=kinds)
+        .filter(
+            Exists(
+                ClinicalAlert.recipients.through.objects.filter(
+                    clinicalalert_id=OuterRef("pk"), group__user=user
+                )
+            )
         )
-    ).filter(cared_for_by(user))
+        .filter(cared_for_by(user))
+    )
     if not include_closed:
-        queryset = queryset.filter(status=AlertStatus.OPEN)
-    return queryset.select_related("patient", "observation_set", "acknowledged_by").order_by("-raised_at")
+        queryset = queryset.filter(status__in=ACTIVE_ALERT_STATUSES)
+    return queryset.select_related("patient", "observation_set", "acknowledged_by").order_by(
+        Case(When(severity="urgent", then=Value(0)), default=Value(1)),
+        Case(When(status=AlertStatus.OPEN, then=Value(0)), default=Value(1)),
+        "needs_response_since",
+        "pk",
+    )
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: ClinicalAlert
+    stay: WardStay | None
+
+
+def alert_rows(user, *, limit: int = 200) -> list[AlertRow]:
+    """The active alerts with where each patient is now (ward and bed), in triage order; 2 queries."""
+    alerts = list(alerts_for_user(user)[:limit])
+    stays = {
+        s.encounter.patient_id: s
+        for s in WardStay.objects.filter(
+            ended_at__isnull=True, encounter__patient_id__in=[a.patient_id for a in alerts]
+        ).select_related("ward", "bed__bay", "encounter")
+    }
+    return [AlertRow(alert=a, stay=stays.get(a.patient_id)) for a in alerts]
+
+
+def alert_counts(user) -> dict[str, int]:
+    """Active alerts by severity, for the menu badge: {"urgent": n, "alert": m, "total": n + m}."""
+    counts = {"urgent": 0, "alert": 0}
+    for row in alerts_for_user(user).order_by().values("severity").annotate(n=Count("pk")):
+        counts[row["severity"]] = row["n"]
+    return {**counts, "total": sum(counts.values())}
 
 
 def open_alert_count(user) -> int:
-    return alerts_for_user(user).count()
+    return alert_counts(user)["total"]
+
+
+def alert_for_user(user, alert_id: int) -> ClinicalAlert:
+    """One alert addressed to the user (active or answered); raises ClinicalAlert.DoesNotExist."""
+    return alerts_for_user(user, include_closed=True).get(pk=alert_id)
+
+
+def alert_history(alert: ClinicalAlert) -> tuple[list, list]:
+    """Its triggers (every score) and every answer, oldest first, leaving out the 'shown' receipts."""
+    triggers = list(alert.triggers.select_related("observation_set"))
+    events = list(alert.events.exclude(action="shown").select_related("user"))
+    return triggers, events
 
 
 def _entered_in_error_last() -> Case:
@@ -383,3 +435,169 @@ def latest_scored_set(patient: Patient) -> ObservationSet | None:
         .order_by("-taken_at", "-pk")
         .first()
     )
+
+
+# --- Identity safety: duplicates, NHS number holders, comparisons and history (identity pages) ---
+
+
+def possible_duplicates(
+    *,
+    family_name: str,
+    given_names: str = "",
+    date_of_birth: date | None = None,
+    sex: str = "",
+    postcode: str = "",
+    limit: int = 10,
+) -> list[Patient]:
+    """Active records that may be the same person as a registration: the same family name and first
+    given name, with the same date of birth and sex, or the same postcode. One query."""
+    family = rules.search_key(family_name)
+    if not family:
+        return []
+    queryset = Patient.objects.filter(status=PatientStatus.ACTIVE, family_name_key=family)
+    first_given = next(iter(rules.search_key(given_names).split()), "")
+    if first_given:
+        # "Grace" matches "Grace Ann": the first given name is what people reliably give.
+        queryset = queryset.filter(
+            Q(given_names_key=first_given) | Q(given_names_key__startswith=f"{first_given} ")
+        )
+    same_person = Q(pk__in=[])
+    if date_of_birth and sex:
+        same_person |= Q(date_of_birth=date_of_birth, sex=sex)
+    tidy_postcode = " ".join((postcode or "").upper().split())
+    if tidy_postcode:
+        same_person |= Q(postcode=tidy_postcode)
+    return list(queryset.filter(same_person).order_by("family_name_key", "given_names_key", "pk")[:limit])
+
+
+def active_holder_of_nhs_number(nhs_number: str, *, exclude_id: int | None = None) -> Patient | None:
+    """The active record that already has this NHS number, if any (the one a clash refers to)."""
+    digits = rules.normalise_nhs_number(nhs_number)
+    if not digits:
+        return None
+    queryset = Patient.objects.filter(nhs_number=digits, status=PatientStatus.ACTIVE)
+    if exclude_id is not None:
+        queryset = queryset.exclude(pk=exclude_id)
+    return queryset.first()
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    label: str
+    left: str
+    right: str
+
+    @property
+    def differs(self) -> bool:
+        return self.left != self.right
+
+
+def demographic_label(field_name: str) -> str:
+    """The label a user knows a demographic field by (the form's label, else the model's verbose name)."""
+    return DEMOGRAPHIC_LABELS.get(field_name) or Patient._meta.get_field(field_name).verbose_name.capitalize()
+
+
+DEMOGRAPHIC_LABELS = {
+    "nhs_number": "NHS number",
+    "nhs_number_status": "NHS number verification status",
+    "temporary_identity": "Temporary identity",
+    "family_name": "Family name (surname)",
+    "given_names": "Given names",
+    "date_of_birth": "Date of birth",
+    "date_of_death": "Date of death",
+    "time_of_death": "Time of death",
+    "address_line_1": "Address line 1",
+    "address_line_2": "Address line 2",
+    "gp_practice_code": "GP practice ODS code",
+    "gp_practice_name": "GP practice name",
+    "next_of_kin_name": "Next of kin name",
+    "next_of_kin_relationship": "Next of kin relationship",
+    "next_of_kin_phone": "Next of kin phone",
+    "ethnic_category": "Ethnic category",
+    "interpreter_required": "Needs an interpreter",
+}
+
+
+def demographic_value(record, field_name: str) -> str:
+    """A field's value as shown to people: choice labels, Yes/No, dd-Mon-yyyy, NHS number in 3 3 4."""
+    value = getattr(record, field_name)
+    field = Patient._meta.get_field(field_name)
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if field_name == "nhs_number":
+        return rules.format_nhs_number(value)
+    if isinstance(value, date):
+        return f"{value:%d-%b-%Y}"
+    if hasattr(value, "strftime"):
+        return value.strftime("%H:%M")
+    return str(value)
+
+
+def compare_demographics(left: Patient, right: Patient, fields: tuple[str, ...]) -> list[FieldComparison]:
+    return [
+        FieldComparison(demographic_label(f), demographic_value(left, f), demographic_value(right, f))
+        for f in fields
+    ]
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    record: object  # a historical Patient row
+    changes: list[FieldComparison]  # old (left) -> new (right), only the fields that changed
+
+
+def demographic_history(patient: Patient, fields: tuple[str, ...]) -> list[HistoryRow]:
+    """Every version of the patient's details, newest first, each with what changed from the one
+    before (labels and shown values, not field names); two queries."""
+    versions = list(patient.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    rows = []
+    for newer, older in zip(versions, [*versions[1:], None], strict=True):
+        changes = []
+        if older is not None:
+            for change in newer.diff_against(older, included_fields=list(fields)).changes:
+                changes.append(
+                    FieldComparison(
+                        demographic_label(change.field),
+                        demographic_value(older, change.field),
+                        demographic_value(newer, change.field),
+                    )
+                )
+        rows.append(HistoryRow(record=newer, changes=changes))
+    return rows
+
+
+def rollback_preview(patient: Patient, history_id: int, fields: tuple[str, ...]):
+    """The version to roll back to and, for each field that would change, its current value (left)
+    and the value it would get (right). Raises the history model's DoesNotExist for a stranger's id."""
+    old = patient.history.get(history_id=history_id)
+    changes = [
+        FieldComparison(demographic_label(f), demographic_value(patient, f), demographic_value(old, f))
+        for f in fields
+        if getattr(patient, f) != getattr(old, f)
+    ]
+    return old, changes
+
+
+@dataclass(frozen=True)
+class MovedKind:
+    label: str
+    count: int
+
+
+def merge_moved_counts(merge: PatientMerge) -> list[MovedKind]:
+    """What a merge moved, counted by kind of entry (from the ids listed on the merge record)."""
+    from django.apps import apps
+
+    counts: dict[str, int] = {}
+    for key, ids in (merge.moved_rows or {}).items():
+        label = key.rsplit(":", 1)[0]
+        try:
+            name = str(apps.get_model(label)._meta.verbose_name_plural)
+        except LookupError:  # a model removed since the merge: still count its rows
+            name = label
+        counts[name] = counts.get(name, 0) + len(ids)
+    return [MovedKind(label=name[:1].upper() + name[1:], count=n) for name, n in sorted(counts.items())]

@@ -385,6 +385,9 @@ def _alerts(patient: Patient) -> list[SectionEntry]:
                 "Acknowledged by": _person(a.acknowledged_by),
                 "Acknowledged": a.acknowledged_at,
                 "Response": a.response_note,
+                "Informed": f"{a.informed} at {a.informed_at:%H:%M %d-%b-%Y}" if a.informed_at else "",
+                "Outcome": a.get_outcome_display() if a.outcome else "",
+                "Reviewed": f"{a.reviewed_by_name}: {a.review_note}" if a.reviewed_at else "",
             },
         )
         for a in alerts

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from records import services
-from records.models import ClinicalAlert, ObservationSet
+from records.models import ObservationSet
 
 
 @shared_task
@@ -15,7 +15,7 @@ def withdraw_ended_care_relationships() -> int:
 def raise_news2_alert(self, observation_set_id: int) -> int | None:
     obs = ObservationSet.objects.select_related("encounter__team").get(pk=observation_set_id)
     # A retry finds the alert its first run raised, and still emails it if that run did not.
-    alert = services.alert_raise_for_set(obs=obs) or ClinicalAlert.objects.filter(observation_set=obs).first()
+    alert = services.alert_raise_for_set(obs=obs) or services.alert_for_set(obs)
     if alert is None:
         return None
     services.alert_send_email(alert=alert)

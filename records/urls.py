@@ -1,6 +1,13 @@
 from django.urls import include, path, re_path
 
-from records import views, views_careplans, views_clinical, views_observations, views_timeline
+from records import (
+    views,
+    views_careplans,
+    views_clinical,
+    views_manager,
+    views_observations,
+    views_timeline,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +15,7 @@ urlpatterns = [
     path("my-patients/", views.my_patients, name="my_patients"),
     path("wards/<int:ward_id>/", views.ward_list, name="ward_list_for"),
     path("beds/free/", views.free_beds, name="free_beds"),
+    path("teams/for-consultant/", views.consultant_teams, name="consultant_teams"),
     path("patients/", views.patient_search, name="patient_search"),
     path("patients/register/", views.patient_register, name="patient_register"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
@@ -22,9 +30,12 @@ urlpatterns = [
     path("patients/<int:patient_id>/transfer/", views.patient_transfer, name="patient_transfer"),
     path("patients/<int:patient_id>/discharge/", views.patient_discharge, name="patient_discharge"),
     path("patients/<int:patient_id>/merge/", views.patient_merge, name="patient_merge"),
+    path("patients/<int:patient_id>/merges/<int:merge_id>/", views.merge_result, name="merge_result"),
     path("patients/<int:patient_id>/link/", views.patient_link, name="patient_link"),
     path("patients/<int:patient_id>/archive/", views.patient_archive, name="patient_archive"),
-    path("patients/<int:patient_id>/access-log/", views.patient_access_log, name="patient_access_log"),
+    path(
+        "patients/<int:patient_id>/access-log/", views_manager.patient_access_log, name="patient_access_log"
+    ),
     path("patients/<int:patient_id>/break-glass/", views.break_glass, name="break_glass"),
     path(
         "patients/<int:patient_id>/observations/",
@@ -89,10 +100,14 @@ urlpatterns = [
     path("care-plans/overdue/", views_careplans.careplans_overdue, name="careplans_overdue"),
     path("terminology/search/", views_clinical.terminology_search, name="terminology_search"),
     path("alerts/", views_observations.alert_list, name="alert_list"),
-    path(
-        "alerts/<int:alert_id>/acknowledge/", views_observations.alert_acknowledge, name="alert_acknowledge"
-    ),
+    path("alerts/<int:alert_id>/", views_observations.alert_respond, name="alert_respond"),
     path("merges/<int:merge_id>/undo/", views.merge_undo, name="merge_undo"),
-    path("privacy/break-glass/", views.break_glass_review, name="break_glass_review"),
+    path("privacy/break-glass/", views_manager.break_glass_review, name="break_glass_review"),
+    path(
+        "privacy/break-glass/<int:use_id>/",
+        views_manager.break_glass_review_use,
+        name="break_glass_review_use",
+    ),
+    path("bed-state/", views_manager.bed_state, name="bed_state"),
     path("", include("records.urls_subject_access")),
 ]

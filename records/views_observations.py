@@ -6,16 +6,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
+from epr.audit.models import Action
+from epr.audit.services import audit_record
 from epr.parsing import parse_local_datetime
-from records import chart, selectors, services
-from records.access import Level, patient_access
+from records import alert_rules, chart, news2, selectors, services
+from records.access import Level
 from records.errors import RecordError
-from records.forms import AcknowledgeForm, ObservationForm, SpO2ScaleForm
-from records.models import ClinicalAlert
+from records.forms import ObservationForm, SpO2ScaleForm
+from records.forms_alerts import AlertAcknowledgeForm, AlertResponseForm, AlertReviewForm
+from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, EncounterStatus, ObservationSet
 from records.news2 import VitalSignsError
+from records.services.alerts import observations_due_at
 from records.services.observations import result_of
 from records.views import NOT_DONE, patient_form_page, patient_page, submitted
 
@@ -40,8 +44,9 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
             form.add_error(None, exc.message)
         else:
             result = result_of(obs)
-            if result is None:
-                messages.success(request, "Observations saved. NEWS2 not scored: the set is incomplete.")
+            if result is None:  # amber, not green: an unscored set is not the all-clear a score would be
+                reason = news2.not_scored_reason({f: getattr(obs, f) for f in news2.NEWS2_PARAMETERS})
+                messages.warning(request, f"Observations saved. {reason}")
             else:
                 level = "error" if result.escalation else "success"
                 summary = f"NEWS2 {result.total} ({result.risk.value} risk). {result.monitoring}."
@@ -60,7 +65,9 @@ def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> Ht
     before = parse_local_datetime(request.GET.get("before", ""))  # a garbled value shows the latest
     sets = selectors.observation_sets(opened.patient, before=before)
     scale = services.current_spo2_scale(opened.patient)
-    latest = result_of(sets[-1]) if sets else None
+    # An incomplete set has no score: the last one that has keeps showing, with the frequency it set.
+    scored = selectors.latest_scored_set(opened.patient)
+    columns = chart.chart_columns(sets)
     return render(
         request,
         "records/observation_chart.html",
@@ -68,11 +75,32 @@ def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> Ht
             "opened": opened,
             "patient": opened.patient,
             "sets": sets,
-            "sections": chart.chart_sections(sets, scale=scale.scale if scale else 1),
+            "columns": columns,
+            "sections": chart.chart_sections(sets, scale=scale.scale if scale else 1, columns=columns),
             "scale": scale,
-            "latest": latest,
+            "scored": scored,
+            "latest": result_of(scored) if scored else None,
+            "latest_unscored": sets[-1] if sets and before is None and sets[-1] != scored else None,
+            "due": _due_line(opened, sets[-1] if sets else None, scored) if before is None else None,
             "older": sets[0].taken_at.isoformat() if len(sets) == 24 else "",
         },
+    )
+
+
+def _due_line(
+    opened: selectors.PatientView, newest: ObservationSet | None, scored: ObservationSet | None
+) -> chart.DueLine | None:
+    """When observations are due, for an inpatient only: the clock runs from the last scored set
+    (an incomplete set does not restart it), or from the newest set when none was ever scored."""
+    encounter = opened.current_stay.encounter if opened.current_stay else None
+    if encounter is None or encounter.status != EncounterStatus.ACTIVE:
+        return None
+    last = scored or newest
+    return chart.due_line(
+        last_taken_at=last.taken_at if last else None,
+        due_at=observations_due_at(encounter, last),
+        now=timezone.localtime(),
+        later_unscored=scored is not None and newest is not None and newest != scored,
     )
 
 
@@ -94,33 +122,79 @@ def spo2_scale(request: HttpRequest, opened: selectors.PatientView) -> HttpRespo
 
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    alerts = list(selectors.alerts_for_user(request.user)[:200])
+    rows = selectors.alert_rows(request.user)
+    alerts = [row.alert for row in rows]
     services.alerts_mark_shown(user=request.user, alerts=alerts)
-    recent = list(selectors.alerts_for_user(request.user, include_closed=True).exclude(status="open")[:50])
+    recent = list(
+        selectors.alerts_for_user(request.user, include_closed=True)
+        .exclude(status__in=ACTIVE_ALERT_STATUSES)
+        .order_by("-acknowledged_at", "-pk")[:50]
+    )
     selectors.audit_list_shown(
         request.user, listing="alerts", patient_ids=[a.patient_id for a in alerts + recent]
     )
+    return render(request, "records/alerts.html", {"rows": rows, "recent": recent, "now": timezone.now()})
+
+
+def _alert_form(alert: ClinicalAlert, user, data=None):
+    if alert.status == AlertStatus.ESCALATED:
+        return AlertReviewForm(data, reviewer=user.get_full_name() or user.username)
+    if alert_rules.response_required(alert.kind):
+        return AlertResponseForm(data)
+    return AlertAcknowledgeForm(data)
+
+
+@login_required
+def alert_respond(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """One alert with its history and the answer it is waiting for (a response, or the review)."""
+    try:
+        alert = selectors.alert_for_user(request.user, alert_id)
+    except ClinicalAlert.DoesNotExist as exc:
+        audit_record(user=request.user, action=Action.DENIED, detail={"alert": alert_id})
+        raise PermissionDenied("This alert is not addressed to you.") from exc
+    opened = selectors.patient_for_user(request.user, alert.patient_id, minimum=Level.CLINICAL)
+    can_answer = alert.is_active and request.user.has_perm("records.change_clinicalalert")
+    form = _alert_form(alert, request.user, request.POST or None) if can_answer else None
+    if request.method == "POST":
+        if form is None:
+            audit_record(user=request.user, action=Action.DENIED, patient_id=alert.patient_id, obj=alert)
+            raise PermissionDenied("You may not answer this alert.")
+        if form.is_valid() and _answer(request, alert, form):
+            return redirect("alert_list")
+    triggers, events = selectors.alert_history(alert)
     return render(
-        request, "records/alerts.html", {"alerts": alerts, "recent": recent, "form": AcknowledgeForm()}
+        request,
+        "records/alert_respond.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "alert": alert,
+            "form": form,
+            "triggers": triggers,
+            "events": events,
+            "now": timezone.now(),
+            "escalated": alert.status == AlertStatus.ESCALATED,
+        },
     )
 
 
-@require_POST
-@login_required
-def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_object_or_404(ClinicalAlert.objects.select_related("patient"), pk=alert_id)
-    if (
-        not request.user.has_perm("records.change_clinicalalert")
-        or not patient_access(request.user, alert.patient).clinical
-        or not selectors.alerts_for_user(request.user, include_closed=True).filter(pk=alert.pk).exists()
-    ):
-        raise PermissionDenied("This alert is not addressed to you.")
-    form = AcknowledgeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.alert_acknowledge(alert=alert, user=request.user, **form.cleaned_data)
-        except RecordError as exc:
-            messages.error(request, exc.message)
+def _answer(request: HttpRequest, alert: ClinicalAlert, form) -> bool:
+    try:
+        if isinstance(form, AlertReviewForm):
+            services.alert_record_review(alert=alert, user=request.user, **form.cleaned_data)
+            messages.success(request, f"Review recorded for {alert.patient.display_name}.")
         else:
-            messages.success(request, "Alert acknowledged.")
-    return redirect("alert_list")
+            done = services.alert_acknowledge(alert=alert, user=request.user, **form.cleaned_data)
+            if done.status == AlertStatus.ESCALATED:
+                messages.success(
+                    request,
+                    f"Response recorded. The alert stays on the list, escalated and awaiting review by "
+                    f"{done.informed}.",
+                )
+            else:
+                messages.success(request, f"Alert for {alert.patient.display_name} answered.")
+    except RecordError as exc:
+        for field, message in (exc.errors or {None: exc.message}).items():
+            form.add_error(field if field in form.fields else None, message)
+        return False
+    return True

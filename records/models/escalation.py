@@ -37,7 +37,9 @@ class TreatmentEscalationPlan(models.Model):
         "Senior clinician responsible", max_length=200, help_text="Name and grade, e.g. Dr A Khan, consultant"
     )
     discussed_with = models.CharField(
-        "Discussed with", max_length=300, help_text="The patient, or who was consulted and why not the patient"
+        "Discussed with",
+        max_length=300,
+        help_text="The patient, or who was consulted and why not the patient",
     )
     note = models.TextField(blank=True)
     review_date = models.DateField(null=True, blank=True)

@@ -9,10 +9,14 @@ from records.services.access import (
 )
 from records.services.alerts import (
     alert_acknowledge,
+    alert_for_set,
+    alert_raise,
     alert_raise_for_set,
+    alert_record_review,
     alert_send_email,
     alerts_mark_shown,
     raise_overdue_observation_alerts,
+    recipients_described,
     sweep_missed_news2_alerts,
 )
 from records.services.careplans import (
@@ -71,7 +75,10 @@ __all__ = [
     "OBSERVATION_FIELDS",
     "PROBLEM_FIELDS",
     "alert_acknowledge",
+    "alert_for_set",
+    "alert_raise",
     "alert_raise_for_set",
+    "alert_record_review",
     "alert_send_email",
     "alerts_mark_shown",
     "allergy_record",
@@ -109,6 +116,7 @@ __all__ = [
     "patients_merge",
     "problem_record",
     "raise_overdue_observation_alerts",
+    "recipients_described",
     "site_create",
     "spo2_scale_set",
     "subject_access_close",

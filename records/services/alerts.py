@@ -1,4 +1,5 @@
-"""Decision-support alerts: raised idempotently (one per trigger), acknowledged once, all kept."""
+"""Decision-support alerts: one active alert per patient and condition, updated by each new trigger
+(idempotent by the trigger's key), answered with a recorded response, every trigger and answer kept."""
 
 from __future__ import annotations
 
@@ -6,19 +7,23 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from records import news2
+from records import alert_rules, news2
 from records.errors import RecordError
 from records.models import (
+    ACTIVE_ALERT_STATUSES,
     AlertEvent,
     AlertEventAction,
     AlertKind,
+    AlertOutcome,
     AlertSeverity,
     AlertStatus,
+    AlertTrigger,
     ClinicalAlert,
     Encounter,
     EncounterStatus,
@@ -48,67 +53,182 @@ def _recipient_groups(encounter: Encounter | None) -> list:
     return groups
 
 
-def _raise(
-    *, key: str, patient_id: int, kind: str, severity: str, message: str, encounter, obs=None
+def recipients_described(encounter: Encounter | None) -> str:
+    """Who an alert for this admission goes to, in words ("Ward 7 and Dr Dee's firm")."""
+    names = []
+    for group in _recipient_groups(encounter):
+        owner = getattr(group, "ward", None) or getattr(group, "team", None)
+        names.append(owner.name if owner else group.name)
+    return " and ".join(names)
+
+
+def _lock_condition(patient_id: int, kind: str) -> None:
+    # Two triggers for the same patient and condition at once must find one alert, not make two: the row
+    # to lock may not exist yet, so serialise on (patient, kind) for the transaction.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"alert:{patient_id}:{kind}"]
+        )
+
+
+def _event(alert: ClinicalAlert, action: str, *, user=None, reason: str = "", at: datetime | None = None):
+    return AlertEvent.objects.create(
+        alert=alert, user=user, action=action, at=at or timezone.now(), reason=reason
+    )
+
+
+@transaction.atomic
+def alert_raise(
+    *,
+    key: str,
+    patient_id: int,
+    kind: str,
+    severity: str,
+    message: str,
+    encounter: Encounter | None,
+    obs: ObservationSet | None = None,
+    risk: str = "",
+    score: int | None = None,
+    due_at: datetime | None = None,
 ) -> ClinicalAlert | None:
-    """Create the alert for `key` unless it exists; returns None when it was raised before."""
-    try:
-        with transaction.atomic():
-            alert = ClinicalAlert.objects.create(
-                key=key,
-                patient_id=patient_id,
-                kind=kind,
-                severity=severity,
-                message=message,
-                observation_set=obs,
-                raised_at=timezone.now(),
-            )
-    except IntegrityError:
+    """Raise the alert for a trigger, or update the patient's active alert of that kind with it.
+
+    Idempotent by `key`: a trigger seen before changes nothing and returns None. A trigger in a higher
+    risk band than the response so far re-opens the alert (a new response is needed, and it is sent again).
+    """
+    _lock_condition(patient_id, kind)
+    if AlertTrigger.objects.filter(key=key).exists():
         return None
-    alert.recipients.set(_recipient_groups(encounter))
+    now = timezone.now()
+    alert = (
+        ClinicalAlert.objects.select_for_update()
+        .filter(patient_id=patient_id, kind=kind, status__in=ACTIVE_ALERT_STATUSES)
+        .first()
+    )
+    if alert is None:
+        alert = ClinicalAlert.objects.create(
+            key=key,
+            patient_id=patient_id,
+            kind=kind,
+            severity=severity,
+            risk=risk,
+            score=score,
+            message=message,
+            observation_set=obs,
+            due_at=due_at,
+            raised_at=now,
+            needs_response_since=now,
+        )
+        action = Action.CREATE
+    else:
+        _update_active(alert, severity=severity, risk=risk, score=score, message=message, obs=obs, now=now)
+        action = Action.UPDATE
+    AlertTrigger.objects.create(
+        key=key,
+        alert=alert,
+        at=now,
+        observation_set=obs,
+        score=score,
+        severity=severity,
+        risk=risk,
+        message=message,
+    )
+    alert.recipients.add(*_recipient_groups(encounter))
     audit_record(
         user=None,
-        action=Action.CREATE,
+        action=action,
         patient_id=patient_id,
         obj=alert,
         channel="system",
-        detail={"kind": kind, "severity": severity},
+        detail={"kind": kind, "severity": alert.severity, "trigger": key.split(":", 1)[0]},
     )
     return alert
 
 
-@transaction.atomic
+def _update_active(alert: ClinicalAlert, *, severity, risk, score, message, obs, now) -> None:
+    rose = alert_rules.risk_rose(alert.risk, risk) or (
+        severity == AlertSeverity.URGENT and alert.severity != AlertSeverity.URGENT
+    )
+    before = alert.score
+    alert.score, alert.message, alert.updated_at = score, message, now
+    alert.observation_set = obs or alert.observation_set
+    if rose:
+        alert.severity, alert.risk = severity, risk
+        alert.status = AlertStatus.OPEN
+        alert.needs_response_since, alert.emailed_at = now, None
+        alert.outcome = ""
+        _event(alert, AlertEventAction.RE_ESCALATED, reason=f"NEWS2 rose from {before} to {score}", at=now)
+    else:
+        _event(alert, AlertEventAction.RESCORED, reason=f"NEWS2 {score}", at=now)
+    alert.save()
+
+
+def _news2_message(result: news2.News2Result) -> str:
+    reason = f"NEWS2 {result.total}" + (" with a score of 3 in one parameter" if result.red_score else "")
+    return f"{reason}. {result.response}"
+
+
 def alert_raise_for_set(*, obs: ObservationSet) -> ClinicalAlert | None:
     result = result_of(obs)
     if obs.status != EntryStatus.FINAL or result is None or result.escalation == news2.Escalation.NONE:
         return None
     severity = AlertSeverity.URGENT if result.escalation == news2.Escalation.URGENT else AlertSeverity.ALERT
-    reason = f"NEWS2 {result.total}" + (" with a score of 3 in one parameter" if result.red_score else "")
-    alert = _raise(
+    return alert_raise(
         key=f"news2:{obs.pk}",
         patient_id=obs.patient_id,
         kind=AlertKind.NEWS2,
         severity=severity,
-        message=f"{reason}. {result.response}",
+        risk=result.risk.value,
+        score=result.total,
+        message=_news2_message(result),
         encounter=obs.encounter,
         obs=obs,
     )
-    return alert
+
+
+def alert_for_set(obs: ObservationSet) -> ClinicalAlert | None:
+    """The alert a set raised or updated, if any (for a retried task)."""
+    trigger = AlertTrigger.objects.select_related("alert").filter(key=f"news2:{obs.pk}").first()
+    return trigger.alert if trigger else None
+
+
+def alerts_after_observations(*, obs: ObservationSet) -> None:
+    """A set was recorded: it answers an overdue-observations alert, and a set that scores without
+    escalating still updates the NEWS2 alert that is waiting, so the ward sees the latest score."""
+    now = timezone.now()
+    for alert in ClinicalAlert.objects.select_for_update().filter(
+        patient_id=obs.patient_id, kind=AlertKind.OBS_OVERDUE, status__in=ACTIVE_ALERT_STATUSES
+    ):
+        alert.status, alert.acknowledged_at = AlertStatus.RESOLVED, now
+        alert.acknowledged_by = obs.recorded_by
+        alert.response_note = "Observations recorded"
+        alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "response_note"])
+        _event(alert, AlertEventAction.RESOLVED, user=obs.recorded_by, reason="Observations recorded", at=now)
+    result = result_of(obs)
+    if result is None or result.escalation != news2.Escalation.NONE:
+        return  # an escalating set updates its alert through the alert task
+    for alert in ClinicalAlert.objects.select_for_update().filter(
+        patient_id=obs.patient_id, kind=AlertKind.NEWS2, status__in=ACTIVE_ALERT_STATUSES
+    ):
+        alert.score, alert.updated_at = result.total, now
+        alert.observation_set = obs
+        alert.save(update_fields=["score", "updated_at", "observation_set"])
+        _event(alert, AlertEventAction.RESCORED, reason=f"NEWS2 {result.total}", at=now)
 
 
 @transaction.atomic
 def alert_send_email(*, alert: ClinicalAlert) -> bool:
-    """Email the alert once, where an address is configured. No patient identifiers in the email.
-    The row lock makes a retried or repeated task send it once (at least once, if a commit fails)."""
+    """Email the alert once per raising (and again when its risk rises), where an address is configured.
+    No patient identifiers in the email. The row lock makes a retried task send it once."""
     address = getattr(settings, "EPR_ALERT_EMAIL", "")
     if not address:
         return False
     locked = ClinicalAlert.objects.select_for_update().get(pk=alert.pk)
-    if locked.emailed_at:
+    if locked.emailed_at or not locked.is_active:
         return False
     send_mail(
         subject=f"EPR {locked.get_severity_display()} alert",
-        message=f"An {locked.get_kind_display()} alert needs acknowledging in the EPR (alert {locked.pk}).",
+        message=f"An {locked.get_kind_display()} alert needs a response in the EPR (alert {locked.pk}).",
         from_email=None,
         recipient_list=[address],
     )
@@ -117,26 +237,101 @@ def alert_send_email(*, alert: ClinicalAlert) -> bool:
     return True
 
 
+def _answered_by(alert: ClinicalAlert) -> str:
+    if alert.acknowledged_by:
+        return f"{alert.acknowledged_by} at {timezone.localtime(alert.acknowledged_at):%H:%M}"
+    return "someone else"
+
+
 @transaction.atomic
 def alert_acknowledge(
-    *, alert: ClinicalAlert, user, note: str = "", escalated: bool = False
+    *,
+    alert: ClinicalAlert,
+    user,
+    note: str = "",
+    informed: str = "",
+    informed_at: datetime | None = None,
+    outcome: str = "",
 ) -> ClinicalAlert:
+    """Answer an alert. A NEWS2 alert needs who was informed, when, and what came of it; if a review was
+    requested the alert stays on the list, escalated and awaiting that review."""
     locked = ClinicalAlert.objects.select_for_update().get(pk=alert.pk)
     if locked.status != AlertStatus.OPEN:
-        raise RecordError(f"This alert was already acknowledged by {locked.acknowledged_by}.")
-    if escalated and not note.strip():
-        raise RecordError("Say who the alert was escalated to.", field="note")
-    locked.status = AlertStatus.ESCALATED if escalated else AlertStatus.ACKNOWLEDGED
-    locked.acknowledged_by = user
-    locked.acknowledged_at = timezone.now()
+        raise RecordError(f"This alert was already answered by {_answered_by(locked)}.")
+    now = timezone.now()
+    problems = alert_rules.check_response(
+        kind=locked.kind, informed=informed, informed_at=informed_at, outcome=outcome, now=now
+    )
+    if problems:
+        first = next(iter(problems.errors.values()))
+        raise RecordError(first, field=next(iter(problems.errors)), errors=problems.errors)
+    if outcome and outcome not in AlertOutcome.values:
+        raise RecordError("Select what happened", field="outcome")
+    awaiting_review = outcome in alert_rules.OUTCOMES_AWAITING_REVIEW
+    locked.status = AlertStatus.ESCALATED if awaiting_review else AlertStatus.ACKNOWLEDGED
+    locked.acknowledged_by, locked.acknowledged_at = user, now
     locked.response_note = note.strip()
-    locked.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "response_note"])
-    AlertEvent.objects.create(
-        alert=locked,
+    locked.informed, locked.informed_at, locked.outcome = informed.strip(), informed_at, outcome
+    if awaiting_review:
+        locked.needs_response_since = now  # now waiting for the review
+    locked.save()
+    summary = "; ".join(
+        part
+        for part in (
+            f"Informed {locked.informed} at {timezone.localtime(informed_at):%H:%M}" if informed_at else "",
+            locked.get_outcome_display() if outcome else "",
+            locked.response_note,
+        )
+        if part
+    )
+    _event(
+        locked,
+        AlertEventAction.ESCALATED if awaiting_review else AlertEventAction.ACKNOWLEDGED,
         user=user,
-        at=locked.acknowledged_at,
-        reason=locked.response_note,
-        action=AlertEventAction.ESCALATED if escalated else AlertEventAction.ACKNOWLEDGED,
+        reason=summary,
+        at=now,
+    )
+    audit_record(
+        user=user,
+        action=Action.UPDATE,
+        patient_id=locked.patient_id,
+        obj=locked,
+        detail={"status": locked.status},
+    )
+    return locked
+
+
+@transaction.atomic
+def alert_record_review(
+    *, alert: ClinicalAlert, user, reviewed_by: str, reviewed_at: datetime | None, note: str
+) -> ClinicalAlert:
+    """The clinician's review of an escalated alert: who reviewed, when, and the plan. Closes the alert."""
+    locked = ClinicalAlert.objects.select_for_update().get(pk=alert.pk)
+    if locked.status != AlertStatus.ESCALATED:
+        raise RecordError("This alert is not waiting for a review.")
+    errors = {}
+    if not reviewed_by.strip():
+        errors["reviewed_by"] = "Enter the name of the clinician who reviewed the patient"
+    if reviewed_at is None:
+        errors["reviewed_at"] = "Enter when the patient was reviewed"
+    elif reviewed_at > timezone.now():
+        errors["reviewed_at"] = "The time of the review cannot be in the future"
+    if not note.strip():
+        errors["note"] = "Enter the outcome of the review or the plan"
+    if errors:
+        raise RecordError(next(iter(errors.values())), field=next(iter(errors)), errors=errors)
+    locked.status = AlertStatus.REVIEWED
+    locked.reviewed_by_name, locked.reviewed_at, locked.review_note = (
+        reviewed_by.strip(),
+        reviewed_at,
+        note.strip(),
+    )
+    locked.save()
+    _event(
+        locked,
+        AlertEventAction.REVIEWED,
+        user=user,
+        reason=f"Reviewed by {locked.reviewed_by_name}: {locked.review_note}",
     )
     audit_record(
         user=user,
@@ -157,7 +352,8 @@ def observations_due_at(encounter: Encounter, last: ObservationSet | None) -> da
 
 
 def raise_overdue_observation_alerts(*, now: datetime | None = None) -> int:
-    """One alert per missed due time. Idempotent: the key names the set (or admission) it follows."""
+    """One overdue alert per patient at a time; a missed due time raises it once (its key names the set,
+    or the admission, that the due time follows). Recording observations resolves it."""
     now = now or timezone.now()
     raised = 0
     encounters = Encounter.objects.filter(status=EncounterStatus.ACTIVE).select_related("team__staff_group")
@@ -174,29 +370,36 @@ def raise_overdue_observation_alerts(*, now: datetime | None = None) -> int:
         if due > now:
             continue
         key = f"overdue:set:{last.pk}" if last else f"overdue:admission:{encounter.pk}"
-        minutes = int((now - due).total_seconds() // 60)
-        with transaction.atomic():
-            if _raise(
-                key=key,
-                patient_id=encounter.patient_id,
-                kind=AlertKind.OBS_OVERDUE,
-                severity=AlertSeverity.ALERT,
-                encounter=encounter,
-                message=f"Observations overdue by {minutes} minutes.",
-            ):
-                raised += 1
+        if alert_raise(
+            key=key,
+            patient_id=encounter.patient_id,
+            kind=AlertKind.OBS_OVERDUE,
+            severity=AlertSeverity.ALERT,
+            encounter=encounter,
+            due_at=due,
+            message=f"Observations were due at {timezone.localtime(due):%H:%M on %d-%b}.",
+        ):
+            raised += 1
     return raised
 
 
 def sweep_missed_news2_alerts(*, since: timedelta = timedelta(hours=24)) -> int:
-    """Backstop for a lost task message: raise any escalation alert not yet raised."""
+    """Backstop for a lost task message: raise (or update) any escalation not yet seen as a trigger."""
     raised = 0
-    candidates = ObservationSet.objects.filter(
-        recorded_at__gte=timezone.now() - since,
-        status=EntryStatus.FINAL,
-        news2_risk__in=[news2.Risk.LOW_MEDIUM, news2.Risk.MEDIUM, news2.Risk.HIGH],  # the ones that escalate
-        alerts__isnull=True,
-    ).select_related("encounter__team")
+    candidates = (
+        ObservationSet.objects.filter(
+            recorded_at__gte=timezone.now() - since,
+            status=EntryStatus.FINAL,
+            news2_risk__in=[
+                news2.Risk.LOW_MEDIUM,
+                news2.Risk.MEDIUM,
+                news2.Risk.HIGH,
+            ],  # the ones that escalate
+        )
+        .exclude(Exists(AlertTrigger.objects.filter(observation_set=OuterRef("pk"))))
+        .select_related("encounter__team")
+        .order_by("taken_at")
+    )
     for obs in candidates:
         if alert_raise_for_set(obs=obs):
             raised += 1
@@ -212,27 +415,44 @@ def alerts_mark_shown(*, user, alerts: list[ClinicalAlert]) -> None:
 
 
 def alerts_readdress(*, encounter: Encounter) -> int:
-    """Send a patient's open alerts to the ward they are on now (and their team), after a transfer."""
+    """Send a patient's active alerts to the ward they are on now (and their team), after a transfer."""
     groups = _recipient_groups(encounter)
-    open_alerts = list(ClinicalAlert.objects.filter(patient_id=encounter.patient_id, status=AlertStatus.OPEN))
-    for alert in open_alerts:
+    active = list(
+        ClinicalAlert.objects.filter(patient_id=encounter.patient_id, status__in=ACTIVE_ALERT_STATUSES)
+    )
+    for alert in active:
         alert.recipients.add(*groups)
-    return len(open_alerts)
+    return len(active)
 
 
 def alerts_withdraw_for_set(*, obs: ObservationSet, user) -> int:
-    """An alert raised by a set later found to be entered in error is withdrawn, not left waiting."""
+    """A set later found to be entered in error no longer counts: an alert that only it triggered is
+    withdrawn, not left waiting; an alert other sets triggered too stays, with the error noted."""
     now = timezone.now()
     withdrawn = 0
+    reason = f"Observations entered in error: {obs.error_reason}"
+    alert_ids = AlertTrigger.objects.filter(observation_set=obs).values("alert_id")
     for alert in ClinicalAlert.objects.select_for_update().filter(
-        observation_set=obs, status=AlertStatus.OPEN
+        pk__in=alert_ids, status__in=ACTIVE_ALERT_STATUSES
     ):
-        alert.status = AlertStatus.WITHDRAWN
-        alert.acknowledged_by, alert.acknowledged_at = user, now
-        alert.response_note = f"Observations entered in error: {obs.error_reason}"
-        alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "response_note"])
-        AlertEvent.objects.create(
-            alert=alert, user=user, action=AlertEventAction.OVERRIDDEN, at=now, reason=alert.response_note
+        others = (
+            AlertTrigger.objects.filter(alert=alert, observation_set__status=EntryStatus.FINAL)
+            .exclude(observation_set=obs)
+            .order_by("-at")
+            .first()
         )
-        withdrawn += 1
+        if others is None:
+            alert.status = AlertStatus.WITHDRAWN
+            alert.acknowledged_by, alert.acknowledged_at = user, now
+            alert.response_note = reason
+            alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "response_note"])
+            withdrawn += 1
+        else:
+            alert.score, alert.observation_set_id, alert.message = (
+                others.score,
+                others.observation_set_id,
+                others.message,
+            )
+            alert.save(update_fields=["score", "observation_set", "message"])
+        _event(alert, AlertEventAction.OVERRIDDEN, user=user, reason=reason, at=now)
     return withdrawn

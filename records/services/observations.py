@@ -133,8 +133,15 @@ def observation_set_record(
         obj=obs,
         detail={"news2": obs.news2_total},
     )
+    _after_observations(obs)
     queue_escalation(obs)
     return obs
+
+
+def _after_observations(obs: ObservationSet) -> None:
+    from records.services.alerts import alerts_after_observations  # alerts build on observations
+
+    alerts_after_observations(obs=obs)
 
 
 def queue_escalation(obs: ObservationSet) -> None:
@@ -216,6 +223,7 @@ def observation_set_add_values(
         obj=locked,
         detail={"added": sorted(new), "news2": locked.news2_total},
     )
+    _after_observations(locked)
     if not was_scored:
         queue_escalation(locked)  # the alert task is idempotent by set, so a repeat is harmless anyway
     return locked, True

@@ -14,3 +14,11 @@ def age(patient) -> str:
 @register.filter
 def nhs_number(value: str) -> str:
     return rules.format_nhs_number(value)
+
+
+@register.filter
+def waited(since, now=None) -> str:
+    """How long since a moment, as people say it ("2 hours 5 minutes")."""
+    if not since:
+        return ""
+    return rules.describe_duration((now or timezone.now()) - since)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from records import services
-from records.models import ClinicalAlert, ObservationSet
+from records.models import ObservationSet
 from tests.records.test_pages import login
 
 FORM_SEVEN = {
@@ -45,45 +45,6 @@ def test_who_may_record_observations(
     )
     assert response.status_code == status
     assert ObservationSet.objects.count() == (1 if status == 302 else 0)
-
-
-def test_hca_records_seven_and_nurse_and_doctor_see_and_acknowledge(
-    client, admitted, colleague, nurse, doctor, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = login(client, colleague).post(
-            reverse("observations_record", args=[admitted.patient_id]), FORM_SEVEN, follow=True
-        )
-    assert b"NEWS2 7 (high risk)" in response.content
-    alert = ClinicalAlert.objects.get()
-
-    assert admitted.patient.display_name.encode() in login(client, doctor).get(reverse("alert_list")).content
-    page = login(client, nurse).get(reverse("alert_list"))
-    assert b"Urgent" in page.content
-    client.post(reverse("alert_acknowledge", args=[alert.pk]), {"note": "Reg bleeped", "escalated": "on"})
-    alert.refresh_from_db()
-    assert alert.status == "escalated" and alert.acknowledged_by == nurse
-
-
-def test_an_alert_for_another_ward_cannot_be_acknowledged(client, admitted, colleague, outsider):
-    obs = services.observation_set_record(
-        recorded_by=colleague,
-        patient=admitted.patient,
-        **{
-            "respiration_rate": 30,
-            "spo2": 97,
-            "on_oxygen": False,
-            "systolic_bp": 125,
-            "pulse": 72,
-            "consciousness": "A",
-            "temperature": Decimal("37"),
-        },
-    )
-    alert = services.alert_raise_for_set(obs=obs)
-    response = login(client, outsider).post(reverse("alert_acknowledge", args=[alert.pk]), {"note": "x"})
-    assert response.status_code == 403
-    alert.refresh_from_db()
-    assert alert.status == "open"
 
 
 def test_bad_values_show_field_errors_and_save_nothing(client, admitted, nurse):
@@ -125,50 +86,3 @@ def test_chart_query_count_is_constant(client, admitted, nurse, django_assert_ma
         response = client.get(reverse("observation_chart", args=[admitted.patient_id]))
     assert response.content.count(b'class="epr-chart__time"') == 24
     assert b"Earlier observations" in response.content
-
-
-def test_every_showing_and_answer_of_an_alert_is_kept(client, admitted, colleague, nurse):
-    from records.models import AlertEvent
-
-    obs = services.observation_set_record(
-        recorded_by=colleague,
-        patient=admitted.patient,
-        respiration_rate=30,
-        spo2=97,
-        on_oxygen=False,
-        systolic_bp=125,
-        pulse=72,
-        consciousness="A",
-        temperature=Decimal("37"),
-    )
-    alert = services.alert_raise_for_set(obs=obs)
-    login(client, nurse).get(reverse("alert_list"))
-    client.post(reverse("alert_acknowledge", args=[alert.pk]), {"note": "Doctor informed"})
-    events = list(AlertEvent.objects.filter(alert=alert).values_list("action", "user__username", "reason"))
-    assert events == [("shown", "alice", ""), ("acknowledged", "alice", "Doctor informed")]
-
-
-def test_alert_list_keeps_queries_flat(client, admitted, colleague, nurse, django_assert_max_num_queries):
-    def raise_alerts(count):
-        for _ in range(count):
-            obs = services.observation_set_record(
-                recorded_by=colleague,
-                patient=admitted.patient,
-                respiration_rate=30,
-                spo2=97,
-                on_oxygen=False,
-                systolic_bp=125,
-                pulse=72,
-                consciousness="A",
-                temperature=Decimal("37"),
-            )
-            services.alert_raise_for_set(obs=obs)
-
-    login(client, nurse)
-    raise_alerts(2)
-    with django_assert_max_num_queries(14):
-        client.get(reverse("alert_list"))
-    raise_alerts(25)
-    with django_assert_max_num_queries(14):
-        response = client.get(reverse("alert_list"))
-    assert response.content.count(b'class="epr-alert epr-alert--') == 27

@@ -109,17 +109,23 @@ def test_alert_is_emailed_once_where_configured(
     assert admitted.patient.family_name not in mail.outbox[0].body
 
 
-def test_acknowledge_once_with_escalation_note(admitted, colleague, nurse, doctor):
+def test_acknowledge_once_with_the_response_recorded(admitted, colleague, nurse, doctor):
     obs = record(admitted.patient, colleague, SCORES_SEVEN)
     alert = services.alert_raise_for_set(obs=obs)
-    with pytest.raises(RecordError, match="who the alert was escalated to"):
-        services.alert_acknowledge(alert=alert, user=nurse, escalated=True)
+    with pytest.raises(RecordError, match="clinician or team you informed"):
+        services.alert_acknowledge(alert=alert, user=nurse, note="Seen")
     done = services.alert_acknowledge(
-        alert=alert, user=nurse, note="Registrar Dr Khan bleeped 14:05", escalated=True
+        alert=alert,
+        user=nurse,
+        informed="Registrar Dr Khan",
+        informed_at=timezone.now(),
+        outcome="review_requested",
     )
     assert done.status == AlertStatus.ESCALATED
-    with pytest.raises(RecordError, match="already acknowledged"):
-        services.alert_acknowledge(alert=alert, user=doctor)
+    with pytest.raises(RecordError, match="already answered"):
+        services.alert_acknowledge(
+            alert=alert, user=doctor, informed="x", informed_at=timezone.now(), outcome="reviewed"
+        )
 
 
 def test_overdue_observations_raise_one_alert_per_missed_time(admitted, colleague):

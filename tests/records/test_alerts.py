@@ -1,0 +1,355 @@
+"""Alerts as a ward uses them: one per patient and condition, urgent first, answered with a recorded
+response, reviewed, resolved by observations, and addressed only to the roles that act on them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from records import alert_rules, selectors, services
+from records.errors import RecordError
+from records.models import AlertEvent, AlertStatus, AlertTrigger, ClinicalAlert
+from tests.factories import BedFactory, PatientFactory
+from tests.records.test_pages import login
+
+NORMAL = {
+    "respiration_rate": 16,
+    "spo2": 97,
+    "on_oxygen": False,
+    "systolic_bp": 125,
+    "diastolic_bp": 80,
+    "pulse": 72,
+    "consciousness": "A",
+    "temperature": Decimal("36.8"),
+}
+RED_SCORE = {**NORMAL, "respiration_rate": 30}  # 3 in one parameter, total 3: an alert, low-medium risk
+FIVE = {**NORMAL, "respiration_rate": 22, "pulse": 115, "temperature": Decimal("38.5")}  # 2+2+1
+NINE = {**FIVE, "on_oxygen": True, "systolic_bp": 100, "oxygen_device": "nasal"}  # +2 +2
+TWO = {**NORMAL, "pulse": 115}
+
+
+def record(patient, user, values, **kwargs):
+    obs = services.observation_set_record(recorded_by=user, patient=patient, **values, **kwargs)
+    services.alert_raise_for_set(obs=obs)  # what the task does after commit
+    return obs
+
+
+def respond(alert, user, outcome="reviewed", **kwargs):
+    return services.alert_acknowledge(
+        alert=alert,
+        user=user,
+        informed=kwargs.pop("informed", "Dr Khan, medical registrar"),
+        informed_at=kwargs.pop("informed_at", timezone.now() - timedelta(minutes=2)),
+        outcome=outcome,
+        **kwargs,
+    )
+
+
+# Rules -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rose"),
+    [
+        ("low-medium", "medium", True),
+        ("medium", "high", True),
+        ("medium", "medium", False),
+        ("high", "medium", False),
+        ("", "low-medium", True),
+        ("high", "high", False),
+    ],
+)
+def test_a_rise_is_a_higher_risk_band(before, after, rose):
+    assert alert_rules.risk_rose(before, after) is rose
+
+
+def test_a_news2_response_names_who_when_and_what():
+    now = timezone.now()
+    missing = alert_rules.check_response(kind="news2", informed=" ", informed_at=None, outcome="", now=now)
+    assert set(missing.errors) == {"informed", "informed_at", "outcome"}
+    future = alert_rules.check_response(
+        kind="news2", informed="Dr K", informed_at=now + timedelta(minutes=1), outcome="reviewed", now=now
+    )
+    assert future.errors == {"informed_at": "The time you informed them cannot be in the future"}
+    assert not alert_rules.check_response(
+        kind="obs_overdue", informed="", informed_at=None, outcome="", now=now
+    )
+
+
+def test_pharmacists_and_hcas_do_not_act_on_news2_escalations():
+    assert alert_rules.acts_on("nurse", "news2") and alert_rules.acts_on("doctor", "news2")
+    assert not alert_rules.acts_on("pharmacist", "news2")
+    assert not alert_rules.acts_on("pharmacist", "obs_overdue")
+    assert alert_rules.acts_on("hca", "obs_overdue")
+
+
+# One alert per patient and condition ------------------------------------------------------------------
+
+
+def test_new_sets_update_the_open_alert_instead_of_stacking(admitted, colleague):
+    for _ in range(4):
+        record(admitted.patient, colleague, FIVE)
+    alert = ClinicalAlert.objects.get()
+    assert alert.score == 5 and alert.status == AlertStatus.OPEN
+    assert AlertTrigger.objects.filter(alert=alert).count() == 4  # every score kept
+    assert list(alert.events.values_list("action", flat=True)) == ["rescored"] * 3
+
+
+def test_a_rise_in_severity_needs_a_new_response(admitted, colleague, nurse):
+    record(admitted.patient, colleague, FIVE)
+    alert = ClinicalAlert.objects.get()
+    respond(alert, nurse, outcome="review_requested")
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.ESCALATED
+    record(admitted.patient, colleague, NINE)
+    alert.refresh_from_db()
+    assert ClinicalAlert.objects.count() == 1
+    assert (alert.score, alert.severity, alert.status) == (9, "urgent", AlertStatus.OPEN)
+    assert alert.events.filter(action="re_escalated").exists()
+    assert alert.emailed_at is None  # sent again
+
+
+def test_a_lower_score_updates_the_alert_but_keeps_it_waiting(admitted, colleague):
+    record(admitted.patient, colleague, NINE)
+    record(admitted.patient, colleague, TWO)  # scores, does not escalate
+    alert = ClinicalAlert.objects.get()
+    assert alert.score == 2 and alert.severity == "urgent" and alert.status == AlertStatus.OPEN
+
+
+def test_an_answered_alert_is_followed_by_a_new_one(admitted, colleague, nurse):
+    record(admitted.patient, colleague, FIVE)
+    respond(ClinicalAlert.objects.get(), nurse)
+    record(admitted.patient, colleague, FIVE)
+    assert ClinicalAlert.objects.filter(status=AlertStatus.OPEN).count() == 1
+    assert ClinicalAlert.objects.count() == 2
+
+
+def test_the_database_refuses_two_active_alerts_of_one_kind(admitted, colleague):
+    record(admitted.patient, colleague, FIVE)
+    first = ClinicalAlert.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ClinicalAlert.objects.create(
+            key="x",
+            patient=first.patient,
+            kind="news2",
+            severity="alert",
+            message="m",
+            raised_at=timezone.now(),
+        )
+
+
+def test_a_retried_trigger_changes_nothing(admitted, colleague):
+    obs = record(admitted.patient, colleague, FIVE)
+    assert services.alert_raise_for_set(obs=obs) is None
+    assert AlertTrigger.objects.count() == 1
+    assert services.alert_for_set(obs) == ClinicalAlert.objects.get()
+
+
+# Responses and reviews ---------------------------------------------------------------------------------
+
+
+def test_an_urgent_alert_cannot_be_acknowledged_without_a_response(admitted, colleague, nurse):
+    record(admitted.patient, colleague, NINE)
+    alert = ClinicalAlert.objects.get()
+    with pytest.raises(RecordError) as refused:
+        services.alert_acknowledge(alert=alert, user=nurse, note="Seen")
+    assert set(refused.value.errors) == {"informed", "informed_at", "outcome"}
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN and not alert.events.exists()
+
+
+def test_review_requested_stays_visible_until_the_review_is_recorded(admitted, colleague, nurse, doctor):
+    record(admitted.patient, colleague, NINE)
+    alert = respond(ClinicalAlert.objects.get(), nurse, outcome="review_requested")
+    assert alert in selectors.alerts_for_user(doctor)
+    with pytest.raises(RecordError, match="outcome of the review"):
+        services.alert_record_review(
+            alert=alert, user=doctor, reviewed_by="Dr Dee", reviewed_at=timezone.now(), note=""
+        )
+    services.alert_record_review(
+        alert=alert, user=doctor, reviewed_by="Dr Dee", reviewed_at=timezone.now(), note="Sepsis six; HDU"
+    )
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.REVIEWED
+    assert alert not in selectors.alerts_for_user(doctor)
+    actions = list(alert.events.values_list("action", flat=True))
+    assert actions == ["escalated", "reviewed"]
+
+
+def test_recording_observations_resolves_the_overdue_alert(admitted, colleague):
+    assert services.raise_overdue_observation_alerts(now=admitted.admitted_at + timedelta(minutes=61)) == 1
+    overdue = ClinicalAlert.objects.get(kind="obs_overdue")
+    record(admitted.patient, colleague, NORMAL)
+    overdue.refresh_from_db()
+    assert overdue.status == AlertStatus.RESOLVED
+    assert overdue.events.get().action == "resolved"
+
+
+def test_overdue_stays_one_alert_while_it_waits(admitted):
+    later = admitted.admitted_at + timedelta(minutes=61)
+    assert services.raise_overdue_observation_alerts(now=later) == 1
+    assert services.raise_overdue_observation_alerts(now=later + timedelta(hours=5)) == 0
+    assert ClinicalAlert.objects.count() == 1
+
+
+# Who sees them, in what order ----------------------------------------------------------------------------
+
+
+def test_a_pharmacist_on_the_ward_gets_no_news2_escalations(admitted, colleague, ward, pharmacist, nurse):
+    services.ward_add_staff(ward=ward, users=[pharmacist])
+    record(admitted.patient, colleague, NINE)
+    assert not selectors.alerts_for_user(pharmacist).exists()
+    assert selectors.alerts_for_user(nurse).exists()
+
+
+def test_urgent_first_then_longest_waiting(admitted, colleague, nurse, ward):
+    second = PatientFactory(family_name="Jones")
+    third = PatientFactory(family_name="Brown")
+    for p in (second, third):
+        services.encounter_admit(
+            admitted_by=nurse,
+            patient=p,
+            ward=ward,
+            bed=BedFactory(bay__ward=ward),
+            consultant=admitted.consultant,
+            team=admitted.team,
+            specialty="300",
+            admission_method="21",
+        )
+    record(second, colleague, RED_SCORE)  # oldest, but not urgent
+    record(admitted.patient, colleague, FIVE)
+    record(third, colleague, NINE)  # newest, urgent
+    order = [a.patient.family_name for a in selectors.alerts_for_user(nurse)]
+    assert order == ["Brown", "Jones", admitted.patient.family_name]
+    assert selectors.alert_counts(nurse) == {"urgent": 1, "alert": 2, "total": 3}
+
+
+# Pages ---------------------------------------------------------------------------------------------------
+
+
+def test_alerts_page_is_a_triage_table_and_the_menu_counts_by_severity(client, admitted, colleague, nurse):
+    record(admitted.patient, colleague, NINE)
+    page = login(client, nurse).get(reverse("alert_list")).content.decode()
+    assert 'data-testid="alert-row" data-severity="urgent"' in page
+    assert "NEWS2 9" in page and "Respond" in page and "Bay A" in page
+    assert 'data-testid="alerts-urgent">1 urgent' in page
+
+
+def test_the_response_page_refuses_an_empty_response_with_specific_errors(client, admitted, colleague, nurse):
+    record(admitted.patient, colleague, NINE)
+    alert = ClinicalAlert.objects.get()
+    url = reverse("alert_respond", args=[alert.pk])
+    response = login(client, nurse).post(url, {"informed": "", "informed_at": "", "note": "seen"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter the name of the clinician or team you informed" in body
+    assert "Select what happened" in body
+    assert "<title>Error:" in body
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN
+
+
+def test_the_response_page_records_the_response(client, admitted, colleague, nurse):
+    record(admitted.patient, colleague, NINE)
+    alert = ClinicalAlert.objects.get()
+    informed_at = timezone.localtime() - timedelta(minutes=5)
+    response = login(client, nurse).post(
+        reverse("alert_respond", args=[alert.pk]),
+        {
+            "informed": "Dr Khan (SpR)",
+            "informed_at": informed_at.strftime("%Y-%m-%dT%H:%M"),
+            "outcome": "review_requested",
+        },
+    )
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert (alert.status, alert.informed, alert.acknowledged_by) == (
+        AlertStatus.ESCALATED,
+        "Dr Khan (SpR)",
+        nurse,
+    )
+    page = client.get(reverse("alert_list")).content.decode()
+    assert "Review by Dr Khan (SpR)" in page and "Record review" in page
+
+
+def test_an_alert_for_another_ward_cannot_be_answered(client, admitted, colleague, outsider):
+    record(admitted.patient, colleague, RED_SCORE)
+    alert = ClinicalAlert.objects.get()
+    response = login(client, outsider).post(
+        reverse("alert_respond", args=[alert.pk]),
+        {"informed": "x", "informed_at": "2026-01-01T10:00", "outcome": "reviewed"},
+    )
+    assert response.status_code == 403
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN
+
+
+def test_an_hca_may_see_an_overdue_alert_but_not_answer_a_news2_one(client, admitted, colleague):
+    record(admitted.patient, colleague, NINE)
+    alert = ClinicalAlert.objects.get()
+    response = login(client, colleague).post(reverse("alert_respond", args=[alert.pk]), {})
+    assert response.status_code == 403
+
+
+def test_every_showing_and_answer_of_an_alert_is_kept(client, admitted, colleague, nurse):
+    record(admitted.patient, colleague, RED_SCORE)
+    alert = ClinicalAlert.objects.get()
+    login(client, nurse).get(reverse("alert_list"))
+    client.post(
+        reverse("alert_respond", args=[alert.pk]),
+        {
+            "informed": "Dr Khan",
+            "informed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "outcome": "reviewed",
+        },
+    )
+    events = list(AlertEvent.objects.filter(alert=alert).values_list("action", "user__username"))
+    assert events == [("shown", "alice"), ("acknowledged", "alice")]
+
+
+def test_alert_list_keeps_queries_flat(
+    client, admitted, colleague, nurse, ward, django_assert_max_num_queries
+):
+    def raise_alerts(count):
+        for _ in range(count):
+            patient = PatientFactory()
+            services.encounter_admit(
+                admitted_by=nurse,
+                patient=patient,
+                ward=ward,
+                bed=BedFactory(bay__ward=ward),
+                consultant=admitted.consultant,
+                team=admitted.team,
+                specialty="300",
+                admission_method="21",
+            )
+            record(patient, colleague, RED_SCORE)
+
+    login(client, nurse)
+    raise_alerts(2)
+    with django_assert_max_num_queries(15):
+        client.get(reverse("alert_list"))
+    raise_alerts(12)
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("alert_list"))
+    assert response.content.count(b'data-testid="alert-row"') == 14
+
+
+def test_the_response_page_keeps_queries_flat(
+    client, admitted, colleague, nurse, django_assert_max_num_queries
+):
+    for _ in range(2):
+        record(admitted.patient, colleague, FIVE)
+    alert = ClinicalAlert.objects.get()
+    login(client, nurse)
+    with django_assert_max_num_queries(22):
+        client.get(reverse("alert_respond", args=[alert.pk]))
+    for _ in range(10):
+        record(admitted.patient, colleague, FIVE)
+    with django_assert_max_num_queries(22):
+        assert client.get(reverse("alert_respond", args=[alert.pk])).status_code == 200
