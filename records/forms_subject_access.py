@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django import forms
 from django.utils import timezone
 
-from epr.forms import DateInput, NHSFormMixin
+from epr.forms import MemorableDateField, NHSFormMixin
 from records.models import RequesterKind
 from records.subject_access import ExportSection, SectionEntry
 
@@ -21,9 +21,9 @@ REDACTION_REASONS = (
 
 
 class SubjectAccessRequestForm(NHSFormMixin, forms.Form):
-    received_on = forms.DateField(
+    # A date copied from the letter or email: the NHS date input. A future date is refused by the service.
+    received_on = MemorableDateField(
         label="Date the request was received",
-        widget=DateInput,
         help_text="The one-month deadline runs from this day, even if the request is logged later.",
     )
     requester_kind = forms.ChoiceField(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -39,14 +40,27 @@ class CarePlanForm(NHSFormMixin, forms.ModelForm):
             "problem": "Linked coded problem",
         }
 
-    def __init__(self, *args, patient, **kwargs) -> None:
+    def __init__(self, *args, patient, stored: CarePlan | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["problem"].queryset = Problem.objects.filter(patient=patient, status="final")
-        self.fields["responsible"].queryset = User.objects.filter(role__in=CLINICAL_ROLES, is_active=True)
+        self.stored = stored
+        problems = Q(patient=patient, status="final")
+        people = Q(role__in=CLINICAL_ROLES, is_active=True)
+        if stored is not None:
+            # The plan's own choices stay in the lists (a problem since struck through, a person who
+            # has left): otherwise the select shows "---------" and an untouched save unlinks them.
+            problems |= Q(pk=stored.problem_id)
+            people |= Q(pk=stored.responsible_id)
+        self.fields["problem"].queryset = Problem.objects.filter(problems)
+        self.fields["responsible"].queryset = User.objects.filter(people)
         self.fields["team"].queryset = Team.objects.all()
 
     def values(self) -> dict:
-        return {f: self.cleaned_data[f] for f in self._meta.fields}
+        """The fields to save; when editing, only those that differ from the stored plan, so an
+        untouched review date that has passed (an overdue plan) is not checked again as new."""
+        values = {f: self.cleaned_data[f] for f in self._meta.fields}
+        if self.stored is None:
+            return values
+        return {f: v for f, v in values.items() if getattr(self.stored, f) != v}
 
 
 class ReviewForm(NHSFormMixin, forms.Form):
@@ -97,7 +111,10 @@ def careplan_edit(request: HttpRequest, opened: selectors.PatientView, plan_id: 
     require_perm(request, "records.change_careplan", "Your role may not change care plans.")
     plan = _plan(opened, plan_id)
     form = CarePlanForm(
-        request.POST or None, instance=None if request.method == "POST" else plan, patient=opened.patient
+        request.POST or None,
+        instance=None if request.method == "POST" else plan,
+        patient=opened.patient,
+        stored=plan,
     )
     version = posted_version(request) if request.method == "POST" else plan.version
     done = submitted(

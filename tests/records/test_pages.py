@@ -272,7 +272,13 @@ def test_search_by_nhs_number_with_spaces_and_name_with_dob(client, clerk, patie
         in client.get(reverse("patient_search"), {"identifier": "999 000 0018"}).content
     )
     response = client.get(
-        reverse("patient_search"), {"name": "SMI", "date_of_birth": patient.date_of_birth.isoformat()}
+        reverse("patient_search"),
+        {
+            "name": "SMI",
+            "date_of_birth_day": patient.date_of_birth.day,
+            "date_of_birth_month": patient.date_of_birth.month,
+            "date_of_birth_year": patient.date_of_birth.year,
+        },
     )
     assert patient.hospital_number.encode() in response.content
     assert AuditEvent.objects.filter(action=Action.SEARCH, username="clara").count() == 2

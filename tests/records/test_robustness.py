@@ -771,10 +771,12 @@ def test_the_search_page_audits_which_patients_it_showed(admitted, nurse):
 
 
 def _demographics(patient: Patient) -> dict:
-    data = {f: getattr(patient, f) or "" for f in services.DEMOGRAPHIC_FIELDS}
+    dates = ("date_of_birth", "date_of_death")  # posted as the date input's day, month and year
+    data = {f: getattr(patient, f) or "" for f in services.DEMOGRAPHIC_FIELDS if f not in dates}
     data.update(
-        date_of_birth=patient.date_of_birth.isoformat() if patient.date_of_birth else "",
-        date_of_death="",
+        date_of_birth_day=patient.date_of_birth.day if patient.date_of_birth else "",
+        date_of_birth_month=patient.date_of_birth.month if patient.date_of_birth else "",
+        date_of_birth_year=patient.date_of_birth.year if patient.date_of_birth else "",
         temporary_identity="",
         interpreter_required="",
     )

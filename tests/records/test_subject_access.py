@@ -100,11 +100,15 @@ def record(admitted, nurse, doctor):
     }
 
 
-def _create(client, patient, **data):
+def _create(client, patient, received_on=None, **data):
+    received = received_on or timezone.localdate() - timedelta(days=3)
     return client.post(
         reverse("sar_create", args=[patient.pk]),
         {
-            "received_on": (timezone.localdate() - timedelta(days=3)).isoformat(),
+            # The NHS date input's three boxes.
+            "received_on_day": received.day,
+            "received_on_month": received.month,
+            "received_on_year": received.year,
             "requester_kind": "patient",
             **data,
         },
@@ -258,7 +262,7 @@ def test_a_representative_must_be_described_and_the_date_cannot_be_in_the_future
     login(client, admin_user)
     response = _create(client, patient, requester_kind="representative")
     assert response.status_code == 200 and b"Say who is asking" in response.content
-    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    tomorrow = timezone.localdate() + timedelta(days=1)
     response = _create(client, patient, received_on=tomorrow)
     assert response.status_code == 200 and b"cannot be in the future" in response.content
     assert not SubjectAccessRequest.objects.exists()
