@@ -50,8 +50,8 @@ def field(label: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(label)}( \(optional\))?$")
 
 
-def alerts_badge(page: Page):
-    return page.get_by_test_id("alerts-link").locator(".nhsuk-tag")
+def urgent_badge(page: Page):
+    return page.get_by_test_id("alerts-link").get_by_test_id("alerts-urgent")
 
 
 def record_earlier_sets(patient, by, count: int) -> None:
@@ -139,48 +139,60 @@ def test_high_news2_set_alerts_the_team_and_the_nurse_in_charge_acknowledges(
 
     # Dr Dee's team treats the patient: the alert is on the doctor's list while it waits.
     page = log_in(doctor.username)
-    expect(alerts_badge(page)).to_have_text("1")
-    axe(page, context="doctor's landing page with an alert badge")
+    expect(urgent_badge(page)).to_have_text("1 urgent")
+    axe(page, context="doctor's landing page with an urgent alert badge")
     page.get_by_test_id("alerts-link").click()
-    waiting = page.get_by_test_id("alert-list").get_by_role("listitem").filter(has_text=name)
+    waiting = page.get_by_test_id("alert-row").filter(has_text=name)
     expect(waiting).to_have_count(1)
+    expect(waiting).to_contain_text("NEWS2 7")
     expect(waiting).to_contain_text("Urgent")
-    expect(waiting).to_contain_text("NEWS2 7. Emergency response")
     axe(page, context="doctor's alerts page")
 
-    # Alice, the nurse in charge on Ward 7, sees the badge, acts on the alert and acknowledges it.
+    # Alice, the nurse in charge on Ward 7, sees the badge, informs the registrar and records it.
     page = log_in(nurse.username)
-    expect(alerts_badge(page)).to_have_text("1")
-    axe(page, context="nurse's ward list with an alert badge")
+    expect(urgent_badge(page)).to_have_text("1 urgent")
+    axe(page, context="nurse's ward list with an urgent alert badge")
     page.get_by_test_id("alerts-link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Alerts for your wards and teams")
-    waiting = page.get_by_test_id("alert-list").get_by_role("listitem").filter(has_text=name)
+    waiting = page.get_by_test_id("alert-row").filter(has_text=name)
     expect(waiting).to_have_count(1)
-    expect(waiting.locator(".nhsuk-tag--red")).to_have_text("Urgent")
+    expect(waiting.locator(".nhsuk-tag--red")).to_have_text("NEWS2 7")
     expect(waiting).to_contain_text(patient.nhs_number_display)
     page.set_viewport_size(TABLET)
     axe(page, context="nurse's alerts page on a tablet")
     page.screenshot(path="/tmp/alerts.png", full_page=True)  # noqa: S108 - a look at the page, not data
 
-    note = "Dr Dee's registrar bleeped, attending in 10 minutes; sepsis screen started"
-    waiting.get_by_label("Action taken").fill(note)
-    waiting.get_by_label("Escalated to the medical team or outreach").check()
-    waiting.get_by_role("button", name="Acknowledge").click()
+    waiting.get_by_role("link", name="Respond").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("NEWS2 7 – urgent alert")
+    expect(page.get_by_test_id("alert-summary")).to_contain_text("NEWS2 7. Emergency response")
+    axe(page, context="alert response page")
+    informed = "Dr Dee's registrar"
+    note = "Registrar attended in 10 minutes; sepsis screen started"
+    page.get_by_label("Who did you inform?").fill(informed)
+    page.get_by_label("Reviewed by the clinician").check()
+    page.get_by_label("Action taken").fill(note)
+    page.get_by_role("button", name="Record response").click()
 
-    expect(page.get_by_role("status")).to_have_text("Alert acknowledged.")
+    expect(page.get_by_role("status")).to_have_text(f"Alert for {name} answered.")
     expect(page.get_by_test_id("alert-list")).to_have_count(0)
     expect(page.get_by_text("No alerts are waiting.")).to_be_visible()
-    expect(alerts_badge(page)).to_have_count(0)
-    expect(page.get_by_role("heading", name="Recently acknowledged")).to_be_visible()
+    expect(urgent_badge(page)).to_have_count(0)
+    expect(page.get_by_role("heading", name="Recently answered")).to_be_visible()
     done = page.get_by_role("row").filter(has_text=name)
-    expect(done).to_contain_text("Urgent: ")
+    expect(done).to_contain_text("NEWS2 7")
     expect(done).to_contain_text(str(nurse))
-    expect(done).to_contain_text(f"Escalated: {note}")
-    axe(page, context="alerts page after acknowledging")
+    expect(done).to_contain_text(f"Reviewed by the clinician – {note}")
+    axe(page, context="alerts page after answering")
     page.screenshot(path="/tmp/alerts_acknowledged.png", full_page=True)  # noqa: S108
 
     alert.refresh_from_db()
-    assert (alert.status, alert.acknowledged_by, alert.response_note) == ("escalated", nurse, note)
+    assert (alert.status, alert.acknowledged_by, alert.informed, alert.outcome, alert.response_note) == (
+        "acknowledged",
+        nurse,
+        informed,
+        "reviewed",
+        note,
+    )
 
 
 def test_high_risk_summary_on_the_chart_is_readable(
