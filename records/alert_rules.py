@@ -68,13 +68,3 @@ def check_response(
     if not outcome:
         errors["outcome"] = "Select what happened"
     return ResponseErrors(errors)
-
-
-def triage_key(*, severity: str, status: str, needs_response_since: datetime) -> tuple:
-    """Urgent first; within a severity, those still awaiting a response before those awaiting review;
-    then the longest waiting first."""
-    return (
-        0 if severity == "urgent" else 1,
-        0 if status == "open" else 1,
-        needs_response_since,
-    )

@@ -309,7 +309,8 @@ def cared_for_by(user) -> Q:
 def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalAlert]:
     """Alerts addressed to the user's wards and teams, of the kinds their role acts on (a pharmacist gets
     no NEWS2 escalations), for patients they may still open. Active ones in triage order: urgent first,
-    awaiting a response before awaiting review, then the longest waiting."""
+    NEWS2 escalations before overdue observations, awaiting a response before awaiting review, then the
+    longest waiting."""
     kinds = [kind for kind in alert_rules.ACTING_ROLES if alert_rules.acts_on(user.role, kind)]
     queryset = (
         ClinicalAlert.objects.filter(kind__in=kinds)
@@ -326,6 +327,7 @@ def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalA
         queryset = queryset.filter(status__in=ACTIVE_ALERT_STATUSES)
     return queryset.select_related("patient", "observation_set", "acknowledged_by").order_by(
         Case(When(severity="urgent", then=Value(0)), default=Value(1)),
+        Case(When(kind="news2", then=Value(0)), default=Value(1)),  # a deteriorating patient before late obs
         Case(When(status=AlertStatus.OPEN, then=Value(0)), default=Value(1)),
         "needs_response_since",
         "pk",
