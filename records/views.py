@@ -114,7 +114,9 @@ def patient_form_page(
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.role == Role.DOCTOR and not selectors.wards_for_user(request.user).exists():
         return redirect("my_patients")
-    if request.user.role in CLINICAL_ROLES or request.user.role == Role.MANAGER:
+    if request.user.role == Role.MANAGER:
+        return redirect("bed_state")
+    if request.user.role in CLINICAL_ROLES:
         return redirect("ward_list")
     return redirect("patient_search")
 
@@ -433,15 +435,6 @@ def patient_archive(request: HttpRequest, opened: selectors.PatientView) -> Http
     )
 
 
-@permission_required("audit.view_patient_access_log", raise_exception=True)
-@patient_page()
-def patient_access_log(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    events = selectors.access_log(opened.patient)[:500]
-    return render(
-        request, "records/access_log.html", {"opened": opened, "patient": opened.patient, "events": events}
-    )
-
-
 @require_POST
 @login_required
 def break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -462,10 +455,3 @@ def break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
         {"patient": patient, "form": form, "can_break_glass": True},
         status=400,
     )
-
-
-@login_required
-@permission_required("records.view_breakglassaccess", raise_exception=True)
-def break_glass_review(request: HttpRequest) -> HttpResponse:
-    uses = selectors.break_glass_log()[:500]
-    return render(request, "records/break_glass_review.html", {"uses": uses})

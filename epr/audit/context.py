@@ -18,6 +18,9 @@ class AuditContext:
     channel: str = Channel.SYSTEM
     client_address: str | None = None
     api_client: str = ""
+    # The page or API path (no query string: searches carry names), so the access log can say what
+    # was looked at ("NEWS2 chart", "FHIR Observation search").
+    path: str = ""
 
 
 _current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())  # noqa: B039

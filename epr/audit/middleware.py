@@ -25,7 +25,12 @@ class AuditContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = context.Channel.API if request.path.startswith(API_PREFIXES) else context.Channel.PAGE
         token = context.activate(
-            context.AuditContext(channel=channel, client_address=client_address(request))
+            context.AuditContext(
+                channel=channel,
+                client_address=client_address(request),
+                # PostgreSQL's jsonb refuses NUL; a path longer than this is no page of ours.
+                path=request.path.replace("\x00", "")[:300],
+            )
         )
         try:
             return self.get_response(request)

@@ -8,6 +8,14 @@ from epr.audit import context
 from epr.audit.models import AuditEvent
 
 
+def _with_page(detail: dict[str, Any], ctx: context.AuditContext, channel: str) -> dict[str, Any]:
+    """A page read also records the page's path, so the access log can name it ("NEWS2 chart");
+    API rows already say what they searched or read."""
+    if ctx.path and channel == context.Channel.PAGE and "path" not in detail:
+        return {"path": ctx.path, **detail}
+    return detail
+
+
 def audit_record(
     *,
     user: Any,
@@ -33,5 +41,5 @@ def audit_record(
         client_address=ctx.client_address,
         channel=channel or ctx.channel,
         break_glass_reason=break_glass_reason,
-        detail=detail or {},
+        detail=_with_page(detail or {}, ctx, channel or ctx.channel),
     )

@@ -327,6 +327,9 @@ class Encounter(models.Model):
     discharged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    expected_discharge_date = models.DateField(
+        null=True, blank=True, help_text="The date the team expects the patient to leave hospital."
+    )
     version = models.PositiveIntegerField(default=1)
 
     history = HistoricalRecords()

@@ -11,6 +11,7 @@ from records.access import CARE_PERMISSION
 from records.errors import RecordError
 from records.models import (
     BreakGlassAccess,
+    BreakGlassOutcome,
     CareRelationship,
     Encounter,
     Patient,
@@ -102,3 +103,38 @@ def break_glass_start(*, user, patient: Patient, reason: str) -> BreakGlassAcces
         user=user, action=Action.BREAK_GLASS, patient_id=patient.pk, obj=glass, break_glass_reason=reason
     )
     return glass
+
+
+@transaction.atomic
+def break_glass_review(
+    *, reviewed_by, use: BreakGlassAccess, outcome: str, note: str = ""
+) -> BreakGlassAccess:
+    """A manager's (or privacy officer's) judgement of one break-glass use; recorded once, audited.
+
+    An inappropriate use goes to the Caldicott guardian, who needs to know why: the note is required then.
+    """
+    locked = BreakGlassAccess.objects.select_for_update().get(pk=use.pk)
+    note = (note or "").strip()
+    if locked.reviewed_at is not None:
+        raise RecordError(
+            f"This use was already reviewed by {locked.reviewed_by} on {locked.reviewed_at:%d-%b-%Y}."
+        )
+    if locked.user_id == reviewed_by.pk:
+        raise RecordError("You cannot review your own break-glass use; ask another manager.")
+    if outcome not in BreakGlassOutcome.values:
+        raise RecordError("Select whether the access was appropriate", field="outcome")
+    if outcome == BreakGlassOutcome.INAPPROPRIATE and not note:
+        raise RecordError("Enter why the access was inappropriate, for the Caldicott guardian", field="note")
+    locked.review_outcome = outcome
+    locked.review_note = note
+    locked.reviewed_by = reviewed_by
+    locked.reviewed_at = timezone.now()
+    locked.save(update_fields=["review_outcome", "review_note", "reviewed_by", "reviewed_at"])
+    audit_record(
+        user=reviewed_by,
+        action=Action.UPDATE,
+        patient_id=locked.patient_id,
+        obj=locked,
+        detail={"review_outcome": outcome},
+    )
+    return locked
