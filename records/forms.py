@@ -411,6 +411,7 @@ class ConceptPickerMixin:
             noun=self.picker_noun,
         )
         self.fields[search].widget.state = self.picker_state = state
+        self.fields[search].show_optional = False  # not required only so the form can explain what to do
         self._search_changed = self._code_refused = False
         if not self.is_bound:
             return

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from epr.terminology.selectors import concept_search
+from epr.terminology.selectors import concept_matches
 from records import selectors, services
 from records.access import Level
 from records.errors import RecordError
@@ -31,14 +31,12 @@ ENTRY_TYPES = {
 
 @login_required
 def terminology_search(request: HttpRequest) -> HttpResponse:
-    """htmx: concept options matching what has been typed, within a picker subset."""
+    """The combobox's options (static/js/combobox.js) for what has been typed, within a picker subset."""
     text = next(
         (request.GET[k] for k in ("q", "substance_search", "problem_search") if request.GET.get(k)), ""
     )
-    concepts = (
-        concept_search(text=text, subset=request.GET.get("subset", "")) if len(text.strip()) >= 2 else []
-    )
-    return render(request, "records/partials/concept_options.html", {"concepts": concepts})
+    matches = concept_matches(text=text[:100], subset=request.GET.get("subset", "")[:30])
+    return render(request, "records/partials/concept_options.html", {"matches": matches})
 
 
 @patient_page(minimum=Level.CLINICAL)
