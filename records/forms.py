@@ -264,6 +264,7 @@ class DischargeForm(NHSFormMixin, forms.Form):
     def __init__(self, *args, admitted_at=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.admitted_at = admitted_at
+        self.fields["died_at"].show_optional = False  # required with "patient died"; the hint says so
 
     def clean(self):
         data = super().clean()
