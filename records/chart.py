@@ -1,13 +1,16 @@
 """The NEWS2 observation chart as data: each parameter drawn against its scoring bands, as on the
-RCP paper chart, one column per set. Pure: it takes sets and returns rows for a template."""
+RCP paper chart, one column per set (and a gap column where a day or more passed without any). Pure:
+it takes sets and times and returns rows and sentences for a template."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from records import news2
+from records.rules import describe_duration, describe_frequency, describe_moment
 
 Band = tuple[str, int, Callable[[Any], bool]]
 
@@ -45,7 +48,41 @@ SPO2_SCALE2: list[tuple[str, int, Callable[[int, bool], bool]]] = [
 class BandRow:
     label: str
     score: int
-    cells: list[str]
+    cells: list[str | None]  # None in a gap column
+
+
+# A longer silence than this between two sets gets its own column, so days without observations are seen
+# rather than two sets looking a column apart.
+GAP_AT_LEAST = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One chart column: a set, or (set None) a gap between two sets."""
+
+    set: Any | None
+    gap: str = ""  # "No observations for 3 days"
+
+    @property
+    def not_scored(self) -> bool:
+        return self.set is not None and self.set.news2_total is None
+
+
+def chart_columns(sets: Sequence[Any], *, gap_at_least: timedelta = GAP_AT_LEAST) -> list[Column]:
+    """Columns for sets given oldest first, with a gap column wherever `gap_at_least` or more passed."""
+    columns: list[Column] = []
+    for previous, current in zip([None, *sets], sets, strict=False):
+        if previous is not None and current.taken_at - previous.taken_at >= gap_at_least:
+            silence = describe_duration(current.taken_at - previous.taken_at)
+            columns.append(Column(None, f"No observations for {silence}"))
+        columns.append(Column(current))
+    return columns
+
+
+def _spread(cells: list[str | None], columns: Sequence[Column]) -> list[str | None]:
+    """A row's cells (one per set) placed under the columns, None under each gap."""
+    values = iter(cells)
+    return [None if column.set is None else next(values) for column in columns]
 
 
 @dataclass(frozen=True)
@@ -66,8 +103,21 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def chart_sections(sets: Sequence[Any], *, scale: int) -> list[Section]:
-    """Sections of band rows for sets given oldest first (left to right)."""
+def chart_sections(
+    sets: Sequence[Any], *, scale: int, columns: Sequence[Column] | None = None
+) -> list[Section]:
+    """Sections of band rows for sets given oldest first (left to right); with `columns` (from
+    chart_columns(sets)) each row also has an empty cell under every gap column."""
+    sections = _set_sections(sets, scale=scale)
+    if columns is None:
+        return sections
+    return [
+        Section(section.title, [BandRow(r.label, r.score, _spread(r.cells, columns)) for r in section.rows])
+        for section in sections
+    ]
+
+
+def _set_sections(sets: Sequence[Any], *, scale: int) -> list[Section]:
     rr = [s.respiration_rate for s in sets]
     spo2 = [s.spo2 for s in sets]
     sections = [_section("Respiration rate (per minute)", RESPIRATION, rr, [_fmt(v) for v in rr])]
@@ -106,3 +156,33 @@ def chart_sections(sets: Sequence[Any], *, scale: int) -> list[Section]:
     temp = [s.temperature for s in sets]
     sections.append(_section("Temperature (°C)", TEMPERATURE, temp, [_fmt(v) for v in temp]))
     return sections
+
+
+@dataclass(frozen=True)
+class DueLine:
+    overdue: bool
+    headline: str  # "Observations overdue" / "Next observations due 14:00 today"
+    detail: str  # "Last observations 2 days ago; due every hour (due 14:00 on 29 Nov)."
+
+
+def due_line(
+    *, last_taken_at: datetime | None, due_at: datetime, now: datetime, later_unscored: bool = False
+) -> DueLine:
+    """When the next observations are due, from the due time the alert service computes (the last
+    scored set's time plus its monitoring interval), said in words. `later_unscored`: a newer
+    incomplete set exists, so the set the clock runs from is called the last complete one."""
+    when = describe_moment(due_at, now=now)
+    if last_taken_at is None:  # admitted, nothing recorded yet
+        if due_at <= now:
+            return DueLine(True, "First observations overdue", f"They were due {when}.")
+        return DueLine(False, f"First observations due {when}", "")
+    last = "Last complete observations" if later_unscored else "Last observations"
+    ago, every = describe_duration(now - last_taken_at), describe_frequency(due_at - last_taken_at)
+    detail = f"{last} {ago} ago; due {every}"
+    if due_at <= now:
+        return DueLine(
+            True,
+            f"Observations overdue by {describe_duration(now - due_at)}",
+            f"{detail} (due {when}).",
+        )
+    return DueLine(False, f"Next observations due {when}", f"{detail}.")

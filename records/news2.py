@@ -294,7 +294,7 @@ def check_plausible(values: dict[str, object]) -> None:
         errors["diastolic_bp"] = "Diastolic blood pressure must be lower than systolic."
     if values.get("oxygen_flow") and not values.get("on_oxygen"):
         errors["oxygen_flow"] = "An oxygen flow was given but the patient is recorded as on air."
-    if "consciousness" in values and values["consciousness"] is not None:
+    if values.get("consciousness") not in (None, ""):  # "" is the form's "Not recorded", not a typo
         try:
             Consciousness(values["consciousness"])
         except ValueError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,7 +14,7 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.parsing import parse_local_datetime
-from records import alert_rules, chart, news2, selectors, services
+from records import alert_rules, chart, news2, rules, selectors, services
 from records.access import Level
 from records.errors import RecordError
 from records.forms import ObservationForm, SpO2ScaleForm
@@ -67,7 +69,9 @@ def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> Ht
     scale = services.current_spo2_scale(opened.patient)
     # An incomplete set has no score: the last one that has keeps showing, with the frequency it set.
     scored = selectors.latest_scored_set(opened.patient)
+    unscored = sets[-1] if sets and before is None and sets[-1] != scored else None
     columns = chart.chart_columns(sets)
+    now = timezone.localtime()
     return render(
         request,
         "records/observation_chart.html",
@@ -80,15 +84,17 @@ def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> Ht
             "scale": scale,
             "scored": scored,
             "latest": result_of(scored) if scored else None,
-            "latest_unscored": sets[-1] if sets and before is None and sets[-1] != scored else None,
-            "due": _due_line(opened, sets[-1] if sets else None, scored) if before is None else None,
+            "scored_when": rules.describe_moment(scored.taken_at, now=now) if scored else "",
+            "latest_unscored": unscored,
+            "unscored_when": rules.describe_moment(unscored.taken_at, now=now) if unscored else "",
+            "due": _due_line(opened, sets[-1] if sets else None, scored, now) if before is None else None,
             "older": sets[0].taken_at.isoformat() if len(sets) == 24 else "",
         },
     )
 
 
 def _due_line(
-    opened: selectors.PatientView, newest: ObservationSet | None, scored: ObservationSet | None
+    opened: selectors.PatientView, newest: ObservationSet | None, scored: ObservationSet | None, now: datetime
 ) -> chart.DueLine | None:
     """When observations are due, for an inpatient only: the clock runs from the last scored set
     (an incomplete set does not restart it), or from the newest set when none was ever scored."""
@@ -99,7 +105,7 @@ def _due_line(
     return chart.due_line(
         last_taken_at=last.taken_at if last else None,
         due_at=observations_due_at(encounter, last),
-        now=timezone.localtime(),
+        now=now,
         later_unscored=scored is not None and newest is not None and newest != scored,
     )
 
