@@ -104,6 +104,12 @@ def test_changing_the_phone_number_keeps_the_date_of_birth(live_server, log_in, 
     expect(latest).to_contain_text("Phone")
     expect(latest).not_to_contain_text("Date of birth")
 
+    # The search form takes the date of birth in the same three boxes, and keeps it for the next search.
+    page.goto("/patients/?name=okafor&date_of_birth_day=1&date_of_birth_month=6&date_of_birth_year=1948")
+    expect(page.get_by_test_id("search-results")).to_contain_text(grace.hospital_number)
+    expect(page.get_by_role("group", name="Date of birth").get_by_label("Year")).to_have_value("1948")
+    _shoot(page, "search")
+
 
 def test_the_date_input_takes_15_3_1984(live_server, log_in, axe, clerk):
     page = log_in(clerk.username)
