@@ -66,3 +66,12 @@ def assert_accessible(page: Page, *, context: str = "", exclude_rules: Iterable[
             f"axe-core: {len(violations)} accessibility violation(s) on {where}:\n"
             + format_violations(violations)
         )
+
+
+def visit(page: Page, url: str, *, context: str = "", exclude_rules: Iterable[str] = ()) -> None:
+    """Go to url and check the page there: for a journey step that is only a page load."""
+    response = page.goto(url)
+    if response is not None and response.status >= 500:
+        raise AssertionError(f"{url} answered {response.status}")
+    page.wait_for_load_state("load")
+    assert_accessible(page, context=context or url, exclude_rules=exclude_rules)

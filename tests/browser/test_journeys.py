@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from records import rules
 from records.models import Patient
-from tests.browser.axe import assert_accessible
+from tests.browser.axe import assert_accessible, visit
 
 pytestmark = pytest.mark.browser
 
@@ -141,7 +141,7 @@ def test_register_with_invalid_nhs_number_shows_error_and_saves_nothing(
     before = Patient.objects.count()
 
     page = log_in(clerk.username)
-    page.goto("/patients/register/")
+    visit(page, "/patients/register/", context="register a patient, opened by its address")
     page.get_by_label(field("NHS number")).fill(rules.format_nhs_number(wrong_check_digit))
     page.get_by_label(field("Family name (surname)")).fill("Okafor")
     page.get_by_label(field("Given names")).fill("Grace")
