@@ -1,5 +1,6 @@
 """The chart puts every value in the band that scores it: the same tables as the NEWS2 score."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -42,3 +43,76 @@ def test_scale_two_rows_depend_on_oxygen():
     spo2 = next(s for s in chart.chart_sections(sets, scale=2) if s.title.startswith("SpO₂"))
     scores = [next(r.score for r in spo2.rows if r.cells[column]) for column in range(2)]
     assert scores == [3, 0]
+
+
+def timed(taken_at, **values):
+    return SimpleNamespace(**{**a_set(**values).__dict__, "taken_at": taken_at, "news2_total": 0})
+
+
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def test_a_day_or_more_without_observations_gets_a_gap_column():
+    sets = [timed(T0), timed(T0 + timedelta(hours=4)), timed(T0 + timedelta(days=3, hours=4))]
+    columns = chart.chart_columns(sets)
+    assert [c.gap for c in columns] == ["", "", "No observations for 3 days", ""]
+    assert [c.set for c in columns if c.set] == sets
+    # Every band row has an empty (None) cell under the gap and the values under their own sets.
+    rr = chart.chart_sections(sets, scale=1, columns=columns)[0]
+    normal = next(r for r in rr.rows if r.label == "12–20")
+    assert normal.cells == ["16", "16", None, "16"]
+
+
+def test_just_under_a_day_is_no_gap():
+    sets = [timed(T0), timed(T0 + timedelta(hours=23, minutes=59))]
+    assert [c.gap for c in chart.chart_columns(sets)] == ["", ""]
+    assert chart.chart_columns([]) == []
+
+
+def test_a_column_knows_its_set_was_not_scored():
+    unscored = SimpleNamespace(**{**timed(T0).__dict__, "news2_total": None})
+    columns = chart.chart_columns([timed(T0 - timedelta(hours=1)), unscored])
+    assert [c.not_scored for c in columns] == [False, True]
+
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+def test_due_line_before_the_due_time():
+    line = chart.due_line(
+        last_taken_at=NOW - timedelta(hours=1), due_at=NOW + timedelta(hours=3), now=NOW
+    )
+    assert line == chart.DueLine(
+        False, "Next observations due 13:00 today", "Last observations 1 hour ago; due every 4 hours."
+    )
+
+
+def test_due_line_when_overdue_says_how_long_and_since_when():
+    line = chart.due_line(
+        last_taken_at=NOW - timedelta(days=2), due_at=NOW - timedelta(days=2) + timedelta(hours=1), now=NOW
+    )
+    assert line.overdue
+    assert line.headline == "Observations overdue by 1 day 23 hours"
+    assert line.detail == "Last observations 2 days ago; due every hour (due 11:00 on 29 Nov)."
+
+
+def test_due_line_at_the_due_minute_is_overdue():
+    assert chart.due_line(last_taken_at=NOW - timedelta(hours=4), due_at=NOW, now=NOW).overdue
+
+
+def test_due_line_names_the_complete_set_when_a_later_one_was_not_scored():
+    line = chart.due_line(
+        last_taken_at=NOW - timedelta(minutes=45),
+        due_at=NOW + timedelta(minutes=15),
+        now=NOW,
+        later_unscored=True,
+    )
+    assert line.detail == "Last complete observations 45 minutes ago; due every hour."
+
+
+def test_due_line_before_any_observations():
+    assert chart.due_line(last_taken_at=None, due_at=NOW + timedelta(minutes=30), now=NOW) == chart.DueLine(
+        False, "First observations due 10:30 today", ""
+    )
+    late = chart.due_line(last_taken_at=None, due_at=NOW - timedelta(minutes=30), now=NOW)
+    assert late == chart.DueLine(True, "First observations overdue", "They were due 09:30 today.")
