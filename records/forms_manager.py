@@ -43,3 +43,7 @@ class BreakGlassReviewForm(NHSFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required if the access was inappropriate: what the Caldicott guardian needs to know",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["note"].show_optional = False  # required when inappropriate; the hint says so

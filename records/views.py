@@ -15,9 +15,10 @@ from django.views.decorators.http import require_POST
 
 from epr.accounts.roles import CLINICAL_ROLES, Role
 from epr.audit.models import Action
+from epr.accounts.models import User
 from epr.parsing import ascii_int
 from records import selectors, services
-from records.access import Level, edit_level, sees_by_role
+from records.access import Level, may_change_record, patient_access, sees_by_role
 from records.errors import NoRelationship, RecordError
 from records.forms import (
     AdmitForm,
@@ -29,8 +30,20 @@ from records.forms import (
     ReasonForm,
     TransferForm,
 )
-from records.models import Bed, Encounter, EncounterStatus, Patient, PatientMerge, PatientStatus, Ward
+from records.models import (
+    Bed,
+    DischargeDestination,
+    Encounter,
+    EncounterStatus,
+    Patient,
+    PatientMerge,
+    PatientStatus,
+    Team,
+    Ward,
+)
+from records.services.patients import HISTORY_FIELDS
 
+    team_led_by,
 
 def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
     """Open the patient through the access helper (audited); refuse with the break-glass page."""
@@ -168,15 +181,53 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 @permission_required("records.add_patient", raise_exception=True)
 def patient_register(request: HttpRequest) -> HttpResponse:
     form = DemographicsForm(request.POST or None)
-    patient = submitted(
-        request, form, lambda _: services.patient_register(registered_by=request.user, **form.values())
+    context: dict[str, Any] = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        values = form.values()
+        holder = selectors.active_holder_of_nhs_number(values.get("nhs_number", ""))
+        matches = [] if values.get("temporary_identity") else _possible_duplicates(values)
+        if holder is not None:
+            context["nhs_clash"] = _nhs_clash(request, form, holder)
+        elif matches and not {m.pk for m in matches} <= _posted_ids(request, "not_duplicate_of"):
+            selectors.audit_list_shown(
+                request.user, listing="possible duplicates", patient_ids=[m.pk for m in matches]
+            )
+            context.update(matches=matches, match_ids=",".join(str(m.pk) for m in matches))
+        else:
+            try:
+                patient = services.patient_register(registered_by=request.user, **values)
+            except RecordError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(
+                    request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}."
+                )
+                return redirect("patient_detail", patient.pk)
+    return render(request, "records/register.html", context)
+
+
+def _possible_duplicates(values: dict) -> list[Patient]:
+    return selectors.possible_duplicates(
+        family_name=values.get("family_name") or "",
+        given_names=values.get("given_names") or "",
+        date_of_birth=values.get("date_of_birth"),
+        sex=values.get("sex") or "",
+        postcode=values.get("postcode") or "",
     )
-    if patient is not NOT_DONE:
-        messages.success(
-            request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}."
-        )
-        return redirect("patient_detail", patient.pk)
-    return render(request, "records/register.html", {"form": form})
+
+
+def _posted_ids(request: HttpRequest, name: str) -> set[int]:
+    """Record ids a confirmation was given for ("12,15"); anything garbled counts as none."""
+    return {n for n in (ascii_int(part) for part in request.POST.get(name, "").split(",")) if n}
+
+
+def _nhs_clash(request: HttpRequest, form, holder: Patient) -> dict[str, Any]:
+    """The NHS number is already in use: say by whom, with a link if this user may open that record."""
+    form.add_error(
+        "nhs_number",
+        f"NHS number {holder.nhs_number_display} is already in use by the record {holder.hospital_number}.",
+    )
+    return {"holder": holder, "can_open": patient_access(request.user, holder).allowed}
 
 
 @patient_page()
@@ -197,36 +248,35 @@ def patient_detail(request: HttpRequest, opened: selectors.PatientView) -> HttpR
 
 @patient_page()
 def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    if not request.user.has_perm("records.change_patient") or opened.access.level < edit_level(request.user):
+    if not request.user.has_perm("records.change_patient") or not may_change_record(
+        request.user, opened.access
+    ):
         raise PermissionDenied("You may not change this patient's details.")
     patient = opened.patient
     form = DemographicsForm(request.POST or None, instance=None if request.method == "POST" else patient)
     version = posted_version(request) if request.method == "POST" else patient.version
     if request.method == "POST" and form.is_valid():
-        try:
-            services.patient_update(
-                updated_by=request.user, patient=patient, expected_version=version, changes=form.values()
-            )
-        except RecordError as exc:
-            _form_error(form, exc)
+        values = form.values()
+        holder = selectors.active_holder_of_nhs_number(values.get("nhs_number", ""), exclude_id=patient.pk)
+        if holder is not None:
+            context["nhs_clash"] = _nhs_clash(request, form, holder)
         else:
-            messages.success(request, "Details saved.")
-            return redirect("patient_detail", patient.pk)
-    return render(
-        request,
-        "records/patient_edit.html",
-        {"opened": opened, "patient": patient, "form": form, "version": version},
-    )
+            try:
+                services.patient_update(
+                    updated_by=request.user, patient=patient, expected_version=version, changes=values
+                )
+            except RecordError as exc:
+                _form_error(form, exc)
+            else:
+                messages.success(request, "Details saved.")
+                return redirect("patient_detail", patient.pk)
+    return render(request, "records/patient_edit.html", context)
 
 
 @patient_page()
 def patient_history(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     patient = opened.patient
-    versions = list(patient.history.select_related("history_user").order_by("-history_date", "-history_id"))
-    rows = []
-    for newer, older in zip(versions, [*versions[1:], None], strict=True):
-        changed = [c.field for c in newer.diff_against(older).changes] if older else []
-        rows.append({"record": newer, "changed": changed})
+    rows = selectors.demographic_history(patient, HISTORY_FIELDS)
     return render(
         request, "records/patient_history.html", {"opened": opened, "patient": patient, "rows": rows}
     )
@@ -236,23 +286,49 @@ def patient_history(request: HttpRequest, opened: selectors.PatientView) -> Http
 @permission_required("records.rollback_patient", raise_exception=True)
 @patient_page()
 def patient_rollback(request: HttpRequest, opened: selectors.PatientView, history_id: int) -> HttpResponse:
+    """Register a patient; possible matches on name with birth date and sex (or postcode) are shown
+    first, and only an explicit "none of these is the patient" registers a new record."""
     try:
-        services.patient_rollback(
+        old, changes = selectors.rollback_preview(patient, history_id, HISTORY_FIELDS)
+    except patient.history.model.DoesNotExist as exc:
+        raise Http404("That version does not belong to this record.") from exc
+    form = ReasonForm(request.POST or None)
+    form.fields["reason"].label = "Reason for rolling back"
+    version = posted_version(request) if request.method == "POST" else patient.version
+    done = submitted(
+        request,
+        form,
+        lambda data: services.patient_rollback(
             rolled_back_by=request.user,
             patient=opened.patient,
             history_id=history_id,
-            expected_version=posted_version(request),
+            expected_version=version,
+            reason=data["reason"],
+        ),
+    )
+    if done is not NOT_DONE:
+        messages.success(
+            request, f"Details rolled back to version {old.version}; the rollback is kept as a new version."
         )
-    except RecordError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Details rolled back; the rollback is kept as a new version.")
-    return redirect("patient_history", opened.patient.pk)
+        return redirect("patient_history", patient.pk)
+    return render(
+        request,
+        "records/rollback_confirm.html",
+        {
+            "opened": opened,
+            "patient": patient,
+            "old": old,
+            "changes": changes,
+            "form": form,
+            "version": version,
+        },
+    )
 
 
 def _can_manage_admissions(request: HttpRequest, opened: selectors.PatientView) -> None:
-    if not request.user.has_perm("records.manage_admissions") or opened.access.level < edit_level(
-        request.user
+    # Break-glass opens the record to read and to record care, not to move or discharge the patient.
+    if not request.user.has_perm("records.manage_admissions") or not may_change_record(
+        request.user, opened.access
     ):
         raise PermissionDenied("You may not admit, transfer or discharge this patient.")
 
@@ -265,12 +341,13 @@ def patient_admit(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
     def admit(data: dict):
         return services.encounter_admit(
             admitted_by=request.user,
-            patient=opened.patient,
+            patient=patient,
             ward=data["ward"],
             bed=data["bed"],
             consultant=data["consultant"],
             team=data["team"],
             specialty=data["specialty"],
+    context: dict[str, Any] = {"opened": opened, "patient": patient, "form": form, "version": version}
             admission_method=data["admission_method"],
             admitted_at=data["admitted_at"],
         )
@@ -282,7 +359,11 @@ def patient_admit(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
 
 
 def _active_encounter(patient: Patient) -> Encounter:
-    encounter = Encounter.objects.filter(patient=patient, status=EncounterStatus.ACTIVE).first()
+    encounter = (
+        Encounter.objects.filter(patient=patient, status=EncounterStatus.ACTIVE)
+        .select_related("consultant", "team")
+        .first()
+    )
     if encounter is None:
         raise Http404("The patient is not in hospital.")
     return encounter
@@ -304,17 +385,37 @@ def patient_transfer(request: HttpRequest, opened: selectors.PatientView) -> Htt
             transferred_at=data["transferred_at"],
         )
 
+    """Show what a rollback would change (now -> then) and ask why; the POST with a reason does it."""
+    patient = opened.patient
     if submitted(request, form, transfer) is not NOT_DONE:
         messages.success(request, f"Transferred to {form.cleaned_data['ward']}.")
         return redirect("patient_detail", opened.patient.pk)
-    return patient_form_page(request, opened, form, title="Transfer patient", button="Transfer")
+    return patient_form_page(
+        request, opened, form, title="Transfer patient", button="Transfer", current=opened.current_stay
+    )
 
 
 @patient_page()
 def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     _can_manage_admissions(request, opened)
     encounter = _active_encounter(opened.patient)
-    form = DischargeForm(request.POST or None, initial={"version": encounter.version})
+    form = DischargeForm(
+        request.POST or None, initial={"version": encounter.version}, admitted_at=encounter.admitted_at
+    )
+    confirmed = request.POST.get("confirm") == "yes"
+    changing = request.POST.get("confirm") == "change"  # back from the summary to the form
+    if request.method == "POST" and not (confirmed or changing) and form.is_valid():
+        return patient_form_page(
+            request,
+            opened,
+            form,
+            template="records/discharge_confirm.html",
+            title="Check the discharge",
+            button="Confirm discharge",
+            encounter=encounter,
+            current=opened.current_stay,
+            destination=DischargeDestination(form.cleaned_data["destination"]).label,
+        )
 
     def discharge(data: dict):
         return services.encounter_discharge(
@@ -325,10 +426,12 @@ def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> Ht
             discharged_at=data["discharged_at"],
         )
 
-    if submitted(request, form, discharge) is not NOT_DONE:
+    if confirmed and submitted(request, form, discharge) is not NOT_DONE:
         messages.success(request, "Patient discharged.")
         return redirect("patient_detail", opened.patient.pk)
-    return patient_form_page(request, opened, form, title="Discharge patient", button="Discharge")
+    return patient_form_page(
+        request, opened, form, title="Discharge patient", button="Discharge", current=opened.current_stay
+    )
 
 
 @login_required
@@ -343,7 +446,8 @@ def free_beds(request: HttpRequest) -> HttpResponse:
 @permission_required("records.merge_patient", raise_exception=True)
 @patient_page()
 def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    """Merge this (duplicate) record into the survivor named by hospital number."""
+    """Merge this (duplicate) record into the survivor named by hospital number: first the two records
+    side by side, then the merge on confirmation, then what moved."""
     form = OtherRecordForm(request.POST or None)
     merge = submitted(
         request,
@@ -362,25 +466,48 @@ def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
         template="records/identity_form.html",
         title="Merge this record into another",
         hint="This record will be marked as merged and everything on it moves to the record you name. "
-        "The merge can be undone.",
-        button="Merge records",
+        "You will see both records side by side before anything changes. The merge can be undone.",
+        button="Compare the records",
     )
 
 
-@require_POST
+@permission_required("records.merge_patient", raise_exception=True)
+@patient_page()
+def merge_result(request: HttpRequest, opened: selectors.PatientView, merge_id: int) -> HttpResponse:
+    """What a merge into this record moved, counted by kind of entry."""
+    merge = get_object_or_404(
+        PatientMerge.objects.select_related("duplicate", "merged_by", "unmerged_by"),
+        pk=merge_id,
+        survivor=opened.patient,
+    )
+    return render(
+        request,
+        "records/merge_result.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "merge": merge,
+            "moved": selectors.merge_moved_counts(merge),
+        },
+    )
+
+
 @permission_required("records.merge_patient", raise_exception=True)
 @login_required
 def merge_undo(request: HttpRequest, merge_id: int) -> HttpResponse:
+            reason=data["reason"],
     merge = get_object_or_404(PatientMerge, pk=merge_id)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason for undoing the merge.")
-        return redirect("patient_detail", merge.survivor_id)
+        return redirect("merge_result", merge.survivor_id, merge.pk)
     try:
         services.patient_unmerge(unmerged_by=request.user, merge=merge, reason=form.cleaned_data["reason"])
     except RecordError as exc:
         messages.error(request, exc.message)
     else:
+    """The form, then a summary to confirm (who, from where, admitted when, to where); only the
+    confirmed summary discharges."""
         messages.success(request, "Merge undone: both records are as they were before it.")
     return redirect("patient_detail", merge.duplicate_id)
 
@@ -392,6 +519,7 @@ def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     link = submitted(
         request,
         form,
+            died_at=data["died_at"],
         lambda data: services.patients_link(
             linked_by=request.user, patient=opened.patient, other=data["other"], reason=data["reason"]
         ),
@@ -409,11 +537,45 @@ def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
         button="Link records",
     )
 
+@login_required
+def consultant_teams(request: HttpRequest) -> HttpResponse:
+    """htmx: the team options with the consultant's team chosen when they lead exactly one."""
+    consultant_id = ascii_int(request.GET.get("consultant", ""))
+    consultant = User.objects.filter(pk=consultant_id, role=Role.DOCTOR).first() if consultant_id else None
+    led = team_led_by(consultant) if consultant else None
+    teams = Team.objects.order_by("name")
+    return render(
+        request,
+        "records/partials/team_options.html",
+        {"teams": teams, "chosen_id": led.pk if led else None},
+    )
+
+
 
 @permission_required("records.archive_patient", raise_exception=True)
 @patient_page()
 def patient_archive(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and request.POST.get("confirm") != "yes":
+        survivor = form.cleaned_data["other"]
+        if survivor.pk == opened.patient.pk:
+            form.add_error("other", "That is this record: enter the hospital number of the other record.")
+        else:
+            # Opening the survivor through the access helper audits that its details were shown.
+            shown = selectors.patient_for_user(request.user, survivor.pk)
+            return render(
+                request,
+                "records/merge_confirm.html",
+                {
+                    "opened": opened,
+                    "patient": opened.patient,
+                    "survivor": shown.patient,
+                    "form": form,
+                    "comparison": selectors.compare_demographics(
+                        opened.patient, shown.patient, HISTORY_FIELDS
+                    ),
+                },
+            )
     archived = submitted(
         request,
         form,

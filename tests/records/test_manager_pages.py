@@ -50,7 +50,7 @@ def test_bed_state_counts_every_ward_grouped_by_site(
     html = response.content.decode()
     assert response.status_code == 200
     assert "Community Hospital" in html and ward.site.name in html
-    (row,) = [s for s in response.context["sites"] if s.site == ward.site][0].wards
+    (row,) = next(s for s in response.context["sites"] if s.site == ward.site).wards
     assert (row.beds, row.free, row.occupied_beds, row.admissions_today, row.discharges_today) == (
         2,
         1,
