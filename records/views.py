@@ -13,9 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from epr.accounts.models import User
 from epr.accounts.roles import CLINICAL_ROLES, Role
 from epr.audit.models import Action
-from epr.accounts.models import User
 from epr.parsing import ascii_int
 from records import selectors, services
 from records.access import Level, may_change_record, patient_access, sees_by_role
@@ -29,6 +29,7 @@ from records.forms import (
     PatientSearchForm,
     ReasonForm,
     TransferForm,
+    team_led_by,
 )
 from records.models import (
     Bed,
@@ -43,7 +44,6 @@ from records.models import (
 )
 from records.services.patients import HISTORY_FIELDS
 
-    team_led_by,
 
 def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
     """Open the patient through the access helper (audited); refuse with the break-glass page."""
@@ -180,6 +180,8 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("records.add_patient", raise_exception=True)
 def patient_register(request: HttpRequest) -> HttpResponse:
+    """Register a patient; possible matches on name with birth date and sex (or postcode) are shown
+    first, and only an explicit "none of these is the patient" registers a new record."""
     form = DemographicsForm(request.POST or None)
     context: dict[str, Any] = {"form": form}
     if request.method == "POST" and form.is_valid():
@@ -255,6 +257,7 @@ def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     patient = opened.patient
     form = DemographicsForm(request.POST or None, instance=None if request.method == "POST" else patient)
     version = posted_version(request) if request.method == "POST" else patient.version
+    context: dict[str, Any] = {"opened": opened, "patient": patient, "form": form, "version": version}
     if request.method == "POST" and form.is_valid():
         values = form.values()
         holder = selectors.active_holder_of_nhs_number(values.get("nhs_number", ""), exclude_id=patient.pk)
@@ -282,12 +285,11 @@ def patient_history(request: HttpRequest, opened: selectors.PatientView) -> Http
     )
 
 
-@require_POST
 @permission_required("records.rollback_patient", raise_exception=True)
 @patient_page()
 def patient_rollback(request: HttpRequest, opened: selectors.PatientView, history_id: int) -> HttpResponse:
-    """Register a patient; possible matches on name with birth date and sex (or postcode) are shown
-    first, and only an explicit "none of these is the patient" registers a new record."""
+    """Show what a rollback would change (now -> then) and ask why; the POST with a reason does it."""
+    patient = opened.patient
     try:
         old, changes = selectors.rollback_preview(patient, history_id, HISTORY_FIELDS)
     except patient.history.model.DoesNotExist as exc:
@@ -300,7 +302,7 @@ def patient_rollback(request: HttpRequest, opened: selectors.PatientView, histor
         form,
         lambda data: services.patient_rollback(
             rolled_back_by=request.user,
-            patient=opened.patient,
+            patient=patient,
             history_id=history_id,
             expected_version=version,
             reason=data["reason"],
@@ -341,13 +343,12 @@ def patient_admit(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
     def admit(data: dict):
         return services.encounter_admit(
             admitted_by=request.user,
-            patient=patient,
+            patient=opened.patient,
             ward=data["ward"],
             bed=data["bed"],
             consultant=data["consultant"],
             team=data["team"],
             specialty=data["specialty"],
-    context: dict[str, Any] = {"opened": opened, "patient": patient, "form": form, "version": version}
             admission_method=data["admission_method"],
             admitted_at=data["admitted_at"],
         )
@@ -383,10 +384,9 @@ def patient_transfer(request: HttpRequest, opened: selectors.PatientView) -> Htt
             bed=data["bed"],
             expected_version=data["version"],
             transferred_at=data["transferred_at"],
+            reason=data["reason"],
         )
 
-    """Show what a rollback would change (now -> then) and ask why; the POST with a reason does it."""
-    patient = opened.patient
     if submitted(request, form, transfer) is not NOT_DONE:
         messages.success(request, f"Transferred to {form.cleaned_data['ward']}.")
         return redirect("patient_detail", opened.patient.pk)
@@ -397,6 +397,8 @@ def patient_transfer(request: HttpRequest, opened: selectors.PatientView) -> Htt
 
 @patient_page()
 def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    """The form, then a summary to confirm (who, from where, admitted when, to where); only the
+    confirmed summary discharges."""
     _can_manage_admissions(request, opened)
     encounter = _active_encounter(opened.patient)
     form = DischargeForm(
@@ -424,6 +426,7 @@ def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> Ht
             destination=data["destination"],
             expected_version=data["version"],
             discharged_at=data["discharged_at"],
+            died_at=data["died_at"],
         )
 
     if confirmed and submitted(request, form, discharge) is not NOT_DONE:
@@ -443,12 +446,46 @@ def free_beds(request: HttpRequest) -> HttpResponse:
     return render(request, "records/partials/bed_options.html", {"beds": beds})
 
 
+@login_required
+def consultant_teams(request: HttpRequest) -> HttpResponse:
+    """htmx: the team options with the consultant's team chosen when they lead exactly one."""
+    consultant_id = ascii_int(request.GET.get("consultant", ""))
+    consultant = User.objects.filter(pk=consultant_id, role=Role.DOCTOR).first() if consultant_id else None
+    led = team_led_by(consultant) if consultant else None
+    teams = Team.objects.order_by("name")
+    return render(
+        request,
+        "records/partials/team_options.html",
+        {"teams": teams, "chosen_id": led.pk if led else None},
+    )
+
+
 @permission_required("records.merge_patient", raise_exception=True)
 @patient_page()
 def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     """Merge this (duplicate) record into the survivor named by hospital number: first the two records
     side by side, then the merge on confirmation, then what moved."""
     form = OtherRecordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and request.POST.get("confirm") != "yes":
+        survivor = form.cleaned_data["other"]
+        if survivor.pk == opened.patient.pk:
+            form.add_error("other", "That is this record: enter the hospital number of the other record.")
+        else:
+            # Opening the survivor through the access helper audits that its details were shown.
+            shown = selectors.patient_for_user(request.user, survivor.pk)
+            return render(
+                request,
+                "records/merge_confirm.html",
+                {
+                    "opened": opened,
+                    "patient": opened.patient,
+                    "survivor": shown.patient,
+                    "form": form,
+                    "comparison": selectors.compare_demographics(
+                        opened.patient, shown.patient, HISTORY_FIELDS
+                    ),
+                },
+            )
     merge = submitted(
         request,
         form,
@@ -458,7 +495,7 @@ def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
     )
     if merge is not NOT_DONE:
         messages.success(request, f"Merged into {merge.survivor.hospital_number}.")
-        return redirect("patient_detail", merge.survivor_id)
+        return redirect("merge_result", merge.survivor_id, merge.pk)
     return patient_form_page(
         request,
         opened,
@@ -492,22 +529,20 @@ def merge_result(request: HttpRequest, opened: selectors.PatientView, merge_id: 
     )
 
 
+@require_POST
 @permission_required("records.merge_patient", raise_exception=True)
 @login_required
 def merge_undo(request: HttpRequest, merge_id: int) -> HttpResponse:
-            reason=data["reason"],
     merge = get_object_or_404(PatientMerge, pk=merge_id)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason for undoing the merge.")
-        return redirect("merge_result", merge.survivor_id, merge.pk)
+        return redirect("patient_detail", merge.survivor_id)
     try:
         services.patient_unmerge(unmerged_by=request.user, merge=merge, reason=form.cleaned_data["reason"])
     except RecordError as exc:
         messages.error(request, exc.message)
     else:
-    """The form, then a summary to confirm (who, from where, admitted when, to where); only the
-    confirmed summary discharges."""
         messages.success(request, "Merge undone: both records are as they were before it.")
     return redirect("patient_detail", merge.duplicate_id)
 
@@ -519,7 +554,6 @@ def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     link = submitted(
         request,
         form,
-            died_at=data["died_at"],
         lambda data: services.patients_link(
             linked_by=request.user, patient=opened.patient, other=data["other"], reason=data["reason"]
         ),
@@ -537,45 +571,11 @@ def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
         button="Link records",
     )
 
-@login_required
-def consultant_teams(request: HttpRequest) -> HttpResponse:
-    """htmx: the team options with the consultant's team chosen when they lead exactly one."""
-    consultant_id = ascii_int(request.GET.get("consultant", ""))
-    consultant = User.objects.filter(pk=consultant_id, role=Role.DOCTOR).first() if consultant_id else None
-    led = team_led_by(consultant) if consultant else None
-    teams = Team.objects.order_by("name")
-    return render(
-        request,
-        "records/partials/team_options.html",
-        {"teams": teams, "chosen_id": led.pk if led else None},
-    )
-
-
 
 @permission_required("records.archive_patient", raise_exception=True)
 @patient_page()
 def patient_archive(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and request.POST.get("confirm") != "yes":
-        survivor = form.cleaned_data["other"]
-        if survivor.pk == opened.patient.pk:
-            form.add_error("other", "That is this record: enter the hospital number of the other record.")
-        else:
-            # Opening the survivor through the access helper audits that its details were shown.
-            shown = selectors.patient_for_user(request.user, survivor.pk)
-            return render(
-                request,
-                "records/merge_confirm.html",
-                {
-                    "opened": opened,
-                    "patient": opened.patient,
-                    "survivor": shown.patient,
-                    "form": form,
-                    "comparison": selectors.compare_demographics(
-                        opened.patient, shown.patient, HISTORY_FIELDS
-                    ),
-                },
-            )
     archived = submitted(
         request,
         form,
