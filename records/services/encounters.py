@@ -13,6 +13,7 @@ from records.models import (
     Bed,
     CareRelationship,
     CareRelationshipKind,
+    DischargeDestination,
     Encounter,
     EncounterStatus,
     Patient,
@@ -128,6 +129,7 @@ def encounter_transfer(
     bed: Bed | None,
     expected_version: int | None = None,
     transferred_at: datetime | None = None,
+    reason: str = "",
 ) -> Encounter:
     locked = _lock_active(encounter, expected_version)
     current = (
@@ -142,7 +144,9 @@ def encounter_transfer(
     current.ended_at = at
     current.save(update_fields=["ended_at"])
     _check_bed(ward, bed)
-    _create_stay(encounter=locked, ward=ward, bed=bed, started_at=at, moved_by=transferred_by)
+    _create_stay(
+        encounter=locked, ward=ward, bed=bed, started_at=at, moved_by=transferred_by, reason=reason.strip()
+    )
     if current.ward_id != ward.pk:
         _end_ward_relationship(locked, current.ward, at)
         care_relationship_start(
@@ -179,11 +183,16 @@ def encounter_discharge(
     destination: str,
     expected_version: int | None = None,
     discharged_at: datetime | None = None,
+    died_at: datetime | None = None,
 ) -> Encounter:
+    """End the admission. A destination of "patient died" needs the time of death, which is written
+    on the patient (date and time of death) in the same transaction."""
     locked = _lock_active(encounter, expected_version)
     current = WardStay.objects.select_for_update().get(encounter=locked, ended_at__isnull=True)
     at = discharged_at or timezone.now()
     _check_time(at, not_before=current.started_at, what="discharge")
+    if destination == DischargeDestination.DIED:
+        _record_death(encounter=locked, died_at=died_at, discharged_at=at, discharged_by=discharged_by)
     current.ended_at = at
     current.save(update_fields=["ended_at"])
     locked.status = EncounterStatus.FINISHED
@@ -194,6 +203,37 @@ def encounter_discharge(
     locked.save()
     for relationship in CareRelationship.objects.filter(encounter=locked, ends_at__isnull=True):
         care_relationship_end(relationship=relationship, at=at)
-    audit_record(user=discharged_by, action=Action.DISCHARGE, patient_id=locked.patient_id, obj=locked)
+    audit_record(
+        user=discharged_by,
+        action=Action.DISCHARGE,
+        patient_id=locked.patient_id,
+        obj=locked,
+        detail={"died": destination == DischargeDestination.DIED},
+    )
     transaction.on_commit(lambda: signals.patient_discharged.send(sender=Encounter, encounter=locked))
     return locked
+
+
+def _record_death(
+    *, encounter: Encounter, died_at: datetime | None, discharged_at: datetime, discharged_by
+) -> None:
+    if died_at is None:
+        raise RecordError("Enter the date and time of death.", field="died_at")
+    if died_at > timezone.now() + timedelta(minutes=5):
+        raise RecordError("The time of death cannot be in the future.", field="died_at")
+    if died_at < encounter.admitted_at:
+        raise RecordError(
+            "The time of death cannot be before the admission "
+            f"({timezone.localtime(encounter.admitted_at):%d-%b-%Y %H:%M}).",
+            field="died_at",
+        )
+    if died_at > discharged_at:
+        raise RecordError("The time of death cannot be after the discharge time.", field="died_at")
+    patient = Patient.objects.select_for_update().get(pk=encounter.patient_id)
+    local = timezone.localtime(died_at)
+    patient.date_of_death = local.date()
+    patient.time_of_death = local.time().replace(second=0, microsecond=0)
+    patient.version += 1
+    patient._change_reason = "Died in hospital (recorded at discharge)"
+    patient._history_user = discharged_by
+    patient.save()

@@ -40,6 +40,10 @@ DEMOGRAPHIC_FIELDS = (
     "interpreter_required",
 )
 
+# What a person's details are made of for history, comparison and rollback: the demographics plus the
+# time of death, which only a discharge records.
+HISTORY_FIELDS = (*DEMOGRAPHIC_FIELDS, "time_of_death")
+
 _STATUSES_NEEDING_A_NUMBER = (NHSNumberStatus.VERIFIED, NHSNumberStatus.NOT_TRACED)
 
 HOSPITAL_NUMBER_SEQUENCE = "records_hospital_number_seq"
@@ -135,6 +139,7 @@ def patient_register(*, registered_by, **values: Any) -> Patient:
     _check_nhs_number_free(cleaned.get("nhs_number", ""))
     patient = Patient(hospital_number=next_hospital_number(), **cleaned)
     patient._change_reason = "Registered"
+    patient._history_user = registered_by  # "who" in the history, also outside a web request
     _save_guarding_unique(patient)
     audit_record(user=registered_by, action=Action.CREATE, patient_id=patient.pk, obj=patient)
     transaction.on_commit(lambda: signals.patient_registered.send(sender=Patient, patient=patient))
@@ -183,6 +188,7 @@ def patient_update(
         raise RecordError("A verified or present status needs an NHS number.", field="nhs_number_status")
     locked.version += 1
     locked._change_reason = reason or "Demographics updated"
+    locked._history_user = updated_by
     _save_guarding_unique(locked)
     # Field names only: values are patient data and the audit detail is shown widely.
     audit_record(
@@ -192,8 +198,11 @@ def patient_update(
 
 
 @transaction.atomic
-def patient_rollback(*, rolled_back_by, patient: Patient, history_id: int, expected_version: int) -> Patient:
-    """Write a new version whose demographics equal an earlier one; nothing is erased."""
+def patient_rollback(
+    *, rolled_back_by, patient: Patient, history_id: int, expected_version: int, reason: str = ""
+) -> Patient:
+    """Write a new version whose demographics equal an earlier one; nothing is erased. The reason,
+    when given, is kept in the history beside the version rolled back to."""
     locked = _lock_current(patient, expected_version)
     if not locked.is_active:
         raise RecordError("This record is merged or archived and cannot be changed.")
@@ -201,14 +210,17 @@ def patient_rollback(*, rolled_back_by, patient: Patient, history_id: int, expec
         old = locked.history.get(history_id=history_id)
     except Patient.history.model.DoesNotExist as exc:
         raise RecordError("That version does not belong to this record.") from exc
-    values = {f: getattr(old, f) for f in DEMOGRAPHIC_FIELDS}
+    values = {f: getattr(old, f) for f in HISTORY_FIELDS}
     changed = [f for f, v in values.items() if getattr(locked, f) != v]
     if "nhs_number" in changed:
         _check_nhs_number_free(values["nhs_number"], exclude_id=locked.pk)
     for field in changed:
         setattr(locked, field, values[field])
     locked.version += 1
-    locked._change_reason = f"Rolled back to version {old.version}"
+    locked._change_reason = f"Rolled back to version {old.version}" + (
+        f": {reason.strip()}" if reason.strip() else ""
+    )
+    locked._history_user = rolled_back_by
     _save_guarding_unique(locked)
     audit_record(
         user=rolled_back_by,

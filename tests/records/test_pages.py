@@ -54,7 +54,9 @@ def test_who_may_open_a_record(client, users, admitted, who, status):
     assert response.status_code == status
     if status == 403:
         assert b"You do not have a care relationship" in response.content
-        assert admitted.patient.family_name.encode() not in response.content
+        # Who the patient is (so the right record is broken into), but nothing clinical.
+        assert admitted.patient.family_name.upper().encode() in response.content
+        assert b"patient-banner" not in response.content
 
 
 REGISTER = {
@@ -122,7 +124,7 @@ DISCHARGE = {"nurse": 302, "hca": 403, "doctor": 403, "outsider": 403, "clerk": 
 def test_who_may_discharge(client, users, admitted, who, status):
     response = login(client, users[who]).post(
         reverse("patient_discharge", args=[admitted.patient_id]),
-        {"destination": "19", "version": admitted.version},
+        {"destination": "19", "version": admitted.version, "confirm": "yes"},  # the confirmed summary
     )
     assert response.status_code == status
     admitted.refresh_from_db()
@@ -137,7 +139,7 @@ def test_who_may_merge(client, users, patient, who, status):
     duplicate = PatientFactory(nhs_number="")
     response = login(client, users[who]).post(
         reverse("patient_merge", args=[duplicate.pk]),
-        {"other": patient.hospital_number, "reason": "Same person"},
+        {"other": patient.hospital_number, "reason": "Same person", "confirm": "yes"},
     )
     assert response.status_code == status
     duplicate.refresh_from_db()
