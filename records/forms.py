@@ -516,7 +516,11 @@ class ProblemForm(ConceptPickerMixin, NHSFormMixin, forms.Form):
     )
     snomed_code = forms.CharField(label="Problem (SNOMED CT)", required=False, widget=ConceptCodeInput)
     clinical_status = forms.ChoiceField(choices=ProblemStatus.choices, label="Status")
-    verification = forms.ChoiceField(choices=ProblemVerification.choices)
+    # Chosen each time: a diagnosis recorded as provisional or confirmed by default would mislead.
+    verification = forms.ChoiceField(
+        choices=[("", CHOOSE), *ProblemVerification.choices],
+        error_messages=_required("Select whether the diagnosis is confirmed, provisional or differential"),
+    )
     onset_date = MemorableDateField(label="Onset date", required=False, past=True)
     resolved_date = MemorableDateField(label="Resolved date", required=False, past=True)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

@@ -82,6 +82,10 @@ class Combobox {
     this.code.disabled = false;
     this.setOptions(items);
     this.optionsFor = this.input.value;
+    if (!this.code.value && items.length) {
+      const matches = `${items.length} ${items.length === 1 ? "match" : "matches"}`;
+      this.showMessage(`${matches} for “${this.input.value.trim()}”: select the search box to choose.`);
+    }
   }
 
   options() {
@@ -199,6 +203,7 @@ class Combobox {
 
   open() {
     if (!this.options().length) return;
+    this.showMessage("");
     this.listbox.hidden = false;
     this.input.setAttribute("aria-expanded", "true");
   }

@@ -134,6 +134,7 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     expect(option).to_be_visible()
     axe(page, context="record a problem, picker listing matches")
     option.click()
+    page.get_by_label(field("Verification")).select_option(label="Confirmed")
     page.get_by_role("button", name="Save problem").click()
 
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/problems/$"))
