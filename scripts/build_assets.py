@@ -2,6 +2,8 @@
 
 - nhsuk-frontend CSS and JS go to .build/static/vendor/; its @font-face rules are dropped because
   they point at an NHS host a closed hospital network cannot reach (the CSS falls back to Arial).
+  The JS is an ES module: static/js/epr.js imports initAll from it (no inline script), and the
+  source-map comments are dropped because the maps are not copied (collectstatic would refuse them).
 - nhsuk-frontend images go to .build/webroot/assets/, where its CSS expects them.
 - htmx goes to .build/static/vendor/.
 """

@@ -57,6 +57,19 @@ def test_empty_form_focuses_a_field_specific_error_summary(
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
+def test_refusal_page_goes_back_where_the_user_was(transactional_db, live_server, log_in, nurse, other_ward):
+    page = log_in(nurse.username)
+    page.get_by_role("link", name="Ward list").click()
+    ward_list = page.url
+    page.goto(f"/wards/{other_ward.pk}/")
+    expect(page.get_by_role("heading", name="You cannot do this")).to_be_visible()
+    expect(page.get_by_text("You do not work on that ward.")).to_be_visible()
+    _shoot(page, "refused")
+    # static/js/epr.js makes "Go back" use the browser's history.
+    page.get_by_role("link", name="Go back").click()
+    expect(page).to_have_url(ward_list)
+
+
 def test_manager_reviews_break_glass_and_opens_the_access_log(
     transactional_db, live_server, log_in, manager, outsider, admitted, second_bed
 ):
