@@ -480,3 +480,37 @@ def test_date_widgets_render_iso_values():
     assert 'value="1948-06-01"' in DateInput().render("d", date(1948, 6, 1))
     moment = timezone.make_aware(timezone.datetime(2026, 3, 15, 9, 30))
     assert 'value="2026-03-15T09:30"' in DateTimeInput().render("t", moment)
+
+
+# -- every edit form's descriptions point at something ---------------------------------------------------
+
+
+def _dangling(html: str) -> set[str]:
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    described = {i for value in re.findall(r'aria-describedby="([^"]+)"', html) for i in value.split()}
+    return described - ids
+
+
+def test_no_edit_form_describes_itself_with_an_id_that_is_not_there(
+    client, clerk, nurse, doctor, admin_user, full_patient, allergy, problem, plan, signed_note
+):
+    # (who, page, whether to post it empty for a page full of errors)
+    pages = [
+        (clerk, reverse("patient_edit", args=[full_patient.pk]), True),
+        (clerk, reverse("patient_register"), True),
+        (clerk, reverse("patient_search") + "?name=ok&date_of_birth_day=40", False),
+        (nurse, reverse("entry_amend", args=[allergy.patient_id, "allergies", allergy.pk]), True),
+        (doctor, reverse("entry_amend", args=[problem.patient_id, "problems", problem.pk]), True),
+        (nurse, reverse("careplan_edit", args=[plan.patient_id, plan.pk]), True),
+        (nurse, reverse("careplan_list", args=[plan.patient_id]), False),
+        (nurse, reverse("note_amend", args=[signed_note.patient_id, signed_note.pk]), True),
+        (admin_user, reverse("sar_create", args=[full_patient.pk]), True),
+    ]
+    for user, url, post in pages:
+        login(client, user)
+        html = client.get(url).content.decode()
+        assert not _dangling(html), (url, _dangling(html))
+        if post:
+            html = client.post(url, {"version": "1"}).content.decode()
+            assert "nhsuk-error-message" in html, url
+            assert not _dangling(html), (url, _dangling(html))
