@@ -8,9 +8,11 @@ from itertools import islice
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Concat
 
 from epr.terminology.models import CodeSystem, Concept, ConceptMap
-from epr.terminology.rules import terms_search_key
+from epr.terminology.rules import TERM_SEPARATOR, terms_search_key
 
 DATA = Path(__file__).parent / "data"
 FSN_TYPE = "900000000000003001"
@@ -62,8 +64,7 @@ def upsert_maps(pairs: Iterable[tuple[str, str, int]], *, model=ConceptMap) -> i
     return count
 
 
-def load_shipped_subset(*, concept_model=Concept, map_model=ConceptMap) -> None:
-    """The starter subset in data/: enough for the pickers until a trust loads its releases."""
+def _shipped_concepts(concept_model) -> list:
     with_synonyms = _has_synonyms(concept_model)
     synonyms: dict[str, list[str]] = {}
     for row in _rows(DATA / "snomed_synonym_subset.tsv"):
@@ -87,8 +88,49 @@ def load_shipped_subset(*, concept_model=Concept, map_model=ConceptMap) -> None:
         )
         for row in _rows(DATA / "icd10_subset.tsv")
     ]
-    upsert_concepts(snomed + icd10, model=concept_model)
-    upsert_maps(((row[0], row[1], 1) for row in _rows(DATA / "snomed_icd10_map_subset.tsv")), model=map_model)
+    return snomed + icd10
+
+
+def _shipped_maps() -> Iterator[tuple[str, str, int]]:
+    return ((row[0], row[1], 1) for row in _rows(DATA / "snomed_icd10_map_subset.tsv"))
+
+
+def load_shipped_subset(*, concept_model=Concept, map_model=ConceptMap) -> None:
+    """The starter subset in data/: enough for the pickers until a trust loads its releases."""
+    upsert_concepts(_shipped_concepts(concept_model), model=concept_model)
+    upsert_maps(_shipped_maps(), model=map_model)
+
+
+def merge_shipped_subset(*, concept_model=Concept, map_model=ConceptMap) -> None:
+    """The shipped subset added to a terminology that may hold a trust's releases already (migration
+    0004): a concept there keeps its display and its synonyms, and gains the shipped synonyms and
+    subsets; missing concepts and map rows are added. Search keys written before synonyms were stored
+    (one term, no "|" marks) are put in the all-terms form."""
+    concept_model.objects.exclude(search_key="").exclude(search_key__startswith=TERM_SEPARATOR).update(
+        search_key=Concat(
+            Value(TERM_SEPARATOR), F("search_key"), Value(TERM_SEPARATOR), output_field=TextField()
+        )
+    )
+    shipped = _shipped_concepts(concept_model)
+    wanted = {(c.system, c.code) for c in shipped}
+    existing = {
+        (c.system, c.code): c
+        for c in concept_model.objects.filter(code__in={code for _, code in wanted})
+        if (c.system, c.code) in wanted
+    }
+    new, changed = [], []
+    for item in shipped:
+        found = existing.get((item.system, item.code))
+        if found is None:
+            new.append(item)
+            continue
+        found.synonyms = [*found.synonyms, *(t for t in item.synonyms if t not in found.synonyms)]
+        found.subsets = [*found.subsets, *(s for s in item.subsets if s not in found.subsets)]
+        found.search_key = terms_search_key(found.display, found.synonyms)
+        changed.append(found)
+    concept_model.objects.bulk_create(new, batch_size=BATCH)
+    concept_model.objects.bulk_update(changed, ["synonyms", "subsets", "search_key"], batch_size=BATCH)
+    upsert_maps(_shipped_maps(), model=map_model)
 
 
 def _strip_semantic_tag(term: str) -> str:

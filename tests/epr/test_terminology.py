@@ -171,3 +171,26 @@ def test_import_keeps_the_release_synonyms(db, tmp_path):
     assert mi.synonyms == ["Heart attack", "MI - Myocardial infarction"]
     assert mi.subsets == ["problem"]  # the picker subset survives the import
     assert selectors.concept_search(text="heart attack", subset="problem")[0].code == "22298006"
+
+
+def test_the_synonym_migration_keeps_an_imported_release(db):
+    # As migration 0004 finds a database where a trust loaded its release before synonyms were stored.
+    Concept.objects.filter(code="13645005").update(
+        display="Chronic obstructive pulmonary disease",
+        synonyms=["Chronic obstructive lung disease"],
+        search_key="chronic obstructive pulmonary disease",
+    )
+    Concept.objects.create(system=CodeSystem.SNOMED, code="271807003", display="Rash", search_key="rash")
+    Concept.objects.filter(code="385093006").delete()
+
+    services.merge_shipped_subset()
+
+    copd = selectors.concept(CodeSystem.SNOMED, "13645005")
+    assert copd.display == "Chronic obstructive pulmonary disease"  # the release's preferred term
+    assert copd.synonyms[0] == "Chronic obstructive lung disease"
+    assert "COPD - Chronic obstructive pulmonary disease" in copd.synonyms
+    assert copd.subsets == ["problem"]
+    assert selectors.concept(CodeSystem.SNOMED, "271807003").search_key == "|rash|"
+    assert selectors.concept(CodeSystem.SNOMED, "385093006").display == "Community acquired pneumonia"
+    assert selectors.concept_search(text="rash")[0].code == "271807003"
+    assert selectors.concept_search(text="COPD", subset="problem")[0].code == "13645005"

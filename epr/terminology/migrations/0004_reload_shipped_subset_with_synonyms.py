@@ -2,10 +2,10 @@ from django.db import migrations
 
 
 def load(apps, schema_editor):
-    # Upserts: existing rows gain their synonyms and the all-terms search key; the new concepts arrive.
-    from epr.terminology.services import load_shipped_subset
+    # A trust's imported release keeps its terms; the shipped synonyms and new concepts are added.
+    from epr.terminology.services import merge_shipped_subset
 
-    load_shipped_subset(
+    merge_shipped_subset(
         concept_model=apps.get_model("terminology", "Concept"),
         map_model=apps.get_model("terminology", "ConceptMap"),
     )
