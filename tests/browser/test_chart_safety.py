@@ -48,7 +48,7 @@ def shoot(page: Page, name: str) -> None:
 
 
 def test_incomplete_set_keeps_the_last_score_and_warns_in_amber(
-    transactional_db, live_server, log_in, admitted, nurse
+    transactional_db, live_server, log_in, axe, admitted, nurse
 ):
     patient = admitted.patient
     page = log_in(nurse.username)
@@ -99,11 +99,12 @@ def test_incomplete_set_keeps_the_last_score_and_warns_in_amber(
     expect(chart.locator("tr.epr-chart__total td")).to_have_text(["3", "Not scored"])
     expect(page.get_by_test_id("obs-due")).to_contain_text("Next observations due")
     expect(page.get_by_test_id("obs-due")).to_contain_text("Last complete observations")
+    axe(page, context="NEWS2 chart with an unscored set")
     shoot(page, "incomplete")
 
 
 def test_observations_two_days_old_are_shown_overdue(
-    transactional_db, live_server, log_in, admitted, nurse
+    transactional_db, live_server, log_in, axe, admitted, nurse
 ):
     # A red score (respiration 30) sets hourly observations; none have been taken for two days.
     services.observation_set_record(
@@ -119,11 +120,12 @@ def test_observations_two_days_old_are_shown_overdue(
     expect(due).to_contain_text("Last observations 2 days ago; due every hour")
     expect(due).to_contain_text(re.compile(r"\(due \d\d:\d\d on \d{1,2} [A-Z][a-z]{2}\)"))
     expect(page.get_by_test_id("news2-latest")).to_contain_text("Latest NEWS2 3")
+    axe(page, context="NEWS2 chart, observations overdue")
     shoot(page, "overdue")
 
 
 def test_frozen_columns_are_opaque_over_scrolled_values_and_gaps_are_shown(
-    transactional_db, live_server, log_in, admitted, nurse
+    transactional_db, live_server, log_in, axe, admitted, nurse
 ):
     now = timezone.now()
     # Three days of silence, then a day of 4-hourly sets: the chart is wider than a tablet.
@@ -144,6 +146,16 @@ def test_frozen_columns_are_opaque_over_scrolled_values_and_gaps_are_shown(
         assert header.inner_text().strip(), "every table header has text"
 
     scroller = page.locator("#news2-chart-scroll")
+    # The chart opens on the newest set, wholly in view at the right.
+    newest = page.evaluate(
+        """() => {
+            const wrap = document.querySelector('#news2-chart-scroll');
+            const last = [...document.querySelectorAll('thead th.epr-chart__time')].pop();
+            return {scroll: wrap.scrollLeft, right: last.getBoundingClientRect().right,
+                    wrapRight: wrap.getBoundingClientRect().right};
+        }"""
+    )
+    assert newest["scroll"] > 0 and newest["right"] <= newest["wrapRight"] + 1, newest
     expect(scroller).to_have_attribute("tabindex", "0")
     expect(scroller).to_have_attribute("role", "region")
     expect(scroller).to_have_attribute("aria-label", re.compile("NEWS2 chart"))
@@ -176,4 +188,5 @@ def test_frozen_columns_are_opaque_over_scrolled_values_and_gaps_are_shown(
         }"""
     )
     assert abs(edges["first"] - edges["frozen"]) <= 1.5, edges
+    axe(page, context="NEWS2 chart with a gap, scrolled")
     shoot(page, "scrolled")
