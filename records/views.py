@@ -194,7 +194,15 @@ def patient_register(request: HttpRequest) -> HttpResponse:
             selectors.audit_list_shown(
                 request.user, listing="possible duplicates", patient_ids=[m.pk for m in matches]
             )
-            context.update(matches=matches, match_ids=",".join(str(m.pk) for m in matches))
+            posted = [
+                (name, value)
+                for name in request.POST
+                if name not in ("csrfmiddlewaretoken", "not_duplicate_of")
+                for value in request.POST.getlist(name)
+            ]
+            context.update(
+                matches=matches, match_ids=",".join(str(m.pk) for m in matches), posted=posted
+            )
         else:
             try:
                 patient = services.patient_register(registered_by=request.user, **values)

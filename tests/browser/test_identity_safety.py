@@ -108,6 +108,11 @@ def test_a_possible_duplicate_is_shown_and_nothing_saved_until_confirmed(live_se
     assert Patient.objects.count() == before
     _look(page, "register-possible-duplicate")
 
+    # Enter in a field only checks the details again; it never confirms.
+    page.get_by_label(field("Given names")).press("Enter")
+    expect(page.get_by_test_id("possible-matches")).to_be_visible()
+    assert Patient.objects.count() == before
+
     page.get_by_role("button", name="None of these is the patient: register a new record").click()
     expect(page).to_have_url(re.compile(r"/patients/\d+/$"))
     assert Patient.objects.count() == before + 1
