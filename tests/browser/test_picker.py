@@ -97,6 +97,14 @@ def test_co_amox_finds_co_amoxiclav_and_records_the_allergy(
     box = _search(page, "Search for the substance")
     listbox = _listbox(page, box)
 
+    # Nothing found says so, visibly and to a screen reader.
+    box.press_sequentially("zzqx")
+    no_match = "No substance matches “zzqx”: check the spelling or try other words."
+    expect(page.locator(".epr-combobox__message")).to_have_text(no_match)
+    expect(page.get_by_role("status").filter(has_text="zzqx")).to_have_text(no_match)
+    expect(listbox).to_be_hidden()
+    box.fill("")
+
     # Escape closes the list and keeps what was typed; the arrow key opens it again.
     box.press_sequentially("co-amox")
     expect(listbox.get_by_role("option").first).to_contain_text("Amoxicillin and clavulanic acid (96067005)")
