@@ -8,6 +8,7 @@ option, a textarea's line breaks post as CRLF. Posting that back must leave the 
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -22,7 +23,14 @@ from epr.accounts.roles import Role
 from epr.forms import MemorableDateField
 from records import services
 from records.forms import DemographicsForm, PatientSearchForm
-from records.models import CarePlan, ClinicalNote, NoteTemplate, NoteType, SubjectAccessRequest
+from records.models import (
+    AllergyIntolerance,
+    CarePlan,
+    ClinicalNote,
+    NoteTemplate,
+    NoteType,
+    SubjectAccessRequest,
+)
 from tests.factories import UserFactory
 from tests.records.test_pages import login
 
@@ -514,3 +522,19 @@ def test_no_edit_form_describes_itself_with_an_id_that_is_not_there(
             html = client.post(url, {"version": "1"}).content.decode()
             assert "nhsuk-error-message" in html, url
             assert not _dangling(html), (url, _dangling(html))
+
+
+def test_line_breaks_stored_by_the_old_forms_become_lf(allergy, plan, signed_note):
+    from django.apps import apps
+
+    lf_migration = importlib.import_module("records.migrations.0016_textarea_line_breaks_as_lf")
+    AllergyIntolerance.objects.filter(pk=allergy.pk).update(note="Seen\r\nPhotographed")
+    CarePlan.objects.filter(pk=plan.pk).update(goals="No falls\r\nWalks")
+    ClinicalNote.objects.filter(pk=signed_note.pk).update(
+        values={**signed_note.values, "plan": "Oral\r\nReview"}, free_text="Seen\r\nAgreed"
+    )
+    lf_migration._lf(apps, None)
+    assert AllergyIntolerance.objects.get(pk=allergy.pk).note == "Seen\nPhotographed"
+    assert CarePlan.objects.get(pk=plan.pk).goals == "No falls\nWalks"
+    note = ClinicalNote.objects.get(pk=signed_note.pk)
+    assert (note.values["plan"], note.free_text, note.values["news2"]) == ("Oral\nReview", "Seen\nAgreed", 3)
