@@ -47,6 +47,22 @@ def shoot(page: Page, name: str) -> None:
         assert widths[0] <= widths[1], f"{name} scrolls sideways at {width} px: {widths}"
 
 
+def column_edges(page: Page) -> dict[str, float]:
+    """Where the frozen columns end, and the first and last set columns in view begin and end."""
+    return page.evaluate(
+        """() => {
+            const wrap = document.querySelector('#news2-chart-scroll');
+            const box = wrap.getBoundingClientRect();
+            const frozen = document.querySelector('thead th.epr-sticky-2').getBoundingClientRect().right;
+            const heads = document.querySelectorAll('thead th.epr-chart__time, thead th.epr-chart__gap');
+            const rects = [...heads].map(th => th.getBoundingClientRect());
+            const shown = rects.filter(r => r.right > frozen + 1 && r.left < box.right);
+            return {scroll: wrap.scrollLeft, frozen, first: shown[0].left,
+                    last: rects[rects.length - 1].right, wrapRight: box.left + wrap.clientWidth};
+        }"""
+    )
+
+
 def test_incomplete_set_keeps_the_last_score_and_warns_in_amber(
     transactional_db, live_server, log_in, axe, admitted, nurse
 ):
@@ -146,16 +162,16 @@ def test_frozen_columns_are_opaque_over_scrolled_values_and_gaps_are_shown(
         assert header.inner_text().strip(), "every table header has text"
 
     scroller = page.locator("#news2-chart-scroll")
-    # The chart opens on the newest set, wholly in view at the right.
-    newest = page.evaluate(
-        """() => {
-            const wrap = document.querySelector('#news2-chart-scroll');
-            const last = [...document.querySelectorAll('thead th.epr-chart__time')].pop();
-            return {scroll: wrap.scrollLeft, right: last.getBoundingClientRect().right,
-                    wrapRight: wrap.getBoundingClientRect().right};
-        }"""
-    )
-    assert newest["scroll"] > 0 and newest["right"] <= newest["wrapRight"] + 1, newest
+    # The chart opens on the newest set wholly in view at the right, and no set half under the frozen
+    # columns at the left: on a ward tablet and on a phone.
+    for width in (800, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        view = column_edges(page)
+        assert view["scroll"] > 0, view
+        assert view["last"] <= view["wrapRight"] + 1, view
+        assert abs(view["first"] - view["frozen"]) <= 1.5, view
+    page.set_viewport_size({"width": 800, "height": 900})
     expect(scroller).to_have_attribute("tabindex", "0")
     expect(scroller).to_have_attribute("role", "region")
     expect(scroller).to_have_attribute("aria-label", re.compile("NEWS2 chart"))
@@ -176,17 +192,7 @@ def test_frozen_columns_are_opaque_over_scrolled_values_and_gaps_are_shown(
             f"frozen cell {cell.inner_text()!r} has a see-through background {background}"
         )
     # Nothing of a scrolled value shows beside the frozen columns: the sets snap to a whole column.
-    edges = page.evaluate(
-        """() => {
-            const frozen = document.querySelector('thead th.epr-sticky-2').getBoundingClientRect().right;
-            const wrap = document.querySelector('#news2-chart-scroll').getBoundingClientRect();
-            const heads = document.querySelectorAll('thead th.epr-chart__time, thead th.epr-chart__gap');
-            const columns = [...heads]
-                .map(th => th.getBoundingClientRect())
-                .filter(r => r.right > frozen + 1 && r.left < wrap.right);
-            return {frozen, first: columns[0].left};
-        }"""
-    )
+    edges = column_edges(page)
     assert abs(edges["first"] - edges["frozen"]) <= 1.5, edges
     axe(page, context="NEWS2 chart with a gap, scrolled")
     shoot(page, "scrolled")
