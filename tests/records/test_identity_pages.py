@@ -459,3 +459,34 @@ def test_a_death_is_recorded_on_the_patient(client, clerk, admitted):
     assert client.post(url, {**data, "confirm": "yes"}).status_code == 302
     patient = Patient.objects.get(pk=admitted.patient_id)
     assert patient.date_of_death == died.date() and patient.time_of_death == died.time()
+
+
+def test_possible_matches_page_query_count_is_constant(client, clerk, django_assert_max_num_queries):
+    login(client, clerk)
+    data = _registration()
+    for _ in range(2):
+        PatientFactory(family_name="Okafor", given_names="Grace", postcode="LS1 4AP")
+    with django_assert_max_num_queries(16):
+        small = client.post(reverse("patient_register"), data)
+    for _ in range(12):
+        PatientFactory(family_name="Okafor", given_names="Grace", postcode="LS1 4AP")
+    with django_assert_max_num_queries(16):
+        large = client.post(reverse("patient_register"), data)
+    assert b"2 possible matches" in small.content
+    assert b"10 possible matches" in large.content  # the closest ten; the clerk searches for more
+
+
+def test_merge_preview_query_count_is_constant(client, admin_user, nurse, django_assert_max_num_queries):
+    survivor = PatientFactory()
+    few, many = PatientFactory(nhs_number=""), PatientFactory(nhs_number="")
+    services.allergy_record(recorded_by=nurse, patient=few, substance_text="Latex")
+    for n in range(20):
+        services.allergy_record(recorded_by=nurse, patient=many, substance_text=f"Substance {n}")
+    login(client, admin_user)
+    for duplicate in (few, many):
+        with django_assert_max_num_queries(16):
+            response = client.post(
+                reverse("patient_merge", args=[duplicate.pk]),
+                {"other": survivor.hospital_number, "reason": "Same person"},
+            )
+        assert response.status_code == 200
