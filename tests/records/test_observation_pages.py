@@ -79,10 +79,10 @@ def _sets(patient, user, count):
 def test_chart_query_count_is_constant(client, admitted, nurse, django_assert_max_num_queries):
     login(client, nurse)
     _sets(admitted.patient, nurse, 3)
-    with django_assert_max_num_queries(18):  # with the last scored set and the alerts badge
+    with django_assert_max_num_queries(21):  # with the last scored set, alerts badge and clinical banner
         assert client.get(reverse("observation_chart", args=[admitted.patient_id])).status_code == 200
     _sets(admitted.patient, nurse, 40)
-    with django_assert_max_num_queries(18):  # with the last scored set and the alerts badge
+    with django_assert_max_num_queries(21):  # with the last scored set, alerts badge and clinical banner
         response = client.get(reverse("observation_chart", args=[admitted.patient_id]))
     assert response.content.count(b'class="epr-chart__time"') == 24
     assert b"Earlier observations" in response.content
@@ -158,7 +158,7 @@ def test_chart_queries_stay_flat_with_unscored_sets_and_gaps(
             pulse=80,
         )
     _sets(admitted.patient, nurse, 3)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(21):
         response = client.get(reverse("observation_chart", args=[admitted.patient_id]))
     gaps = response.content.count(b'<th scope="col" class="epr-chart__gap">')
     assert gaps == 3  # 9 to 5 days ago, 5 to 2, and 2 days to the hourly sets
@@ -166,5 +166,5 @@ def test_chart_queries_stay_flat_with_unscored_sets_and_gaps(
     assert response.content.count(b'class="epr-chart__unscored"') == 3
     assert response.context["latest"].total == 0
     _sets(admitted.patient, nurse, 30)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(21):
         client.get(reverse("observation_chart", args=[admitted.patient_id]))
