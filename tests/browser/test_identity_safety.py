@@ -268,3 +268,28 @@ def test_admit_fills_the_team_and_discharge_on_death_is_confirmed(
     expect(page.get_by_role("status")).to_contain_text("Patient discharged")
     patient.refresh_from_db()
     assert (patient.date_of_death, patient.time_of_death) == (died.date(), died.time())
+
+
+def test_transfer_shows_where_the_patient_is_and_asks_why(
+    live_server, log_in, clerk, admitted, other_ward, other_bed
+):
+    page = log_in(clerk.username)
+    page.goto(f"/patients/{admitted.patient_id}/")
+    page.get_by_role("link", name="Transfer", exact=True).click()
+    current = page.get_by_test_id("current-place")
+    expect(current).to_contain_text("Ward 7")
+    expect(current).to_contain_text("Bay A bed 1")
+    expect(page.locator("a.nhsuk-back-link")).to_have_attribute("href", f"/patients/{admitted.patient_id}/")
+    expect(page.get_by_role("link", name="Cancel")).to_have_attribute(
+        "href", f"/patients/{admitted.patient_id}/"
+    )
+    page.get_by_label(field("Ward")).select_option(label=other_ward.name)
+    expect(page.locator("#id_bed option", has_text="Bay B 1")).to_be_attached()
+    page.locator("#id_bed").select_option(label="Bay B 1")
+    page.get_by_role("button", name="Transfer", exact=True).click()
+    expect(page.locator("#reason-error")).to_contain_text("Enter the reason for the transfer")
+    _look(page, "transfer")
+    page.get_by_label(field("Reason for the transfer")).fill("Needs a side room")
+    page.get_by_role("button", name="Transfer", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(f"Transferred to {other_ward.name}")
+    assert WardStay.objects.get(encounter=admitted, ended_at__isnull=True).reason == "Needs a side room"
