@@ -18,7 +18,8 @@ class AlertResponseForm(NHSFormMixin, forms.Form):
     informed = forms.CharField(
         label="Who did you inform?",
         max_length=200,
-        help_text="The named clinician or team, for example Dr Khan (medical registrar) or critical care outreach",
+        help_text="The named clinician or team, for example Dr Khan (medical registrar) or critical care "
+        "outreach",
         error_messages={"required": "Enter the name of the clinician or team you informed"},
     )
     informed_at = forms.DateTimeField(

@@ -43,10 +43,13 @@ from records.models import (
     PatientMerge,
     PatientStatus,
     Problem,
+    SpO2ScaleSetting,
     Team,
+    TreatmentEscalationPlan,
     Ward,
     WardStay,
 )
+from records.selectors_ward import current_plan
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,37 @@ def allergy_summary(patient: Patient) -> AllergySummary:
 
 
 @dataclass(frozen=True)
+class BannerClinical:
+    """What every clinical page's banner shows besides allergies: resuscitation and escalation status,
+    SpO2 Scale 2 when a doctor set it, and the latest weight with its date."""
+
+    plan: TreatmentEscalationPlan | None
+    spo2_scale_two: bool
+    weight: ObservationSet | None
+
+
+def banner_clinical(patient: Patient) -> BannerClinical:
+    scale = (
+        SpO2ScaleSetting.objects.filter(patient=patient).order_by("-set_at", "-pk").values("scale").first()
+    )
+    weight = (
+        ObservationSet.objects.filter(patient=patient, status=EntryStatus.FINAL, weight__isnull=False)
+        .only("weight", "taken_at", "patient_id")
+        .order_by("-taken_at", "-pk")
+        .first()
+    )
+    return BannerClinical(
+        plan=current_plan(patient), spo2_scale_two=bool(scale and scale["scale"] == 2), weight=weight
+    )
+
+
+@dataclass(frozen=True)
 class PatientView:
     patient: Patient
     access: PatientAccess
     current_stay: WardStay | None
     allergies: AllergySummary | None = None
+    clinical: BannerClinical | None = None
 
 
 def current_stay(patient: Patient) -> WardStay | None:
@@ -108,6 +137,7 @@ def patient_for_user(
         access=access,
         current_stay=current_stay(patient),
         allergies=allergy_summary(patient) if access.clinical else None,
+        clinical=banner_clinical(patient) if access.clinical else None,
     )
 
 
@@ -201,7 +231,7 @@ def ward_list(ward: Ward) -> list[BedRow]:
     )
     stays = list(
         WardStay.objects.filter(ward=ward, ended_at__isnull=True).select_related(
-            "encounter__patient", "encounter__consultant", "encounter__team", "bed"
+            "ward", "encounter__patient", "encounter__consultant", "encounter__team", "bed__bay"
         )
     )
     by_bed = {s.bed_id: s for s in stays if s.bed_id}

@@ -4,6 +4,7 @@ from records import (
     views,
     views_careplans,
     views_clinical,
+    views_escalation,
     views_manager,
     views_observations,
     views_timeline,
@@ -19,6 +20,7 @@ urlpatterns = [
     path("patients/", views.patient_search, name="patient_search"),
     path("patients/register/", views.patient_register, name="patient_register"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
+    path("patients/<int:patient_id>/details/", views.patient_demographics, name="patient_demographics"),
     path("patients/<int:patient_id>/edit/", views.patient_edit, name="patient_edit"),
     path("patients/<int:patient_id>/history/", views.patient_history, name="patient_history"),
     path(
@@ -46,6 +48,14 @@ urlpatterns = [
         "patients/<int:patient_id>/observations/new/",
         views_observations.observations_record,
         name="observations_record",
+    ),
+    path(
+        "patients/<int:patient_id>/escalation/", views_escalation.escalation_plan, name="escalation_plan"
+    ),
+    path(
+        "patients/<int:patient_id>/escalation/<int:plan_id>/error/",
+        views_escalation.escalation_plan_error,
+        name="escalation_plan_error",
     ),
     path("patients/<int:patient_id>/spo2-scale/", views_observations.spo2_scale, name="spo2_scale"),
     path("patients/<int:patient_id>/notes/", include("records.urls_notes")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from epr.accounts.models import User
@@ -18,6 +20,7 @@ from epr.accounts.roles import CLINICAL_ROLES, Role
 from epr.audit.models import Action
 from epr.parsing import ascii_int
 from records import selectors, services
+from records import selectors_ward as ward_selectors
 from records.access import Level, may_change_record, patient_access, sees_by_role
 from records.errors import NoRelationship, RecordError
 from records.forms import (
@@ -134,37 +137,103 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("patient_search")
 
 
+WHITEBOARD_SORTS = {
+    "bed": lambda row: (row.sort_bed,),
+    "name": lambda row: (row.sort_name,),
+    "news2": lambda row: (-(row.summary.news2.news2_total if row.summary.news2 else -1), row.sort_bed),
+    "due": lambda row: (row.summary.due_sort, row.sort_bed),
+}
+
+
+@dataclass(frozen=True)
+class WhiteboardRow:
+    bed: Any
+    stay: Any
+    summary: ward_selectors.ClinicalSummary | None
+
+    @property
+    def patient(self):
+        return self.stay.encounter.patient if self.stay else None
+
+    @property
+    def sort_bed(self) -> str:
+        ward = self.stay.ward.name if self.stay else ""
+        if self.bed is None:
+            return f"{ward} ~"
+        return f"{ward} {self.bed.bay.name} {self.bed.label:>6}"
+
+    @property
+    def sort_name(self) -> str:
+        return self.patient.display_name if self.patient else "~"
+
+
+def _whiteboard(request: HttpRequest, stays_by_bed: list[tuple[Any, Any]]) -> list[WhiteboardRow]:
+    patients = [stay.encounter.patient for _, stay in stays_by_bed if stay]
+    admitted = {stay.encounter.patient_id: stay.encounter.admitted_at for _, stay in stays_by_bed if stay}
+    summaries = ward_selectors.clinical_summaries(request.user, patients, admitted)
+    rows = [
+        WhiteboardRow(bed=bed, stay=stay, summary=summaries.get(stay.encounter.patient_id) if stay else None)
+        for bed, stay in stays_by_bed
+    ]
+    sort = request.GET.get("sort", "bed")
+    key = WHITEBOARD_SORTS.get(sort, WHITEBOARD_SORTS["bed"])
+    if sort == "bed":
+        return sorted(rows, key=key)
+    # Sorted by a patient's column, empty beds go last.
+    return sorted([r for r in rows if r.stay], key=key) + [r for r in rows if not r.stay]
+
+
 @login_required
 def my_patients(request: HttpRequest) -> HttpResponse:
     stays = selectors.team_patients(request.user)
     selectors.audit_list_shown(
         request.user, listing="my patients", patient_ids=[s.encounter.patient_id for s in stays]
     )
-    return render(request, "records/my_patients.html", {"stays": stays})
+    rows = _whiteboard(request, [(s.bed, s) for s in stays])
+    context = {"rows": rows, "sort": request.GET.get("sort", "bed"), "now": timezone.now()}
+    return render(request, "records/my_patients.html", context)
+
+
+def _wards_for(user) -> list[Ward]:
+    """Ward staff choose among their wards; doctors (on call, at any ward) and the roles that see every
+    ward by role choose any ward."""
+    if sees_by_role(user) or user.role == Role.DOCTOR:
+        return list(Ward.objects.filter(active=True).select_related("site").order_by("site__name", "name"))
+    return list(selectors.wards_for_user(user))
 
 
 @login_required
 def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
-    sees_all_wards = sees_by_role(request.user)
-    wards = list(
-        Ward.objects.filter(active=True).select_related("site")
-        if sees_all_wards
-        else selectors.wards_for_user(request.user)
-    )
+    wards = _wards_for(request.user)
+    ward_id = ward_id or ascii_int(request.GET.get("ward", ""))
     if not wards:
         return render(request, "records/ward_list.html", {"wards": [], "ward": None})
-    ward = next((w for w in wards if w.pk == ward_id), None) if ward_id else wards[0]
+    own = {w.pk for w in selectors.wards_for_user(request.user)}
+    default = next((w for w in wards if w.pk in own), wards[0])
+    ward = next((w for w in wards if w.pk == ward_id), None) if ward_id else default
     if ward is None:
         raise PermissionDenied("You do not work on that ward.")
-    rows = selectors.ward_list(ward)
-    occupied = sum(1 for r in rows if r.stay)
+    beds = selectors.ward_list(ward)
+    occupied = sum(1 for r in beds if r.stay)
     selectors.audit_list_shown(
         request.user,
         listing=f"ward {ward.code}",
-        patient_ids=[r.stay.encounter.patient_id for r in rows if r.stay],
+        patient_ids=[r.stay.encounter.patient_id for r in beds if r.stay],
     )
+    rows = _whiteboard(request, [(r.bed, r.stay) for r in beds])
     return render(
-        request, "records/ward_list.html", {"wards": wards, "ward": ward, "rows": rows, "occupied": occupied}
+        request,
+        "records/ward_list.html",
+        {
+            "wards": wards,
+            "ward": ward,
+            "rows": rows,
+            "occupied": occupied,
+            "beds": len(beds),
+            "sort": request.GET.get("sort", "bed"),
+            "now": timezone.now(),
+            "no_ward_of_own": not own,
+        },
     )
 
 
@@ -242,6 +311,23 @@ def _nhs_clash(request: HttpRequest, form, holder: Patient) -> dict[str, Any]:
 
 @patient_page()
 def patient_detail(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    """Clinical staff open a patient on the clinical summary; clerks and managers on the demographics."""
+    if not (opened.access.clinical and request.user.is_clinical):
+        return _demographics(request, opened)
+    stay = opened.current_stay
+    summary = ward_selectors.patient_summary(
+        request.user, opened.patient, stay.encounter.admitted_at if stay else None
+    )
+    context = {"opened": opened, "patient": opened.patient, "summary": summary, "now": timezone.now()}
+    return render(request, "records/patient_summary.html", {**context, "section": "summary"})
+
+
+@patient_page()
+def patient_demographics(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    return _demographics(request, opened)
+
+
+def _demographics(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     patient = opened.patient
     return render(
         request,
@@ -252,6 +338,7 @@ def patient_detail(request: HttpRequest, opened: selectors.PatientView) -> HttpR
             "encounters": selectors.encounters_of(patient),
             "links": selectors.links_of(patient),
             "merges": selectors.merges_involving(patient),
+            "section": "details",
         },
     )
 

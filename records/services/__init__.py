@@ -35,6 +35,7 @@ from records.services.clinical import (
     problem_record,
 )
 from records.services.encounters import encounter_admit, encounter_discharge, encounter_transfer
+from records.services.escalation import escalation_plan_mark_error, escalation_plan_record
 from records.services.identity import patient_archive, patient_unmerge, patients_link, patients_merge
 from records.services.locations import site_create, team_create, ward_add_staff, ward_create
 from records.services.notes import (
@@ -97,6 +98,8 @@ __all__ = [
     "encounter_transfer",
     "entry_amend",
     "entry_mark_error",
+    "escalation_plan_mark_error",
+    "escalation_plan_record",
     "note_amend",
     "note_countersign",
     "note_mark_error",

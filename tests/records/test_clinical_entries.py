@@ -118,7 +118,8 @@ def test_banner_shows_allergies_in_red_on_every_patient_page(client, admitted, n
 
 def test_banner_says_not_yet_recorded(client, admitted, nurse):
     page = login(client, nurse).get(reverse("patient_detail", args=[admitted.patient_id]))
-    assert b"Allergies not yet recorded" in page.content
+    assert b"allergies not yet recorded" in page.content
+    assert b"Record allergies" in page.content
 
 
 def test_record_allergy_and_problem_through_the_pages(client, admitted, doctor):

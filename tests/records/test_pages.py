@@ -245,10 +245,11 @@ def _admit_many(ward, count, doctor, clerk):
 def test_ward_list_query_count_is_constant(client, nurse, ward, doctor, clerk, django_assert_max_num_queries):
     login(client, nurse)
     _admit_many(ward, 3, doctor, clerk)
-    with django_assert_max_num_queries(12):
+    # The whiteboard adds a fixed number: the care check (4) and NEWS2 twice, alerts, allergies, plans.
+    with django_assert_max_num_queries(25):
         small = client.get(reverse("ward_list"))
     _admit_many(ward, 30, doctor, clerk)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(25):
         large = client.get(reverse("ward_list"))
     assert small.status_code == large.status_code == 200
     assert len(re.findall(rb'href="/patients/\d+/"', large.content)) == 33
@@ -289,7 +290,7 @@ def test_search_by_nhs_number_with_spaces_and_name_with_dob(client, clerk, patie
 def test_doctor_lands_on_their_team_patients(client, doctor, admitted, django_assert_max_num_queries):
     login(client, doctor)
     assert client.get("/").url == reverse("my_patients")
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(18):
         response = client.get(reverse("my_patients"))
     assert admitted.patient.hospital_number.encode() not in response.content  # banner-free list
     assert admitted.patient.nhs_number_display.encode() in response.content

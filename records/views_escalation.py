@@ -1,0 +1,75 @@
+"""The resuscitation and treatment escalation page: the current decision, its history, a new decision."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from records import selectors, services
+from records import selectors_ward as ward_selectors
+from records.access import Level
+from records.errors import RecordError
+from records.forms import ReasonForm
+from records.forms_escalation import EscalationPlanForm
+from records.models import TreatmentEscalationPlan
+from records.views import patient_page, posted_version, require_perm
+
+
+@patient_page(minimum=Level.CLINICAL)
+def escalation_plan(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    can_record = request.user.has_perm("records.add_treatmentescalationplan")
+    form = EscalationPlanForm(request.POST or None) if can_record else None
+    if request.method == "POST":
+        require_perm(request, "records.add_treatmentescalationplan", "Only a doctor records this decision.")
+        if form.is_valid():
+            try:
+                services.escalation_plan_record(
+                    recorded_by=request.user, patient=opened.patient, **form.cleaned_data
+                )
+            except RecordError as exc:
+                for field, message in exc.errors.items() or [(None, exc.message)]:
+                    form.add_error(field if field in form.fields else None, message)
+            else:
+                messages.success(request, "Resuscitation and treatment escalation decision recorded.")
+                return redirect("escalation_plan", opened.patient.pk)
+    plans = list(
+        TreatmentEscalationPlan.objects.filter(patient=opened.patient)
+        .select_related("recorded_by")
+        .order_by("-recorded_at", "-pk")
+    )
+    return render(
+        request,
+        "records/escalation_plan.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "current": ward_selectors.current_plan(opened.patient),
+            "plans": plans,
+        },
+    )
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL)
+def escalation_plan_error(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
+    require_perm(request, "records.change_treatmentescalationplan")
+    plan = get_object_or_404(TreatmentEscalationPlan, pk=plan_id, patient=opened.patient)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason the decision was recorded in error.")
+    else:
+        try:
+            services.escalation_plan_mark_error(
+                marked_by=request.user,
+                plan=plan,
+                reason=form.cleaned_data["reason"],
+                expected_version=posted_version(request),
+            )
+        except RecordError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Marked as entered in error. It stays on the record, struck through.")
+    return redirect("escalation_plan", opened.patient.pk)
