@@ -57,7 +57,7 @@ def column_edges(page: Page) -> dict[str, float]:
             const heads = document.querySelectorAll('thead th.epr-chart__time, thead th.epr-chart__gap');
             const rects = [...heads].map(th => th.getBoundingClientRect());
             const shown = rects.filter(r => r.right > frozen + 1 && r.left < box.right);
-            return {scroll: wrap.scrollLeft, frozen, first: shown[0].left,
+            return {scroll: wrap.scrollLeft, frozen, first: shown[0].left, oldest: rects[0].left,
                     last: rects[rects.length - 1].right, wrapRight: box.left + wrap.clientWidth};
         }"""
     )
@@ -113,6 +113,11 @@ def test_incomplete_set_keeps_the_last_score_and_warns_in_amber(
     expect(headers.first).not_to_contain_text("Not scored")
     expect(headers.last).to_contain_text("Not scored")
     expect(chart.locator("tr.epr-chart__total td")).to_have_text(["3", "Not scored"])
+    for width in WIDTHS.values():  # both sets in view beside the frozen columns, none scrolled under them
+        page.set_viewport_size({"width": width, "height": 900})
+        view = column_edges(page)
+        assert view["oldest"] >= view["frozen"] - 1 or width < 500, view
+        assert abs(view["first"] - view["frozen"]) <= 1.5, view
     expect(page.get_by_test_id("obs-due")).to_contain_text("Next observations due")
     expect(page.get_by_test_id("obs-due")).to_contain_text("Last complete observations")
     axe(page, context="NEWS2 chart with an unscored set")
