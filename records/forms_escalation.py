@@ -47,3 +47,14 @@ class EscalationPlanForm(NHSFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("review_date", "note"):
             self.fields[name].show_optional = False
+
+
+class ExpectedDischargeForm(NHSFormMixin, forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    expected = forms.DateField(
+        label="Expected date of discharge",
+        required=False,
+        widget=DateInput,
+        help_text="Leave empty if not yet known",
+        error_messages={"invalid": "Enter the expected date of discharge as a real date"},
+    )

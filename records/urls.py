@@ -53,6 +53,11 @@ urlpatterns = [
         "patients/<int:patient_id>/escalation/", views_escalation.escalation_plan, name="escalation_plan"
     ),
     path(
+        "patients/<int:patient_id>/expected-discharge/",
+        views_escalation.expected_discharge,
+        name="expected_discharge",
+    ),
+    path(
         "patients/<int:patient_id>/escalation/<int:plan_id>/error/",
         views_escalation.escalation_plan_error,
         name="escalation_plan_error",

@@ -1,4 +1,5 @@
-"""The resuscitation and treatment escalation page: the current decision, its history, a new decision."""
+"""The resuscitation and treatment escalation page (the current decision, its history, a new decision),
+and the expected date of discharge."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from records import selectors_ward as ward_selectors
 from records.access import Level
 from records.errors import RecordError
 from records.forms import ReasonForm
-from records.forms_escalation import EscalationPlanForm
+from records.forms_escalation import EscalationPlanForm, ExpectedDischargeForm
 from records.models import TreatmentEscalationPlan
-from records.views import patient_page, posted_version, require_perm
+from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -73,3 +74,31 @@ def escalation_plan_error(request: HttpRequest, opened: selectors.PatientView, p
         else:
             messages.success(request, "Marked as entered in error. It stays on the record, struck through.")
     return redirect("escalation_plan", opened.patient.pk)
+
+
+@patient_page(minimum=Level.CLINICAL)
+def expected_discharge(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    require_perm(request, "records.change_patient", "Your role may not set the expected discharge date.")
+    stay = opened.current_stay
+    if stay is None:
+        messages.error(request, "The patient is not in hospital.")
+        return redirect("patient_detail", opened.patient.pk)
+    encounter = stay.encounter
+    form = ExpectedDischargeForm(
+        request.POST or None,
+        initial={"version": encounter.version, "expected": encounter.expected_discharge_date},
+    )
+    done = submitted(
+        request,
+        form,
+        lambda data: services.encounter_set_expected_discharge(
+            set_by=request.user,
+            encounter=encounter,
+            expected=data["expected"],
+            expected_version=data["version"],
+        ),
+    )
+    if done is not NOT_DONE:
+        messages.success(request, "Expected discharge date saved.")
+        return redirect("patient_detail", opened.patient.pk)
+    return patient_form_page(request, opened, form, title="Expected date of discharge", button="Save")

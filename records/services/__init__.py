@@ -36,6 +36,7 @@ from records.services.clinical import (
 )
 from records.services.encounters import encounter_admit, encounter_discharge, encounter_transfer
 from records.services.escalation import escalation_plan_mark_error, escalation_plan_record
+from records.services.flow import encounter_set_expected_discharge
 from records.services.identity import patient_archive, patient_unmerge, patients_link, patients_merge
 from records.services.locations import site_create, team_create, ward_add_staff, ward_create
 from records.services.notes import (
@@ -95,6 +96,7 @@ __all__ = [
     "current_spo2_scale",
     "encounter_admit",
     "encounter_discharge",
+    "encounter_set_expected_discharge",
     "encounter_transfer",
     "entry_amend",
     "entry_mark_error",
