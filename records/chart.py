@@ -68,6 +68,20 @@ class Column:
         return self.set is not None and self.set.news2_total is None
 
 
+def _news2_values(obs: Any) -> dict[str, Any]:
+    return {name: getattr(obs, name) for name in news2.NEWS2_PARAMETERS}
+
+
+def not_scored_reason(obs: Any) -> str:
+    """Why a set has no NEWS2: 'NEWS2 not scored: the set has no SpO2 or temperature.'"""
+    return news2.not_scored_reason(_news2_values(obs))
+
+
+def missing_of(obs: Any) -> str:
+    """The NEWS2 parameters a set lacks: 'SpO2 or temperature'."""
+    return news2.describe_missing(_news2_values(obs))
+
+
 def chart_columns(sets: Sequence[Any], *, gap_at_least: timedelta = GAP_AT_LEAST) -> list[Column]:
     """Columns for sets given oldest first, with a gap column wherever `gap_at_least` or more passed."""
     columns: list[Column] = []

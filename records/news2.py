@@ -342,10 +342,15 @@ def missing_parameters(values: Mapping[str, object]) -> list[str]:
     return [MISSING_NAMES[name] for name in NEWS2_PARAMETERS if values.get(name) in (None, "")]
 
 
+def describe_missing(values: Mapping[str, object]) -> str:
+    """'respiration rate, SpO2 or temperature' (empty when nothing is missing)."""
+    missing = missing_parameters(values)
+    if len(missing) <= 1:
+        return "".join(missing)
+    return f"{', '.join(missing[:-1])} or {missing[-1]}"
+
+
 def not_scored_reason(values: Mapping[str, object]) -> str:
     """'NEWS2 not scored: the set has no respiration rate, SpO2 or temperature.'"""
-    missing = missing_parameters(values)
-    if not missing:
-        return ""
-    named = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} or {missing[-1]}"
-    return f"NEWS2 not scored: the set has no {named}."
+    named = describe_missing(values)
+    return f"NEWS2 not scored: the set has no {named}." if named else ""

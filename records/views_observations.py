@@ -14,7 +14,7 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.parsing import parse_local_datetime
-from records import alert_rules, chart, news2, rules, selectors, services
+from records import alert_rules, chart, rules, selectors, services
 from records.access import Level
 from records.errors import RecordError
 from records.forms import ObservationForm, SpO2ScaleForm
@@ -47,8 +47,7 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
         else:
             result = result_of(obs)
             if result is None:  # amber, not green: an unscored set is not the all-clear a score would be
-                reason = news2.not_scored_reason({f: getattr(obs, f) for f in news2.NEWS2_PARAMETERS})
-                messages.warning(request, f"Observations saved. {reason}")
+                messages.warning(request, f"Observations saved. {chart.not_scored_reason(obs)}")
             else:
                 level = "error" if result.escalation else "success"
                 summary = f"NEWS2 {result.total} ({result.risk.value} risk). {result.monitoring}."
@@ -87,6 +86,7 @@ def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> Ht
             "scored_when": rules.describe_moment(scored.taken_at, now=now) if scored else "",
             "latest_unscored": unscored,
             "unscored_when": rules.describe_moment(unscored.taken_at, now=now) if unscored else "",
+            "unscored_missing": chart.missing_of(unscored) if unscored else "",
             "due": _due_line(opened, sets[-1] if sets else None, scored, now) if before is None else None,
             "older": sets[0].taken_at.isoformat() if len(sets) == 24 else "",
         },

@@ -105,7 +105,9 @@ def test_incomplete_set_keeps_the_last_score_and_warns_in_amber(
     expect(latest).to_contain_text("Latest NEWS2 3")
     expect(latest).to_contain_text("Minimum 4-6-hourly")
     expect(page.get_by_test_id("news2-latest-time")).to_contain_text(scored_time)
-    expect(page.get_by_test_id("news2-latest-unscored")).to_contain_text("was not scored")
+    expect(page.get_by_test_id("news2-latest-unscored")).to_contain_text(
+        "was not scored: it has no respiration rate, SpO2, systolic BP, consciousness or temperature"
+    )
 
     chart = page.get_by_test_id("news2-chart")
     headers = chart.locator("thead th.epr-chart__time")

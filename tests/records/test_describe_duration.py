@@ -96,3 +96,12 @@ def test_not_scored_reason_names_every_missing_parameter_in_chart_order():
         "consciousness",
         "temperature",
     ]
+
+
+def test_describe_missing_joins_with_or():
+    assert news2.describe_missing({"spo2": 97}) == (
+        "respiration rate, air or oxygen, systolic BP, pulse, consciousness or temperature"
+    )
+    everything_but_pulse = {name: 1 for name in news2.NEWS2_PARAMETERS if name != "pulse"}
+    assert news2.describe_missing(everything_but_pulse) == "pulse"
+    assert news2.describe_missing(dict.fromkeys(news2.NEWS2_PARAMETERS, 1)) == ""

@@ -106,6 +106,9 @@ def test_an_incomplete_set_is_saved_with_an_amber_warning_naming_what_is_missing
     assert response.context["scored"] == complete
     assert response.context["latest"].total == 7
     assert response.context["latest_unscored"] == incomplete
+    assert response.context["unscored_missing"] == (
+        "respiration rate, SpO2, systolic BP, consciousness or temperature"
+    )
     assert b"Latest NEWS2 7" in response.content
     assert b"Continuous monitoring of vital signs" in response.content
     assert response.content.count(b'class="epr-chart__unscored"') == 1
