@@ -78,16 +78,13 @@ def _plan(opened: selectors.PatientView, plan_id: int) -> CarePlan:
 
 @patient_page(minimum=Level.CLINICAL)
 def careplan_list(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
+    plans = selectors.careplans_of(opened.patient)
+    for plan in plans:  # one review form each, with its own ids, so each label names its own box
+        plan.review_form = ReviewForm(auto_id=f"id_plan{plan.pk}_%s")
     return render(
         request,
         "records/careplans.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "plans": selectors.careplans_of(opened.patient),
-            "review_form": ReviewForm(),
-            "today": timezone.localdate(),
-        },
+        {"opened": opened, "patient": opened.patient, "plans": plans, "today": timezone.localdate()},
     )
 
 

@@ -538,3 +538,21 @@ def test_line_breaks_stored_by_the_old_forms_become_lf(allergy, plan, signed_not
     assert CarePlan.objects.get(pk=plan.pk).goals == "No falls\nWalks"
     note = ClinicalNote.objects.get(pk=signed_note.pk)
     assert (note.values["plan"], note.free_text, note.values["news2"]) == ("Oral\nReview", "Seen\nAgreed", 3)
+
+
+def test_each_care_plans_review_form_has_its_own_ids(client, nurse, plan, team):
+    services.careplan_create(
+        created_by=nurse,
+        patient=plan.patient,
+        need="Pressure areas",
+        goals="Skin intact",
+        interventions="Turn two-hourly",
+        responsible=nurse,
+        team=team,
+        review_date=timezone.localdate() + timedelta(days=1),
+    )
+    login(client, nurse)
+    html = client.get(reverse("careplan_list", args=[plan.patient_id])).content.decode()
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    assert f'for="id_plan{plan.pk}_outcome"' in html
