@@ -198,6 +198,11 @@ class MemorableDateField(forms.Field):
     def to_python(self, value: Any) -> date | None:
         if isinstance(value, date) or value in (None, ""):
             return value or None
+        if isinstance(value, str):  # an ISO date as initial data
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError as exc:
+                raise self._error(f"{self._label()} must be a real date") from exc
         if not isinstance(value, (list, tuple)) or len(value) != len(PARTS):
             raise self._error(f"{self._label()} must be a real date")
         texts = {

@@ -265,6 +265,8 @@ def test_a_required_date_names_itself():
     with pytest.raises(ValidationError, match="Enter the date the request was received"):
         field.clean(["", "", ""])
     assert field.clean([" 05 ", "03", "1984"]) == date(1984, 3, 5)
+    assert not field.has_changed("1984-03-05", ["5", "3", "1984"])
+    assert field.has_changed(date(1984, 3, 5), ["6", "3", "1984"])
 
 
 def test_the_error_summary_links_to_the_day_box_and_descriptions_exist(client, clerk, full_patient):
