@@ -105,9 +105,9 @@ def clinical_summaries(
     ids = [p.pk for p in patients if p.pk in openable]
     if not ids:
         return {p.pk: ClinicalSummary(can_open=False) for p in patients}
-    final = ObservationSet.objects.filter(status=EntryStatus.FINAL)
-    scored = _latest_per_patient(final.filter(news2_total__isnull=False), ids, 2)
-    latest_any = _latest_per_patient(final, ids, 1)
+    scored = _latest_per_patient(
+        ObservationSet.objects.filter(status=EntryStatus.FINAL, news2_total__isnull=False), ids, 2
+    )
     alerts: dict[int, dict[str, int]] = {}
     for row in (
         ClinicalAlert.objects.filter(patient_id__in=ids, status__in=ACTIVE_ALERT_STATUSES)
@@ -132,7 +132,7 @@ def clinical_summaries(
             summaries[patient.pk] = ClinicalSummary(can_open=False)
             continue
         pair = scored.get(patient.pk, [])
-        last = (latest_any.get(patient.pk) or [None])[0]
+        last = pair[0] if pair else None  # observations are due from the last complete set
         due = last.taken_at + _interval(last) if last else admitted_at.get(patient.pk)
         if last is None and due is not None:
             due = due + FIRST_OBSERVATIONS_DUE

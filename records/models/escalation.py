@@ -59,11 +59,14 @@ class TreatmentEscalationPlan(models.Model):
         return f"{self.get_cpr_decision_display()}; {self.get_escalation_level_display()}"
 
     @property
-    def banner_text(self) -> str:
-        cpr = "DNACPR" if self.cpr_decision == CPRDecision.DNACPR else "For CPR"
-        level = {
+    def escalation_short(self) -> str:
+        return {
             EscalationLevel.FULL: "full escalation",
             EscalationLevel.WARD: "ward-based care, not for ICU",
             EscalationLevel.COMFORT: "comfort care",
         }[EscalationLevel(self.escalation_level)]
-        return f"{cpr}; {level}"
+
+    @property
+    def banner_text(self) -> str:
+        cpr = "DNACPR" if self.cpr_decision == CPRDecision.DNACPR else "For CPR"
+        return f"{cpr}; {self.escalation_short}"

@@ -193,8 +193,12 @@ def alert_for_set(obs: ObservationSet) -> ClinicalAlert | None:
 
 
 def alerts_after_observations(*, obs: ObservationSet) -> None:
-    """A set was recorded: it answers an overdue-observations alert, and a set that scores without
-    escalating still updates the NEWS2 alert that is waiting, so the ward sees the latest score."""
+    """A complete set was recorded: it answers an overdue-observations alert, and a set that scores
+    without escalating still updates the NEWS2 alert that is waiting, so the ward sees the latest score.
+    An incomplete set (a weight, a pulse alone) answers neither."""
+    result = result_of(obs)
+    if result is None:
+        return
     now = timezone.now()
     for alert in ClinicalAlert.objects.select_for_update().filter(
         patient_id=obs.patient_id, kind=AlertKind.OBS_OVERDUE, status__in=ACTIVE_ALERT_STATUSES
@@ -204,8 +208,7 @@ def alerts_after_observations(*, obs: ObservationSet) -> None:
         alert.response_note = "Observations recorded"
         alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "response_note"])
         _event(alert, AlertEventAction.RESOLVED, user=obs.recorded_by, reason="Observations recorded", at=now)
-    result = result_of(obs)
-    if result is None or result.escalation != news2.Escalation.NONE:
+    if result.escalation != news2.Escalation.NONE:
         return  # an escalating set updates its alert through the alert task
     for alert in ClinicalAlert.objects.select_for_update().filter(
         patient_id=obs.patient_id, kind=AlertKind.NEWS2, status__in=ACTIVE_ALERT_STATUSES
@@ -359,7 +362,10 @@ def raise_overdue_observation_alerts(*, now: datetime | None = None) -> int:
     encounters = Encounter.objects.filter(status=EncounterStatus.ACTIVE).select_related("team__staff_group")
     latest = {}
     for obs in (
-        ObservationSet.objects.filter(encounter__status=EncounterStatus.ACTIVE, status=EntryStatus.FINAL)
+        # Only a complete (scored) set is a set of observations for NEWS2: a weight alone is not.
+        ObservationSet.objects.filter(
+            encounter__status=EncounterStatus.ACTIVE, status=EntryStatus.FINAL, news2_total__isnull=False
+        )
         .order_by("encounter_id", "-taken_at")
         .distinct("encounter_id")
     ):
