@@ -70,9 +70,6 @@ class RecordsConfig(AppConfig):
         # Break-glass review: managers (administrators already may) record whether each use was
         # appropriate, and refer the rest to the Caldicott guardian.
         register_role_permissions({"manager": ["records.change_breakglassaccess"]})
-        # Break-glass review: managers (administrators already may) record whether each use was
-        # appropriate, and refer the rest to the Caldicott guardian.
-        register_role_permissions({"manager": ["records.change_breakglassaccess"]})
         # Subject access: the information governance team (admin role) logs requests, chooses
         # redactions and exports; managers see the open requests and their deadlines only.
         register_role_permissions(
