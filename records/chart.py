@@ -183,13 +183,14 @@ def due_line(
     *, last_taken_at: datetime | None, due_at: datetime, now: datetime, later_unscored: bool = False
 ) -> DueLine:
     """When the next observations are due, from the due time the alert service computes (the last
-    scored set's time plus its monitoring interval), said in words. `later_unscored`: a newer
-    incomplete set exists, so the set the clock runs from is called the last complete one."""
+    scored set's time plus its monitoring interval, or the admission's first due time), said in words.
+    `later_unscored`: a newer incomplete set exists, so the clock is said to run from a complete one."""
     when = describe_moment(due_at, now=now)
-    if last_taken_at is None:  # admitted, nothing recorded yet
+    if last_taken_at is None:  # admitted, no set scored yet (the clock runs from the admission)
+        first = "First complete observations" if later_unscored else "First observations"
         if due_at <= now:
-            return DueLine(True, "First observations overdue", f"They were due {when}.")
-        return DueLine(False, f"First observations due {when}", "")
+            return DueLine(True, f"{first} overdue", f"They were due {when}.")
+        return DueLine(False, f"{first} due {when}", "")
     last = "Last complete observations" if later_unscored else "Last observations"
     ago, every = describe_duration(now - last_taken_at), describe_frequency(due_at - last_taken_at)
     detail = f"{last} {ago} ago; due {every}"

@@ -96,17 +96,16 @@ def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> Ht
 def _due_line(
     opened: selectors.PatientView, newest: ObservationSet | None, scored: ObservationSet | None, now: datetime
 ) -> chart.DueLine | None:
-    """When observations are due, for an inpatient only: the clock runs from the last scored set
-    (an incomplete set does not restart it), or from the newest set when none was ever scored."""
+    """When observations are due, for an inpatient only: as the overdue alert reckons it, from the last
+    scored set (an incomplete set does not restart the clock), or from the admission before any."""
     encounter = opened.current_stay.encounter if opened.current_stay else None
     if encounter is None or encounter.status != EncounterStatus.ACTIVE:
         return None
-    last = scored or newest
     return chart.due_line(
-        last_taken_at=last.taken_at if last else None,
-        due_at=observations_due_at(encounter, last),
+        last_taken_at=scored.taken_at if scored else None,
+        due_at=observations_due_at(encounter, scored),
         now=now,
-        later_unscored=scored is not None and newest is not None and newest != scored,
+        later_unscored=newest is not None and newest != scored,
     )
 
 

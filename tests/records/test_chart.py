@@ -116,3 +116,10 @@ def test_due_line_before_any_observations():
     )
     late = chart.due_line(last_taken_at=None, due_at=NOW - timedelta(minutes=30), now=NOW)
     assert late == chart.DueLine(True, "First observations overdue", "They were due 09:30 today.")
+
+
+def test_due_line_before_any_complete_set_says_complete():
+    line = chart.due_line(
+        last_taken_at=None, due_at=NOW - timedelta(minutes=5), now=NOW, later_unscored=True
+    )
+    assert line == chart.DueLine(True, "First complete observations overdue", "They were due 09:55 today.")

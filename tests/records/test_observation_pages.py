@@ -171,3 +171,15 @@ def test_chart_queries_stay_flat_with_unscored_sets_and_gaps(
     _sets(admitted.patient, nurse, 30)
     with django_assert_max_num_queries(21):
         client.get(reverse("observation_chart", args=[admitted.patient_id]))
+
+
+def test_before_any_complete_set_the_first_complete_observations_are_due_from_admission(
+    client, admitted, nurse
+):
+    # The overdue alert reckons from the admission until a set is scored; the chart says the same.
+    services.observation_set_record(recorded_by=nurse, patient=admitted.patient, pulse=80)
+    response = login(client, nurse).get(reverse("observation_chart", args=[admitted.patient_id]))
+    due = response.context["due"]
+    assert due.headline.startswith("First complete observations due ")
+    assert response.context["latest"] is None
+    assert b"No NEWS2 score yet" in response.content
