@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Model, Q
 
 from records.models import (
+    AlertTrigger,
     AllergyIntolerance,
     CarePlan,
     ClinicalAlert,
@@ -35,6 +36,7 @@ class TimelineItem:
     entered_in_error: bool = False
     history_kind: str = ""  # a key of HISTORY_MODELS when the entry has versions to look back at
     entry_id: int | None = None
+    raised: tuple[str, ...] = ()  # alerts this entry raised or updated, shown under it
 
 
 Fetch = Callable[[Patient, datetime | None, datetime | None, int], Iterable[TimelineItem]]
@@ -184,14 +186,30 @@ def _problems(patient, since, until, limit):
         )
 
 
+def _alerts_raised_by(sets: list[ObservationSet]) -> dict[int, tuple[str, ...]]:
+    """What each set did to an alert, in one query: raised it, updated it, or made it urgent again."""
+    raised: dict[int, list[str]] = {}
+    for trigger in AlertTrigger.objects.filter(observation_set__in=sets).select_related("alert"):
+        first = trigger.key == trigger.alert.key
+        verb = "raised" if first else "updated"
+        raised.setdefault(trigger.observation_set_id, []).append(
+            f"{trigger.get_severity_display()} alert {verb}: {trigger.alert.get_status_display().lower()}"
+        )
+    return {pk: tuple(lines) for pk, lines in raised.items()}
+
+
 def _observations(patient, since, until, limit):
-    for o in _window(
-        ObservationSet.objects.filter(patient=patient).select_related("recorded_by"),
-        "taken_at",
-        since,
-        until,
-        limit,
-    ):
+    sets = list(
+        _window(
+            ObservationSet.objects.filter(patient=patient).select_related("recorded_by"),
+            "taken_at",
+            since,
+            until,
+            limit,
+        )
+    )
+    raised = _alerts_raised_by(sets)
+    for o in sets:
         title = f"Observations: NEWS2 {o.news2_total}" if o.news2_total is not None else "Observations"
         values = [
             f"RR {o.respiration_rate}" if o.respiration_rate else "",
@@ -209,6 +227,7 @@ def _observations(patient, since, until, limit):
             o.status == "entered-in-error",
             "observations",
             o.pk,
+            raised.get(o.pk, ()),
         )
 
 

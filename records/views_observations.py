@@ -14,7 +14,7 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.parsing import parse_local_datetime
-from records import alert_rules, chart, rules, selectors, services
+from records import alert_rules, chart, news2, rules, selectors, services
 from records.access import Level
 from records.errors import RecordError
 from records.forms import ObservationForm, SpO2ScaleForm
@@ -51,7 +51,8 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
             else:
                 level = "error" if result.escalation else "success"
                 summary = f"NEWS2 {result.total} ({result.risk.value} risk). {result.monitoring}."
-                getattr(messages, level)(request, f"{summary} {result.response}")
+                alerted = _who_was_alerted(obs, result)
+                getattr(messages, level)(request, f"{summary} {result.response}{alerted}")
             return redirect("observation_chart", opened.patient.pk)
     scale = services.current_spo2_scale(opened.patient)
     return render(
@@ -59,6 +60,16 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
         "records/observations_form.html",
         {"opened": opened, "patient": opened.patient, "form": form, "scale": scale},
     )
+
+
+def _who_was_alerted(obs: ObservationSet, result: news2.News2Result) -> str:
+    """Say where the escalation went, so the nurse knows who now has it (and who does not)."""
+    if result.escalation == news2.Escalation.NONE:
+        return ""
+    recipients = services.recipients_described(obs.encounter)
+    if not recipients:
+        return " No ward or team could be alerted: the patient is not admitted. Escalate in person."
+    return f" Alert sent to {recipients}."
 
 
 @patient_page(minimum=Level.CLINICAL)

@@ -353,3 +353,22 @@ def test_the_response_page_keeps_queries_flat(
         record(admitted.patient, colleague, FIVE)
     with django_assert_max_num_queries(22):
         assert client.get(reverse("alert_respond", args=[alert.pk])).status_code == 200
+
+
+def test_after_recording_a_high_set_the_nurse_is_told_who_was_alerted(
+    client, admitted, colleague, django_capture_on_commit_callbacks
+):
+    form = {
+        "respiration_rate": "22",
+        "spo2": "97",
+        "on_oxygen": "oxygen",
+        "systolic_bp": "100",
+        "pulse": "115",
+        "consciousness": "A",
+        "temperature": "38.5",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(client, colleague).post(
+            reverse("observations_record", args=[admitted.patient_id]), form, follow=True
+        )
+    assert b"Alert sent to Ward 7 and Dr Dee&#x27;s firm." in response.content
