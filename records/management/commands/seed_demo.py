@@ -253,10 +253,32 @@ class Command(BaseCommand):
                 )
             elif index % 3 == 1:
                 services.allergy_record_none_known(recorded_by=nurse, patient=patient)
+            self._ward_plans(encounter, doctor, index, now)
             services.problem_record(
                 recorded_by=doctor,
                 patient=patient,
                 snomed_code=random.choice(
                     ["233604007", "49436004", "84114007", "13645005", "44054006", "68566005"]
                 ),
+            )
+
+    def _ward_plans(self, encounter, doctor, index: int, now) -> None:
+        """An expected discharge date for most patients, and a resuscitation and escalation decision for
+        some (a few not for CPR), so the whiteboard and banner show what a ward's would."""
+        if index % 4 != 3:
+            services.encounter_set_expected_discharge(
+                set_by=doctor,
+                encounter=encounter,
+                expected=timezone.localdate() + timedelta(days=random.randint(0, 6)),
+                expected_version=encounter.version,
+            )
+        if index % 5 == 0:
+            dnacpr = index % 10 == 0
+            services.escalation_plan_record(
+                recorded_by=doctor,
+                patient=encounter.patient,
+                cpr_decision="dnacpr" if dnacpr else "attempt",
+                escalation_level="ward" if dnacpr else "full",
+                decided_by=f"{doctor.get_full_name()}, consultant",
+                discussed_with="The patient" if index % 3 else "Her daughter (the patient lacks capacity)",
             )
