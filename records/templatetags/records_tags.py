@@ -22,3 +22,16 @@ def waited(since, now=None) -> str:
     if not since:
         return ""
     return rules.describe_duration((now or timezone.now()) - since)
+
+
+@register.filter
+def waited_short(since, now=None) -> str:
+    """The same, compact for a whiteboard cell ("2d 10h", "1h 5m", "45m")."""
+    if not since:
+        return ""
+    minutes = max(int(((now or timezone.now()) - since).total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
