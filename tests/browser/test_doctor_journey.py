@@ -66,8 +66,8 @@ def test_doctor_records_allergy_problem_and_note_and_the_nurse_sees_them_on_the_
     page.get_by_test_id("my-patients").get_by_role("link", name=name).click()
     expect(page).to_have_url(re.compile(rf"/patients/{patient.pk}/$"))
     strip = page.get_by_test_id("banner-allergies")
-    expect(strip).to_contain_text("Allergies not yet recorded")
-    expect(strip).not_to_have_class(re.compile(r"\bepr-banner__allergies--present\b"))
+    expect(strip).to_contain_text("Warning: allergies not yet recorded.")
+    expect(strip).to_have_class(re.compile(r"\bepr-banner__allergies--not-recorded\b"))
     axe(page, context="patient page, allergies not yet recorded")
 
     # Allergies: the substance picker lists matches from the terminology as she types.
