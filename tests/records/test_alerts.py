@@ -372,3 +372,44 @@ def test_after_recording_a_high_set_the_nurse_is_told_who_was_alerted(
             reverse("observations_record", args=[admitted.patient_id]), form, follow=True
         )
     assert b"Alert sent to Ward 7 and Dr Dee&#x27;s firm." in response.content
+
+
+def test_two_sets_raising_at_once_make_one_alert_and_two_triggers(transactional_db, admitted, colleague):
+    """Two workers raise for two high sets of one patient at the same moment, on two real connections."""
+    import threading
+
+    from django.db import connection
+
+    sets = [
+        services.observation_set_record(
+            recorded_by=colleague,
+            patient=admitted.patient,
+            taken_at=timezone.now() - timedelta(minutes=m),
+            **FIVE,
+        )
+        for m in (2, 1)
+    ]
+    # With eager Celery the sets' own tasks already raised the alert: start again from none.
+    AlertEvent.objects.all().delete()
+    AlertTrigger.objects.all().delete()
+    ClinicalAlert.objects.all().delete()
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def raise_for(obs):
+        try:
+            barrier.wait()
+            services.alert_raise_for_set(obs=obs)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=raise_for, args=(obs,)) for obs in sets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert ClinicalAlert.objects.filter(patient=admitted.patient, kind="news2").count() == 1
+    assert AlertTrigger.objects.count() == 2
