@@ -462,3 +462,29 @@ def alerts_withdraw_for_set(*, obs: ObservationSet, user) -> int:
             alert.save(update_fields=["score", "observation_set", "message"])
         _event(alert, AlertEventAction.OVERRIDDEN, user=user, reason=reason, at=now)
     return withdrawn
+
+
+def alerts_supersede_before_merge(*, survivor_id: int, duplicate_id: int, user) -> int:
+    """Before a merge moves a duplicate's alerts: where both records have an active alert of one kind,
+    the survivor's stands and the duplicate's is superseded (kept, with why): one active per condition."""
+    now = timezone.now()
+    kinds = set(
+        ClinicalAlert.objects.filter(patient_id=survivor_id, status__in=ACTIVE_ALERT_STATUSES).values_list(
+            "kind", flat=True
+        )
+    )
+    superseded = 0
+    for alert in ClinicalAlert.objects.select_for_update().filter(
+        patient_id=duplicate_id, status__in=ACTIVE_ALERT_STATUSES, kind__in=kinds
+    ):
+        alert.status = AlertStatus.SUPERSEDED
+        alert.save(update_fields=["status"])
+        _event(
+            alert,
+            AlertEventAction.SUPERSEDED,
+            user=user,
+            reason="Record merged: the surviving record's alert for this condition stands",
+            at=now,
+        )
+        superseded += 1
+    return superseded

@@ -27,6 +27,7 @@ from records.models import (
     PatientUserObjectPermission,
 )
 from records.services.access import care_access_sync
+from records.services.alerts import alerts_supersede_before_merge
 
 # Rows that record facts about a record rather than clinical data: they stay where they are.
 NOT_MOVED_BY_MERGE = {
@@ -79,6 +80,7 @@ def patients_merge(*, merged_by, survivor: Patient, duplicate: Patient, reason: 
         )
     if Encounter.objects.filter(patient__in=[survivor, duplicate], status=EncounterStatus.ACTIVE).count() > 1:
         raise RecordError("Both records have a current admission. Discharge one admission before merging.")
+    alerts_supersede_before_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, user=merged_by)
     moves: dict[str, list[int]] = {}
     for model, field in _patient_foreign_keys():
         ids = list(model.objects.filter(**{field: duplicate}).values_list("pk", flat=True))

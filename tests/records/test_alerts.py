@@ -413,3 +413,32 @@ def test_two_sets_raising_at_once_make_one_alert_and_two_triggers(transactional_
     assert not errors
     assert ClinicalAlert.objects.filter(patient=admitted.patient, kind="news2").count() == 1
     assert AlertTrigger.objects.count() == 2
+
+
+def test_merging_two_records_with_open_alerts_keeps_one_active(admitted, colleague, admin_user):
+    duplicate = PatientFactory(family_name=admitted.patient.family_name, nhs_number="")
+    services.observation_set_record(recorded_by=colleague, patient=duplicate, **FIVE)
+    services.alert_raise(
+        key="test:dup",
+        patient_id=duplicate.pk,
+        kind="news2",
+        severity="alert",
+        message="NEWS2 5",
+        encounter=None,
+        score=5,
+        risk="medium",
+    )
+    record(admitted.patient, colleague, NINE)
+    services.patients_merge(
+        merged_by=admin_user, survivor=admitted.patient, duplicate=duplicate, reason="Same person"
+    )
+    active = ClinicalAlert.objects.filter(patient=admitted.patient, status__in=["open", "escalated"])
+    assert [a.score for a in active] == [9]
+    assert ClinicalAlert.objects.get(key="test:dup").status == AlertStatus.SUPERSEDED
+
+
+def test_a_partial_set_does_not_restart_the_overdue_clock(admitted, colleague):
+    taken = timezone.now() - timedelta(hours=2)
+    record(admitted.patient, colleague, {**NORMAL, "consciousness": "C"}, taken_at=taken)  # hourly
+    services.observation_set_record(recorded_by=colleague, patient=admitted.patient, systolic_bp=120)
+    assert services.raise_overdue_observation_alerts() == 1
