@@ -7,7 +7,6 @@ time raised), every high set stacked another alert, and an urgent alert was ackn
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,32 +16,13 @@ from playwright.sync_api import Page, expect
 from records import services
 from records.models import AlertStatus, ClinicalAlert
 from tests.factories import BedFactory, PatientFactory
+from tests.vitals import NINE, RED_SCORE
 
 pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/shots/lead")  # noqa: S108 - screenshots to look at, not data
 TABLET = {"width": 800, "height": 1100}
 PHONE = {"width": 390, "height": 844}
-NORMAL = {
-    "respiration_rate": 16,
-    "spo2": 97,
-    "on_oxygen": False,
-    "systolic_bp": 125,
-    "diastolic_bp": 80,
-    "pulse": 72,
-    "consciousness": "A",
-    "temperature": Decimal("36.8"),
-}
-RED_SCORE = {**NORMAL, "respiration_rate": 30}
-NINE = {
-    **NORMAL,
-    "respiration_rate": 22,
-    "pulse": 115,
-    "temperature": Decimal("38.5"),
-    "on_oxygen": True,
-    "oxygen_device": "nasal",
-    "systolic_bp": 100,
-}
 
 
 def admit(name: str, ward, doctor, team, by, bed):

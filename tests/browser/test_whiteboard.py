@@ -14,23 +14,13 @@ from playwright.sync_api import Page, expect
 
 from records import services
 from tests.factories import BedFactory, PatientFactory
+from tests.vitals import NORMAL, SEVEN
 
 pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/shots/lead")  # noqa: S108 - screenshots to look at, not data
 TABLET = {"width": 800, "height": 1100}
 PHONE = {"width": 390, "height": 844}
-NORMAL = {
-    "respiration_rate": 16,
-    "spo2": 97,
-    "on_oxygen": False,
-    "systolic_bp": 125,
-    "diastolic_bp": 80,
-    "pulse": 72,
-    "consciousness": "A",
-    "temperature": Decimal("36.8"),
-}
-SEVEN = {**NORMAL, "respiration_rate": 22, "pulse": 115, "temperature": Decimal("38.5"), "on_oxygen": True}
 
 
 def scrolls_sideways(page: Page) -> bool:

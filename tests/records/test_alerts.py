@@ -4,7 +4,6 @@ response, reviewed, resolved by observations, and addressed only to the roles th
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -16,21 +15,7 @@ from records.errors import RecordError
 from records.models import AlertEvent, AlertStatus, AlertTrigger, ClinicalAlert
 from tests.factories import BedFactory, PatientFactory
 from tests.records.test_pages import login
-
-NORMAL = {
-    "respiration_rate": 16,
-    "spo2": 97,
-    "on_oxygen": False,
-    "systolic_bp": 125,
-    "diastolic_bp": 80,
-    "pulse": 72,
-    "consciousness": "A",
-    "temperature": Decimal("36.8"),
-}
-RED_SCORE = {**NORMAL, "respiration_rate": 30}  # 3 in one parameter, total 3: an alert, low-medium risk
-FIVE = {**NORMAL, "respiration_rate": 22, "pulse": 115, "temperature": Decimal("38.5")}  # 2+2+1
-NINE = {**FIVE, "on_oxygen": True, "systolic_bp": 100, "oxygen_device": "nasal"}  # +2 +2
-TWO = {**NORMAL, "pulse": 115}
+from tests.vitals import FIVE, NINE, NORMAL, RED_SCORE, TWO
 
 
 def record(patient, user, values, **kwargs):

@@ -17,18 +17,7 @@ from records.errors import RecordError
 from records.models import TreatmentEscalationPlan
 from tests.factories import BedFactory, PatientFactory
 from tests.records.test_pages import login
-
-NORMAL = {
-    "respiration_rate": 16,
-    "spo2": 97,
-    "on_oxygen": False,
-    "systolic_bp": 125,
-    "diastolic_bp": 80,
-    "pulse": 72,
-    "consciousness": "A",
-    "temperature": Decimal("36.8"),
-}
-FIVE = {**NORMAL, "respiration_rate": 22, "pulse": 115, "temperature": Decimal("38.5")}
+from tests.vitals import FIVE, NORMAL
 
 
 def record(patient, user, values, minutes_ago=0):
