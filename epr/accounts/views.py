@@ -23,6 +23,9 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
         otp_login(request, device)
+        # A new key for the verified session: the cookie issued before the second factor (which may
+        # have been seen or fixed by someone else) must not become the verified one.
+        request.session.cycle_key()
         target = request.GET.get("next", "/")
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             target = "/"

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "epr.accounts.middleware.AdminSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "epr.accounts.middleware.AbsoluteSessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "epr.middleware.FriendlyNotFoundMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -110,15 +111,21 @@ LOGOUT_REDIRECT_URL = "login"
 # Sessions end after 30 minutes without a request (a ward tablet left unattended).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+# However busy, a session ends this long after its login (a ward shift); then log in again.
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
-# Lock an account (per username and client address) after repeated failures.
+# Lock a username after repeated failures from any addresses, and separately an address that fails
+# for many usernames (a spray); the address is the client the trusted proxies saw.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+EPR_LOCKOUT_ADDRESS_FAILURE_LIMIT = env.int("EPR_LOCKOUT_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=30)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "epr.accounts.lockout.UsernameOrAddressLockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "epr.audit.middleware.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -160,7 +167,8 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Session authentication that refuses a session still owing its second factor.
+        "epr.accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "epr.fhir.errors.fhir_exception_handler",

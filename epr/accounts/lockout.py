@@ -1,0 +1,47 @@
+"""Login lockout: by username alone (one account guessed from many addresses) and, with a higher
+limit, by client address alone (one address spraying many usernames)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_failure_limit, get_lockout_parameters
+from django.conf import settings
+from django.db.models import Sum
+from django.http import HttpRequest
+
+
+class UsernameOrAddressLockoutHandler(AxesDatabaseHandler):
+    """Axes compares one count with one limit; this reports the username's failures, or the limit
+    itself once the address has passed its own (larger) limit, so either condition locks.
+
+    The address is the one epr.audit.middleware.client_address believes (AXES_CLIENT_IP_CALLABLE).
+    """
+
+    def _failures_by_parameter(self, request: HttpRequest, credentials: dict | None) -> dict[str, int]:
+        parameters = get_lockout_parameters(request, credentials)
+        attempts = self.get_user_attempts(request, credentials)
+        return {
+            str(parameter): qs.aggregate(total=Sum("failures_since_start"))["total"] or 0
+            for parameter, qs in zip(parameters, attempts, strict=True)
+        }
+
+    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        counts = self._failures_by_parameter(request, credentials)
+        by_username = counts.get("username", 0)
+        if counts.get("ip_address", 0) >= settings.EPR_LOCKOUT_ADDRESS_FAILURE_LIMIT:
+            return max(by_username, get_failure_limit(request, credentials))
+        return by_username
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        # A successful login clears that username's failures only: an attacker who signs in to an
+        # account of their own must not wipe the count of a spray from the same address.
+        parameters = get_lockout_parameters(request, credentials)
+        attempts: dict[str, Any] = dict(
+            zip(map(str, parameters), self.filter_user_attempts(request, credentials), strict=True)
+        )
+        if "username" not in attempts:
+            return 0
+        count, _ = attempts["username"].delete()
+        return count
