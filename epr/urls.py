@@ -1,12 +1,24 @@
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider import views as oauth2_views
+
+# Only the endpoints system clients need. Clients are created by `manage.py create_api_client` (or by a
+# system administrator in Django admin), never through oauth2_provider's application pages.
+oauth2_urlpatterns = (
+    [
+        path("token/", oauth2_views.TokenView.as_view(), name="token"),
+        path("revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="revoke-token"),
+        path("introspect/", oauth2_views.IntrospectTokenView.as_view(), name="introspect"),
+    ],
+    "oauth2_provider",
+)
 
 urlpatterns = [
     path("", include("records.urls")),
     path("accounts/", include("epr.accounts.urls")),
     path("fhir", include("records.fhir_base_urls")),
     path("fhir/", include("records.fhir_urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include(oauth2_urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]
 
