@@ -21,6 +21,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
+from epr.fhir.search import bounded_query
 from epr.parsing import ascii_int
 from records import fhir_clinical, services
 from records import fhir_observation as obs_fhir
@@ -112,7 +113,7 @@ class ClinicalTypeView(FHIRView):
     def get(self, request: Request) -> Response:
         kind, caller = self.kind, self.caller()
         search = fhir_clinical.parse_search(
-            request.query_params, kind.search, patient_required=not caller.is_system
+            bounded_query(request.query_params), kind.search, patient_required=not caller.is_system
         )
         reason = ""
         if search.patient_id is not None:

@@ -23,6 +23,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
+from epr.fhir.search import bounded_query
 from records import fhir, news2, services
 from records import fhir_observation as obs_fhir
 from records.access import patient_access
@@ -126,7 +127,9 @@ class ObservationTypeView(FHIRView):
 
     def get(self, request: Request) -> Response:
         caller = self.caller()
-        search = obs_fhir.parse_search(request.query_params, patient_required=not caller.is_system)
+        search = obs_fhir.parse_search(
+            bounded_query(request.query_params), patient_required=not caller.is_system
+        )
         reason = ""
         if search.patient_id is not None:
             reason = clinical_access(caller, get_patient_or_404(search.patient_id))

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date
@@ -29,6 +31,7 @@ from epr.fhir.capability import capability_statement
 from epr.fhir.errors import FHIRError
 from epr.fhir.renderers import FHIRJSONParser, FHIRJSONRenderer, PlainJSONParser, PlainJSONRenderer
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
+from epr.fhir.search import bounded_query
 from records import fhir, selectors, services
 from records.access import Level, edit_level
 from records.errors import NoRelationship, RecordError, StaleEdit
@@ -76,6 +79,21 @@ class FHIRView(APIView):
     parser_classes = [FHIRJSONParser, PlainJSONParser]
     permission_classes = [StaffOrScopedClient]
     resource_type = "Patient"
+
+    uses_database = True  # False where the view reads nothing from the database
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # One transaction per API call, so a statement timeout can bound every query it makes (one
+        # costly search must not hold a database connection for seconds). Errors are answered inside
+        # dispatch, so refusals and their audit rows still commit.
+        if not self.uses_database:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # SET LOCAL, as a function that takes a parameter: until this transaction ends.
+                timeout = f"{int(settings.FHIR_STATEMENT_TIMEOUT_MS)}ms"
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -171,7 +189,7 @@ class PatientTypeView(FHIRView):
     """GET /Patient (search) and POST /Patient (create)."""
 
     def get(self, request: Request) -> Response:
-        search = fhir.parse_search(request.query_params)
+        search = fhir.parse_search(bounded_query(request.query_params))
         queryset = fhir.search_queryset(search)
         total = queryset.count()
         page = list(queryset[search.offset : search.offset + search.count])
@@ -246,6 +264,7 @@ class PatientInstanceView(FHIRView):
 class UnknownEndpointView(FHIRView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    uses_database = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

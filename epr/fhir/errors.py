@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import OperationalError, transaction
 from django.http import Http404
+from psycopg.errors import QueryCanceled
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -67,6 +71,25 @@ def fhir_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
     if isinstance(exc, FHIRError):
         body = operation_outcome(exc.diagnostics, code=exc.code, expression=exc.expression)
         return Response(body, status=exc.status_code, content_type=FHIR_CONTENT_TYPE)
+    if isinstance(exc, RequestDataTooBig):  # read by the OAuth authentication before any parser
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = operation_outcome(
+            f"The request body is over the limit of {limit:,} bytes: send less at a time.", code="too-costly"
+        )
+        return Response(body, status=413, content_type=FHIR_CONTENT_TYPE)
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many fields in a form body
+        body = operation_outcome("The request could not be read.", code="invalid")
+        return Response(body, status=400, content_type=FHIR_CONTENT_TYPE)
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        # The statement timeout (FHIRView): the transaction is broken, so nothing of it may commit.
+        if transaction.get_connection().in_atomic_block:
+            transaction.set_rollback(True)
+        body = operation_outcome(
+            "The request took too long and was stopped. Narrow the search (fewer values, a patient, "
+            "a date range) or try again later.",
+            code="too-costly",
+        )
+        return Response(body, status=503, content_type=FHIR_CONTENT_TYPE, headers={"Retry-After": "30"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Resource not found")
     response = exception_handler(exc, context)

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
 from pydantic import ValidationError
 
 from epr.fhir.errors import FHIRError
@@ -65,6 +66,53 @@ def _describe(error: ValidationError) -> tuple[str, list[str]]:
     return "; ".join(messages), paths
 
 
+def _is_resource_type(name: Any) -> bool:
+    if not isinstance(name, str) or not name.isascii() or not name.isalpha():
+        return False
+    try:
+        model = get_fhir_model_class(name)
+    except ValueError:  # "Nope is not a valid FHIR Model"
+        return False
+    return issubclass(model, FHIRResourceModel)
+
+
+def _check_shape(data: dict[str, Any]) -> None:
+    """Refuse, by path, what the FHIR models crash on instead of reporting (a TypeError, KeyError or
+    AttributeError would be a 500): a nested resourceType that is not a resource's name, and a
+    primitive's extension (_gender) that is not an object (or, for a list, a list of objects or nulls).
+    """
+    stack: list[tuple[str, Any]] = [(str(data.get("resourceType")), data)]
+    while stack:  # iterative: the document may be nested nearly as deep as the parser allows
+        path, item = stack.pop()
+        if isinstance(item, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(item))
+            continue
+        if not isinstance(item, dict):
+            continue
+        if "resourceType" in item and not _is_resource_type(item["resourceType"]):
+            raise FHIRError(
+                f"{path}.resourceType must name a FHIR R4 resource type, not {item['resourceType']!r:.40}.",
+                code="structure",
+                expression=[f"{path}.resourceType"],
+            )
+        for key, value in item.items():
+            name = f"{path}.{key}"
+            if isinstance(key, str) and key.startswith("_") and not _is_primitive_extension(value):
+                raise FHIRError(
+                    f"{name} must be an object holding the id and extensions of {key[1:]} "
+                    "(a list of such objects or nulls where the element repeats).",
+                    code="structure",
+                    expression=[name],
+                )
+            stack.append((name, value))
+
+
+def _is_primitive_extension(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(v is None or isinstance(v, dict) for v in value)
+    return isinstance(value, dict)
+
+
 def parse_resource(data: Any, expected_type: str):
     """Validate incoming JSON as a resource of the expected type; 400/422 OperationOutcome otherwise."""
     if not isinstance(data, dict):
@@ -72,15 +120,21 @@ def parse_resource(data: Any, expected_type: str):
     found = data.get("resourceType")
     if found != expected_type:
         raise FHIRError(
-            f"Expected a {expected_type} resource but got resourceType {found!r}.",
+            f"Expected a {expected_type} resource but got resourceType {found!r:.40}.",
             code="invalid",
             expression=["resourceType"],
         )
+    _check_shape(data)
     try:
         return get_fhir_model_class(expected_type).model_validate(data)
     except ValidationError as exc:
         message, paths = _describe(exc)
         raise FHIRError(message, status_code=400, code="structure", expression=paths) from exc
+    except Exception as exc:  # the models crash on some malformed input: still the client's fault
+        raise FHIRError(
+            f"The {expected_type} resource is malformed and could not be read as FHIR R4 JSON.",
+            code="structure",
+        ) from exc
 
 
 def validated(resource: dict[str, Any]) -> dict[str, Any]:

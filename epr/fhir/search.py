@@ -28,6 +28,37 @@ class SearchPage(Generic[T]):
     items: list[T]  # this page's, in order
 
 
+# One search's cost grows with its values: bound them (each repeat counts, and each comma-separated
+# value within one), so a long query string cannot hold a worker for seconds.
+MAX_PARAMETERS = 30
+MAX_VALUES = 20
+
+
+def bounded_query(query: QueryDict) -> QueryDict:
+    """The query with repeated values dropped (a repeat of a parameter, or of a value within its
+    comma-separated list, searches for nothing more); too many parameters or values are refused."""
+    pairs = sum(len(values) for _, values in query.lists())
+    if pairs > MAX_PARAMETERS:
+        raise FHIRError(
+            f"The search has {pairs:,} parameters: at most {MAX_PARAMETERS} are allowed, counting repeats.",
+            code="too-costly",
+        )
+    bounded = QueryDict(mutable=True)
+    for name, values in query.lists():
+        count = sum(value.count(",") + 1 for value in values)
+        if count > MAX_VALUES:
+            raise invalid_value(
+                f"{name:.40} has {count:,} values: at most {MAX_VALUES} are allowed for one parameter, "
+                "counting repeats and comma-separated values.",
+                name[:40],
+                code="too-costly",
+            )
+        distinct = dict.fromkeys(",".join(dict.fromkeys(value.split(","))) for value in values)
+        bounded.setlist(name, list(distinct))
+    bounded._mutable = False
+    return bounded
+
+
 def check_parameters(query: QueryDict, supported: Set[str], *, repeatable: Set[str] = frozenset()) -> None:
     """Refuse parameters the search does not know, and a repeat of any that may not repeat."""
     unknown = sorted(set(query) - supported)

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every error under /fhir is an OperationOutcome, including those raised in the middleware below.
+    "epr.fhir.middleware.FHIRErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -174,6 +176,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "epr.fhir.errors.fhir_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+# Every query of one FHIR API call stops after this long (a costly search must not hold the database).
+FHIR_STATEMENT_TIMEOUT_MS = env.int("FHIR_STATEMENT_TIMEOUT_MS", default=5000)
 
 OAUTH2_PROVIDER = {
     "SCOPES": {
