@@ -1,13 +1,21 @@
 from django import forms
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from epr.forms import NHSFormMixin
 
-class SecondFactorForm(forms.Form):
+
+class SecondFactorForm(NHSFormMixin, forms.Form):
     token = forms.CharField(
         label="6-digit code from your authenticator app",
         max_length=6,
         min_length=6,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "class": "nhsuk-input nhsuk-input--width-10",
+            }
+        ),
     )
 
     def __init__(self, *args, device: TOTPDevice, **kwargs) -> None:
