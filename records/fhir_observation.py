@@ -21,7 +21,7 @@ from functools import reduce
 from operator import add, or_
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When, Window
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When, Window
 from django.db.models.expressions import RowRange
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
@@ -291,18 +291,48 @@ def held_q(key: str) -> Q:
 
 # --- ObservationSet -> FHIR -----------------------------------------------------------------------
 
-SetVersion = tuple[int, datetime]  # history rows so far, time of the latest
+SetVersion = tuple[int, datetime]  # one Observation's version (its changes so far), time of the latest
 
 
-def set_versions(set_ids: Iterable[int]) -> dict[int, SetVersion]:
-    """Version number (history rows) and last change of each set, in one query for any number of sets."""
+def _version_fields(key: str) -> tuple[str, ...]:
+    """The set's columns one Observation shows: when none of them changes, its version stays."""
+    fields = ("status", *PARAMETERS[key].fields)
+    if key == "spo2":
+        return (*fields, "spo2_scale")
+    if key == "news2":  # the sub-scores and derivedFrom follow every input
+        inputs = [name for k in NEWS2_INPUTS for name in PARAMETERS[k].fields]
+        return (*fields, "news2_scores", "news2_risk", "spo2_scale", *inputs)
+    return fields
+
+
+_HISTORY_FIELDS = sorted({name for key in PARAMETERS for name in _version_fields(key)})
+
+
+def resource_versions(set_ids: Iterable[int]) -> dict[tuple[int, str], SetVersion]:
+    """The version and last change of each Observation of the sets, by (set id, parameter key), from
+    the sets' history in one query for any number of sets.
+
+    An Observation's version counts the history rows that changed what it shows, from the one that
+    first recorded it: adding a heart rate to a set is a new version of neither the respiration rate
+    nor the set's other Observations, and marking the set in error is a new version of each of them.
+    """
     rows = (
         ObservationSet.history.filter(id__in=list(set_ids))
-        .values("id")
-        .annotate(version=Count("history_id"), updated=Max("history_date"))
-        .order_by()
+        .order_by("id", "history_date", "history_id")
+        .values("id", "history_date", *_HISTORY_FIELDS)
     )
-    return {row["id"]: (row["version"], row["updated"]) for row in rows}
+    versions: dict[tuple[int, str], SetVersion] = {}
+    shown: dict[tuple[int, str], tuple[Any, ...]] = {}
+    for row in rows:
+        for key, param in PARAMETERS.items():
+            at = (row["id"], key)
+            if at not in versions and not any(_recorded(row[name]) for name in param.fields):
+                continue  # not recorded yet: no Observation, so no version
+            state = tuple(row[name] for name in _version_fields(key))
+            if shown.get(at) != state:
+                shown[at] = state
+                versions[at] = (versions[at][0] + 1 if at in versions else 1, row["history_date"])
+    return versions
 
 
 def _quantity(value: Any, unit: Unit) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from records import fhir_observation as obs_fhir
 from records.access import patient_access
 from records.errors import RecordError
 from records.fhir_common import audit_search, patient_reference_id
-from records.fhir_views import Caller, FHIRView, refused, scopes_for, system_token
+from records.fhir_views import Caller, FHIRView, refused, scopes_for, system_token, with_preconditions
 from records.models import ObservationSet, Patient, PatientStatus
 
 OBSERVATION_PERMISSION = "records.add_observationset"
@@ -87,7 +87,7 @@ def check_may_record(caller: Caller) -> None:
 
 
 def observation_response(obs: ObservationSet, key: str, *, status: int = 200) -> Response:
-    version = obs_fhir.set_versions([obs.pk]).get(obs.pk)
+    version = obs_fhir.resource_versions([obs.pk]).get((obs.pk, key))
     resource = obs_fhir.observation_resource(obs, key, version)
     response = Response(resource, status=status)
     if version is not None:
@@ -134,10 +134,12 @@ class ObservationTypeView(FHIRView):
         if search.patient_id is not None:
             reason = clinical_access(caller, get_patient_or_404(search.patient_id))
         page = obs_fhir.search_page(search)
-        versions = obs_fhir.set_versions({obs.pk for obs, _ in page.items})
+        versions = obs_fhir.resource_versions({obs.pk for obs, _ in page.items})
         found = [(obs.patient_id, obs_fhir.resource_id(obs, key)) for obs, key in page.items]
         audit_search(caller.user, search, found, noun="observations", reason=reason)
-        entries = [obs_fhir.observation_entry(obs, key, versions.get(obs.pk)) for obs, key in page.items]
+        entries = [
+            obs_fhir.observation_entry(obs, key, versions.get((obs.pk, key))) for obs, key in page.items
+        ]
         bundle = search_bundle(
             base_url=self.base_url(),
             path="/Observation",
@@ -198,7 +200,7 @@ class ObservationInstanceView(FHIRView):
             break_glass_reason=reason,
             detail={"observation": id},
         )
-        return observation_response(obs, parsed[1])
+        return with_preconditions(request, observation_response(obs, parsed[1]))
 
 
 class StaffOrWritingClient(BasePermission):

@@ -168,6 +168,41 @@ def expected_version(request: Request, resource: Any) -> int:
     return int(version)
 
 
+def _versions_in(header: str) -> set[str]:
+    """The version numbers (or "*") an If-Match / If-None-Match header lists; weak or strong tags alike."""
+    found = set()
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag == "*":
+            found.add("*")
+        elif match := _VERSION.match(tag):
+            found.add(match.group(1))
+    return found
+
+
+def with_preconditions(request: Request, response: Response) -> Response:
+    """A read honouring If-Match (412 unless the resource is at a listed version) and If-None-Match
+    (304 when the client already holds this version), by the response's ETag."""
+    current = _VERSION.match(response.get("ETag", ""))
+    version = current.group(1) if current else None
+    if_match = request.headers.get("If-Match", "").strip()
+    if if_match:
+        listed = _versions_in(if_match)
+        if version is None or not ({"*", version} & listed):
+            raise FHIRError(
+                f"The resource is at version {version}, not the one If-Match names: read it again.",
+                status_code=412,
+                code="conflict",
+            )
+    if_none_match = request.headers.get("If-None-Match", "").strip()
+    if if_none_match and version is not None and {"*", version} & _versions_in(if_none_match):
+        not_modified = Response(status=304)
+        for header in ("ETag", "Last-Modified"):
+            not_modified[header] = response[header]
+        return not_modified
+    return response
+
+
 def patient_response(patient: Patient, *, status: int = 200) -> Response:
     response = Response(fhir.patient_resource(patient), status=status)
     response["ETag"] = etag(patient.version)
@@ -231,7 +266,7 @@ class PatientInstanceView(FHIRView):
     """GET /Patient/<id> (read) and PUT /Patient/<id> (version-aware update)."""
 
     def get(self, request: Request, id: int) -> Response:
-        return patient_response(open_patient(self.caller(), id))
+        return with_preconditions(request, patient_response(open_patient(self.caller(), id)))
 
     def put(self, request: Request, id: int) -> Response:
         caller = self.caller()

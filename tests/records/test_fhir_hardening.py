@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from epr.fhir import search as fhir_search
 from epr.fhir.errors import FHIRError
 from records import fhir_observation as obs_fhir
+from records import services
+from records.models import ObservationSet
 from tests.records.test_fhir_patient import assert_outcome, new_patient_resource, signed_in, token_client
 
 pytestmark = pytest.mark.django_db
@@ -424,3 +426,70 @@ def test_fuzz_no_search_fails_on_any_query(system, settings, params):
 
         assert response.status_code < 500, (url, params, response.content)
         assert response["Content-Type"].startswith(FHIR_JSON)
+
+
+# --- 18. Each Observation of a set has its own version, and If-Match uses it ----------------------
+
+
+def _quantity(patient_id: int, loinc: str, value: int, unit: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": obs_fhir.CATEGORY_SYSTEM, "code": "vital-signs"}]},
+        ],
+        "code": {"coding": [{"system": obs_fhir.LOINC, "code": loinc}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": "2025-03-01T10:15:00+00:00",
+        "valueQuantity": {"value": value, "system": obs_fhir.UCUM, "code": unit},
+    }
+
+
+@pytest.fixture
+def three_posted(admitted, nurse) -> tuple[Client, int]:
+    """A respiration rate, then a heart rate, then a temperature posted into one set."""
+    client, patient_id = signed_in(nurse), admitted.patient.pk
+    for loinc, value, unit in [("9279-1", 18, "/min"), ("8867-4", 80, "/min"), ("8310-5", 37, "Cel")]:
+        response = send(client, "post", "/fhir/Observation", _quantity(patient_id, loinc, value, unit))
+        assert response.status_code in (200, 201), response.content
+    return client, ObservationSet.objects.get().pk
+
+
+def test_each_observation_of_a_set_reports_its_own_version(three_posted, nurse):
+    client, set_id = three_posted
+
+    for key in ("rr", "hr", "temp"):
+        response = client.get(f"/fhir/Observation/{set_id}-{key}")
+        assert response.status_code == 200, response.content
+        assert response.json()["meta"]["versionId"] == "1", key
+        assert response["ETag"] == 'W/"1"'
+    bundle = client.get("/fhir/Observation", {"patient": ObservationSet.objects.get().patient_id}).json()
+    assert {e["resource"]["meta"]["versionId"] for e in bundle["entry"]} == {"1"}
+
+
+def test_marking_the_set_in_error_is_a_new_version_of_each_observation(three_posted, nurse):
+    client, set_id = three_posted
+    services.observation_set_mark_error(marked_by=nurse, obs=ObservationSet.objects.get(), reason="Wrong")
+
+    for key in ("rr", "hr", "temp"):
+        assert client.get(f"/fhir/Observation/{set_id}-{key}")["ETag"] == 'W/"2"', key
+
+
+def test_if_match_and_if_none_match_use_the_observations_own_version(three_posted):
+    client, set_id = three_posted
+    url = f"/fhir/Observation/{set_id}-temp"
+
+    assert client.get(url, HTTP_IF_MATCH='W/"1"').status_code == 200
+    assert client.get(url, HTTP_IF_MATCH='W/"4", W/"1"').status_code == 200
+    assert_outcome(client.get(url, HTTP_IF_MATCH='W/"3"'), 412, "conflict")
+    assert client.get(url, HTTP_IF_NONE_MATCH='W/"1"').status_code == 304
+    assert client.get(url, HTTP_IF_NONE_MATCH='W/"2"').status_code == 200
+
+
+def test_a_patient_read_honours_if_match(system, patient):
+    url = f"/fhir/Patient/{patient.pk}"
+    etag = system.get(url)["ETag"]
+
+    assert system.get(url, HTTP_IF_MATCH=etag).status_code == 200
+    assert_outcome(system.get(url, HTTP_IF_MATCH='W/"999"'), 412, "conflict")
+    assert system.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
