@@ -218,6 +218,7 @@ class TransactionView(FHIRView):
 
     permission_classes = [StaffOrWritingClient]
     ENTRY_TYPES = ("Patient", "Observation")
+    MAX_ENTRIES = 100  # a few patients' whole sets; one request must not register thousands
 
     def post(self, request: Request) -> Response:
         caller = self.caller()
@@ -229,6 +230,13 @@ class TransactionView(FHIRView):
                 expression=["Bundle.type"],
             )
         entries = list(bundle.entry or [])
+        if len(entries) > self.MAX_ENTRIES:
+            raise FHIRError(
+                f"The Bundle has {len(entries):,} entries: at most {self.MAX_ENTRIES} are taken in one "
+                "transaction. Send them in several.",
+                code="too-costly",
+                expression=["Bundle.entry"],
+            )
         for index, entry in enumerate(entries):
             self._check_entry(caller, index, entry)
         try:

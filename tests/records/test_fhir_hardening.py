@@ -106,6 +106,16 @@ def test_a_transaction_entry_whose_resource_type_is_not_a_resource_is_400(system
     assert outcome["issue"][0]["expression"] == ["Bundle.entry[0].resource.resourceType"]
 
 
+def test_a_transaction_of_too_many_entries_is_refused_before_any_is_recorded(system):
+    entry = {"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}}
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [entry] * 101}
+
+    outcome = assert_outcome(send(system, "post", "/fhir/", bundle), 400, "too-costly")
+
+    assert outcome["issue"][0]["expression"] == ["Bundle.entry"]
+    assert "at most 100" in outcome["issue"][0]["diagnostics"]
+
+
 def test_a_valid_primitive_extension_is_still_accepted(system):
     resource = new_patient_resource(
         _gender={"extension": [{"url": "https://example.org/x", "valueString": "y"}]}
