@@ -112,3 +112,13 @@ def test_a_session_without_a_login_time_is_ended(client, nurse):
     session.save()
 
     assert client.get(reverse("ward_list")).url.startswith(reverse("login"))
+
+
+def test_keepalive_answers_whether_the_session_is_alive(client, nurse):
+    url = reverse("session_keepalive")
+    assert client.post(url).status_code == 401
+    client.force_login(nurse)
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 204
+    page = client.get(reverse("ward_list"))
+    assert f'data-idle-seconds="{settings.SESSION_COOKIE_AGE}"'.encode() in page.content
