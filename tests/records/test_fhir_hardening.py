@@ -377,6 +377,7 @@ _FUZZ = hypothesis_settings(
     max_examples=40,
     deadline=None,
     derandomize=True,  # the same examples on every run: CI stays fast and a failure reproduces
+    database=None,  # so nothing is written into the work tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
