@@ -24,3 +24,11 @@ class NoRelationship(Exception):
     def __init__(self, patient) -> None:
         super().__init__("No care relationship with this patient")
         self.patient = patient
+
+
+class AlreadySubmitted(RecordError):
+    """The same form was posted again (a double click, a resend): the first post's result stands."""
+
+    def __init__(self, first) -> None:
+        super().__init__("This was already saved; it was not saved twice.")
+        self.first = first

@@ -316,6 +316,8 @@ def now_local() -> str:
 
 
 class ObservationForm(NHSFormMixin, forms.Form):
+    # A one-time token for this form: posting it twice (a double click, a resend) saves one set.
+    submission = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     taken_at = forms.DateTimeField(
         label="Time taken", widget=DateTimeInput, required=False, help_text="Leave blank for now"
     )
@@ -367,7 +369,7 @@ class ObservationForm(NHSFormMixin, forms.Form):
             )
 
     def values(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if k != "taken_at"}
+        data = {k: v for k, v in self.cleaned_data.items() if k not in ("taken_at", "submission")}
         data["consciousness"] = data.get("consciousness") or ""
         data["oxygen_device"] = data.get("oxygen_device") or ""
         return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from epr.audit.services import audit_record
 from epr.parsing import parse_local_datetime
 from records import alert_rules, chart, news2, rules, selectors, services
 from records.access import Level
-from records.errors import RecordError
+from records.errors import AlreadySubmitted, RecordError
 from records.forms import ObservationForm, SpO2ScaleForm
 from records.forms_alerts import AlertAcknowledgeForm, AlertResponseForm, AlertReviewForm
 from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, EncounterStatus, ObservationSet
@@ -30,15 +31,24 @@ from records.views import NOT_DONE, patient_form_page, patient_page, submitted
 def observations_record(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     if not request.user.has_perm("records.add_observationset"):
         raise PermissionDenied("You may not record observations.")
-    form = ObservationForm(request.POST or None)
+    form = ObservationForm(request.POST or None, initial={"submission": uuid.uuid4().hex})
     if request.method == "POST" and form.is_valid():
         try:
             obs = services.observation_set_record(
                 recorded_by=request.user,
                 patient=opened.patient,
                 taken_at=form.cleaned_data["taken_at"],
+                submission_key=form.cleaned_data["submission"],
                 **form.values(),
             )
+        except AlreadySubmitted as repeat:
+            first = repeat.first
+            messages.info(
+                request,
+                f"These observations were already saved at {timezone.localtime(first.recorded_at):%H:%M} "
+                f"by {first.recorded_by}; they were not saved twice.",
+            )
+            return redirect("observation_chart", opened.patient.pk)
         except VitalSignsError as exc:
             for field, message in exc.errors.items():
                 form.add_error(None if field == "__all__" else field, message)

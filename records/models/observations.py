@@ -59,6 +59,9 @@ class ObservationSet(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     source = models.CharField(max_length=10, default="form")
+    submission_key = models.CharField(
+        max_length=64, blank=True, help_text="The form's one-time token: a second post of it saves nothing."
+    )
 
     respiration_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     spo2 = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -90,6 +93,9 @@ class ObservationSet(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(spo2__lte=100), name="obsset_spo2_at_most_100"),
             models.CheckConstraint(condition=Q(pain_score__lte=10), name="obsset_pain_0_to_10"),
+            models.UniqueConstraint(
+                fields=["submission_key"], condition=~Q(submission_key=""), name="obsset_submitted_once"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records import news2
-from records.errors import RecordError
+from records.errors import AlreadySubmitted, RecordError
 from records.models import (
     Encounter,
     EncounterStatus,
@@ -102,10 +102,26 @@ def _check(values: dict[str, Any], taken_at: datetime) -> None:
 
 @transaction.atomic
 def observation_set_record(
-    *, recorded_by, patient: Patient, taken_at: datetime | None = None, source: str = "form", **values: Any
+    *,
+    recorded_by,
+    patient: Patient,
+    taken_at: datetime | None = None,
+    source: str = "form",
+    submission_key: str = "",
+    **values: Any,
 ) -> ObservationSet:
-    """Record a set, score NEWS2 if complete, and queue any escalation alert after commit."""
+    """Record a set, score NEWS2 if complete, and queue any escalation alert after commit.
+
+    With a form's `submission_key`, a second post of the same form (a double click, two posts at once)
+    records nothing and raises AlreadySubmitted naming the first set."""
     patient_require_writable(patient)
+    if submission_key:
+        _lock_submission(submission_key)
+        first = (
+            ObservationSet.objects.filter(submission_key=submission_key).select_related("recorded_by").first()
+        )
+        if first is not None:
+            raise AlreadySubmitted(first)
     unknown = set(values) - set(OBSERVATION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown observation fields: {sorted(unknown)}")
@@ -121,6 +137,7 @@ def observation_set_record(
         recorded_at=timezone.now(),
         recorded_by=recorded_by,
         source=source,
+        submission_key=submission_key,
         spo2_scale=setting.scale if setting else 1,
         **{k: v for k, v in values.items() if v is not None},
     )
@@ -160,6 +177,12 @@ def observation_set_mark_error(*, marked_by, obs: ObservationSet, reason: str) -
     locked = strike_through(entry=obs, marked_by=marked_by, reason=reason)
     alerts_withdraw_for_set(obs=locked, user=marked_by)
     return locked
+
+
+def _lock_submission(key: str) -> None:
+    # Two posts of one form at the same moment: the second waits here, then finds the first's set.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"submission:{key}"])
 
 
 def _is_recorded(value: Any) -> bool:
