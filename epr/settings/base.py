@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: CSP, Permissions-Policy and no-store on whatever response any layer below produced.
+    "epr.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Every error under /fhir is an OperationOutcome, including those raised in the middleware below.
     "epr.fhir.middleware.FHIRErrorMiddleware",
@@ -253,6 +255,9 @@ EPR_CARE_GRACE_PERIOD = timedelta(hours=env.int("EPR_CARE_GRACE_HOURS", default=
 EPR_BREAK_GLASS_DURATION = timedelta(hours=env.int("EPR_BREAK_GLASS_HOURS", default=4))
 # Where decision-support alerts are also emailed (a ward or outreach team mailbox); empty = in-app only.
 EPR_ALERT_EMAIL = env.str("EPR_ALERT_EMAIL", default="")
+# The team an alert goes to when the patient has no ward and no treating team (e.g. a feed's observations
+# for a patient not admitted): a site coordinator or critical care outreach team, by its name.
+EPR_ALERT_FALLBACK_TEAM = env.str("EPR_ALERT_FALLBACK_TEAM", default="Critical care outreach")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 # The organisation's ODS code, used in hospital numbers and FHIR identifiers.

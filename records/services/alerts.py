@@ -24,13 +24,18 @@ from records.models import (
     AlertSeverity,
     AlertStatus,
     AlertTrigger,
+    CareRelationship,
+    CareRelationshipKind,
     ClinicalAlert,
     Encounter,
     EncounterStatus,
     EntryStatus,
     ObservationSet,
+    Patient,
+    Team,
     WardStay,
 )
+from records.services.access import care_access_sync
 from records.services.observations import result_of
 
 FIRST_OBSERVATIONS_DUE = timedelta(hours=1)
@@ -53,10 +58,43 @@ def _recipient_groups(encounter: Encounter | None) -> list:
     return groups
 
 
+def _fallback_team() -> Team | None:
+    name = getattr(settings, "EPR_ALERT_FALLBACK_TEAM", "")
+    return Team.objects.select_related("staff_group").filter(name=name).first() if name else None
+
+
+def _alert_recipients(encounter: Encounter | None) -> tuple[list, Team | None]:
+    """The ward and team, or, when there is neither, the configured fallback team (returned too, as it
+    needs a care relationship to open the patient): an alert must always reach someone."""
+    groups = _recipient_groups(encounter)
+    if groups:
+        return groups, None
+    fallback = _fallback_team()
+    return ([fallback.staff_group], fallback) if fallback else ([], None)
+
+
+def _give_fallback_access(patient_id: int, team: Team, now: datetime) -> None:
+    """The fallback team may open the patient while the alert is acted on: a care relationship that
+    ends after the usual grace period, withdrawn then by the beat task like any other."""
+    if CareRelationship.objects.filter(
+        patient_id=patient_id, group=team.staff_group, access_withdrawn=False, ends_at__gt=now
+    ).exists():
+        return
+    CareRelationship.objects.create(
+        patient_id=patient_id,
+        group=team.staff_group,
+        kind=CareRelationshipKind.TEAM,
+        encounter=None,
+        started_at=now,
+        ends_at=now + settings.EPR_CARE_GRACE_PERIOD,
+    )
+    care_access_sync(patient=Patient.objects.get(pk=patient_id))
+
+
 def recipients_described(encounter: Encounter | None) -> str:
     """Who an alert for this admission goes to, in words ("Ward 7 and Dr Dee's firm")."""
     names = []
-    for group in _recipient_groups(encounter):
+    for group in _alert_recipients(encounter)[0]:
         owner = getattr(group, "ward", None) or getattr(group, "team", None)
         names.append(owner.name if owner else group.name)
     return " and ".join(names)
@@ -133,7 +171,10 @@ def alert_raise(
         risk=risk,
         message=message,
     )
-    alert.recipients.add(*_recipient_groups(encounter))
+    groups, fallback = _alert_recipients(encounter)
+    if fallback is not None:
+        _give_fallback_access(patient_id, fallback, now)
+    alert.recipients.add(*groups)
     audit_record(
         user=None,
         action=action,

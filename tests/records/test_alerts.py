@@ -427,3 +427,20 @@ def test_a_partial_set_does_not_restart_the_overdue_clock(admitted, colleague):
     record(admitted.patient, colleague, {**NORMAL, "consciousness": "C"}, taken_at=taken)  # hourly
     services.observation_set_record(recorded_by=colleague, patient=admitted.patient, systolic_bp=120)
     assert services.raise_overdue_observation_alerts() == 1
+
+
+def test_an_alert_for_a_patient_not_admitted_goes_to_the_fallback_team(patient, colleague, doctor):
+    from epr.accounts.roles import Role
+    from tests.factories import UserFactory
+
+    outreach_nurse = UserFactory(username="olive", role=Role.NURSE)
+    services.team_create(
+        name="Critical care outreach", specialty="300", consultant=doctor, members=[outreach_nurse]
+    )
+    record(patient, colleague, NINE)
+    alert = ClinicalAlert.objects.get()
+    assert [g.name for g in alert.recipients.all()] == ["team:Critical care outreach"]
+    assert alert in selectors.alerts_for_user(outreach_nurse)
+    opened = selectors.patient_for_user(outreach_nurse, patient.pk)
+    assert opened.access.clinical
+    assert services.recipients_described(None) == "Critical care outreach"

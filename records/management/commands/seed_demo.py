@@ -12,6 +12,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -158,6 +159,13 @@ class Command(BaseCommand):
                 name="Dr Ross - General Surgery",
                 specialty=Specialty.GENERAL_SURGERY,
                 consultant=staff["consultant2"],
+            ),
+            # Alerts for a patient with no ward or team (a feed's observations) go to outreach.
+            services.team_create(
+                name=settings.EPR_ALERT_FALLBACK_TEAM,
+                specialty=Specialty.GENERAL_MEDICINE,
+                consultant=staff["doctor"],
+                members=[staff["nurse2"]],
             ),
         ]
 
