@@ -15,7 +15,7 @@ from typing import Any
 from django.http import QueryDict
 
 from epr.audit.models import Action
-from epr.audit.services import audit_record
+from epr.audit.services import audit_patients_shown
 from epr.fhir.errors import FHIRError, invalid_value
 from epr.fhir.resources import reference_id
 from epr.fhir.search import check_parameters, paging
@@ -108,11 +108,14 @@ def audit_search(
         ids[patient_id].append(resource_id)
     if search.patient_id is not None:
         ids.setdefault(search.patient_id, [])
-    for patient_id, resource_ids in ids.items():
-        audit_record(
-            user=user,
-            action=Action.SEARCH,
-            patient_id=patient_id,
-            break_glass_reason=reason,
-            detail={"criteria": search.criteria, noun: resource_ids},
-        )
+    if not ids:
+        return
+    # One INSERT for them all, so a page of results costs one query however many patients it spans.
+    audit_patients_shown(
+        user=user,
+        action=Action.SEARCH,
+        patient_ids=ids,
+        detail={"criteria": search.criteria},
+        per_patient={patient_id: {noun: resource_ids} for patient_id, resource_ids in ids.items()},
+        break_glass_reason=reason,
+    )

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from epr.audit import context as audit_context
 from epr.audit.models import Action
-from epr.audit.services import audit_record
+from epr.audit.services import audit_patients_shown, audit_record
 from epr.fhir.capability import capability_statement
 from epr.fhir.errors import FHIRError
 from epr.fhir.renderers import FHIRJSONParser, FHIRJSONRenderer, PlainJSONParser, PlainJSONRenderer
@@ -229,10 +229,13 @@ class PatientTypeView(FHIRView):
         total = queryset.count()
         page = list(queryset[search.offset : search.offset + search.count])
         caller = self.caller()
-        audit_record(
+        # One row per patient returned, so each one's access log shows the search.
+        audit_patients_shown(
             user=caller.user,
             action=Action.SEARCH,
-            detail={"criteria": search.criteria, "patients": [p.pk for p in page]},
+            patient_ids=[p.pk for p in page],
+            detail={"criteria": search.criteria},
+            per_patient={p.pk: {"patients": [p.pk]} for p in page},
         )
         # Staff see identity fields only, as on the search page; the full record is a read away.
         entries = [fhir.patient_entry(p, subset=not caller.is_system) for p in page]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
-from epr.audit.services import audit_record
+from epr.audit.services import audit_patients_shown, audit_record
 from records import alert_rules, rules
 from records.access import (
     CARE_PERMISSION,
@@ -193,13 +193,12 @@ def patient_search(user, *, limit: int = 50, **criteria) -> list[SearchResult]:
     patients = list(patient_search_queryset(**criteria).prefetch_related(_current_stays_prefetch())[:limit])
     openable = patients_with_care_relationship(user, patients)
     demographic = sees_by_role(user)
-    audit_record(
+    # Each patient found gets a row of their own, so their access log shows the search.
+    audit_patients_shown(
         user=user,
         action=Action.SEARCH,
-        detail={
-            "criteria": sorted(k for k, v in criteria.items() if v),
-            "patients": [p.pk for p in patients],
-        },
+        patient_ids=[p.pk for p in patients],
+        detail={"list": "patient search", "criteria": sorted(k for k, v in criteria.items() if v)},
     )
     return [
         SearchResult(patient=p, can_open=demographic or p.pk in openable, location=_stay_of(p))
@@ -452,10 +451,9 @@ def overdue_careplans_for(user) -> list[CarePlan]:
 
 
 def audit_list_shown(user, *, listing: str, patient_ids: list[int]) -> None:
-    """One audit row for a list page, naming every patient it showed (a read of each of them)."""
-    audit_record(
-        user=user, action=Action.LIST, detail={"list": listing, "patients": sorted(set(patient_ids))}
-    )
+    """A list page read each patient it showed: one audit row per patient, the list named in each, so
+    every one of them finds it in "who accessed this record"; one INSERT whatever the list's length."""
+    audit_patients_shown(user=user, action=Action.LIST, patient_ids=patient_ids, detail={"list": listing})
 
 
 def latest_scored_set(patient: Patient) -> ObservationSet | None:

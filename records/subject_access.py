@@ -34,7 +34,8 @@ from typing import Any
 from epr.accounts.models import User
 from epr.accounts.roles import Role
 from epr.audit.models import Action
-from epr.audit.services import audit_record
+from epr.audit.selectors import describe
+from epr.audit.services import audit_patients_shown
 from records import selectors
 from records.models import (
     AllergyKind,
@@ -475,6 +476,8 @@ def _audit_trail(patient: Patient) -> list[SectionEntry]:
                 "Who": who(e),
                 "Role": _role(e.role),
                 "Action": e.get_action_display(),
+                # What was looked at, in a person's words: "Ward list (A1)", "NEWS2 chart".
+                "What": describe(e),
                 "How": CHANNELS.get(e.channel, e.channel),
                 "Break-glass reason": e.break_glass_reason,
             },
@@ -513,9 +516,11 @@ def open_requests_for_user(user) -> list[SubjectAccessRequest]:
         .select_related("patient", "logged_by")
         .order_by("deadline", "pk")
     )
-    audit_record(
+    # The list names each patient: a row in each one's access log.
+    audit_patients_shown(
         user=user,
         action=Action.VIEW,
-        detail={"list": "subject-access-requests", "patients": sorted({r.patient_id for r in requests})},
+        patient_ids=[r.patient_id for r in requests],
+        detail={"list": "subject-access-requests"},
     )
     return requests

@@ -78,6 +78,24 @@ OBJECT_NAMES = {
     "records.PatientLink": "Record link",
 }
 
+# Lists and searches write one row per patient shown, the list named in the row's detail ("ward A1").
+LIST_NAMES = {
+    "my patients": "My patients list",
+    "patient search": "Patient search",
+    "possible duplicates": "Possible duplicates at registration",
+    "alerts": "Alerts list",
+    "break-glass review": "Break-glass review",
+    "care plans overdue": "Care plans overdue list",
+    "subject-access-requests": "Subject access requests list",
+}
+
+
+def _list_name(listing: str) -> str:
+    if listing.startswith("ward "):
+        return f"Ward list ({listing.removeprefix('ward ')})"
+    return LIST_NAMES.get(listing, listing[:1].upper() + listing[1:])
+
+
 # FHIR searches name their results in the audit detail; the key says which resource was searched.
 FHIR_SEARCH_KEYS = {
     "patients": "Patient",
@@ -115,6 +133,9 @@ def describe(event: AuditEvent) -> str:
             verb = FHIR_VERBS.get(event.action, event.get_action_display().lower())
             return f"FHIR {kind} {verb}"
         return "FHIR API"
+    listing = (event.detail or {}).get("list")
+    if isinstance(listing, str) and listing:
+        return _list_name(listing)
     path = (event.detail or {}).get("path")
     if isinstance(path, str) and path:
         try:

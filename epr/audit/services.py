@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import models
@@ -16,6 +17,15 @@ def _with_page(detail: dict[str, Any], ctx: context.AuditContext, channel: str) 
     return detail
 
 
+def _who(user: Any) -> dict[str, Any]:
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    return {
+        "user_id": user.pk if authenticated else None,
+        "username": user.get_username() if authenticated else "",
+        "role": getattr(user, "role", "") if authenticated else "",
+    }
+
+
 def audit_record(
     *,
     user: Any,
@@ -28,11 +38,8 @@ def audit_record(
 ) -> AuditEvent:
     """Write one audit row; call it inside the transaction of the write it records."""
     ctx = context.current()
-    authenticated = user is not None and getattr(user, "is_authenticated", False)
     return AuditEvent.objects.create(
-        user_id=user.pk if authenticated else None,
-        username=user.get_username() if authenticated else "",
-        role=getattr(user, "role", "") if authenticated else "",
+        **_who(user),
         api_client=ctx.api_client,
         patient_id=patient_id,
         action=action,
@@ -42,4 +49,42 @@ def audit_record(
         channel=channel or ctx.channel,
         break_glass_reason=break_glass_reason,
         detail=_with_page(detail or {}, ctx, channel or ctx.channel),
+    )
+
+
+def audit_patients_shown(
+    *,
+    user: Any,
+    action: str,
+    patient_ids: Iterable[int],
+    detail: dict[str, Any],
+    per_patient: Mapping[int, dict[str, Any]] | None = None,
+    break_glass_reason: str = "",
+    channel: str | None = None,
+) -> list[AuditEvent]:
+    """A list or search read every patient it showed: one row per patient (so each one's "who accessed
+    this record" and subject-access export show it), written in one INSERT whatever the length.
+
+    detail (the list's name, the criteria) goes on every row; per_patient adds what was shown of that
+    patient (the resource ids of a FHIR search). A list that showed nobody still leaves one row, with no
+    patient, so the user's own activity shows the look."""
+    ctx = context.current()
+    channel = channel or ctx.channel
+    who = _who(user)
+    ids = list(dict.fromkeys(patient_ids)) or [None]  # first-shown order, each patient once
+    extra = per_patient or {}
+    return AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                **who,
+                api_client=ctx.api_client,
+                patient_id=patient_id,
+                action=action,
+                client_address=ctx.client_address,
+                channel=channel,
+                break_glass_reason=break_glass_reason,
+                detail=_with_page({**detail, **extra.get(patient_id, {})}, ctx, channel),
+            )
+            for patient_id in ids
+        ]
     )

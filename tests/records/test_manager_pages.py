@@ -96,9 +96,9 @@ def test_review_list_names_the_patient_and_links_their_access_log(client, manage
     assert "SMITH, John" in html and "999 000 0018" in html
     assert reverse("patient_access_log", args=[glass.patient_id]) in html
     assert reverse("break_glass_review_use", args=[glass.pk]) in html
-    # Showing names is a read of each patient: audited as a list.
-    listed = AuditEvent.objects.filter(action=Action.LIST, username="mona").latest("at")
-    assert listed.detail["patients"] == [glass.patient_id]
+    # Showing names is a read of each patient: a list row in that patient's own log.
+    listed = AuditEvent.objects.filter(action=Action.LIST, username="mona")
+    assert [(e.patient_id, e.detail["list"]) for e in listed] == [(glass.patient_id, "break-glass review")]
 
 
 def test_manager_records_an_appropriate_use(client, manager, glass):
