@@ -75,3 +75,72 @@ class RefuseNulBytesMiddleware:
                 return JsonResponse(body, status=400, content_type="application/fhir+json")
             return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)
+
+
+# No inline scripts, handlers or styles anywhere (htmx's indicator style is turned off in base.html):
+# an injected <script> or on...= attribute cannot run. Images and fonts come from the site itself.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+# The record needs none of these browser features; a ward tablet's camera and microphone stay off.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "serial",
+        "usb",
+    )
+)
+# Public, patient-free files (WhiteNoise's STATIC_URL and WHITENOISE_ROOT) may be cached as usual.
+_CACHEABLE_PREFIXES = ("/static/", "/assets/")
+
+
+def _never_cached(request: HttpRequest) -> bool:
+    """Whether the response may carry patient data: every authenticated request, and all of the API
+    and OAuth endpoints (token-authenticated clients are not a Django session user)."""
+    path = request.path
+    if path.startswith(_CACHEABLE_PREFIXES):
+        return False
+    if path == "/fhir" or path.startswith(("/fhir/", "/o/")):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and Permissions-Policy on every response, and `Cache-Control: no-store`
+    (ASVS 14.3.2) on every response that may hold patient data, so that neither a shared ward
+    browser's cache nor a proxy keeps a copy. Outermost, so it also marks responses that other
+    middleware replaced (FHIR OperationOutcomes, redirects, error pages)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if _never_cached(request):
+            # Replaces whatever a view set: patient data is never stored, however it was served.
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+            response.headers.pop("Expires", None)
+        return response
