@@ -3,7 +3,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check lint seed worker bench
+.PHONY: help install run dev test check lint seed worker bench
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -18,10 +18,16 @@ $(VENV_STAMP): pyproject.toml package.json
 
 install: $(VENV_STAMP) ## Install Python and front-end dependencies into the project folder
 
-run: install ## Start the app with demo data at http://127.0.0.1:8000 (embedded PostgreSQL, Celery worker and beat)
+run: install ## Try the app with demo data at http://127.0.0.1:8000, DEBUG off (embedded PostgreSQL, Celery worker and beat)
+	DJANGO_SETTINGS_MODULE=epr.settings.run $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=epr.settings.run $(PY) manage.py seed_demo
+	DJANGO_SETTINGS_MODULE=epr.settings.run $(PY) manage.py collectstatic --noinput --verbosity 0
+	DJANGO_SETTINGS_MODULE=epr.settings.run scripts/run.sh
+
+dev: install ## Same as run but with DEBUG on (technical error pages, static files reloaded): for developers only
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	scripts/run.sh
+	DJANGO_SETTINGS_MODULE=epr.settings.dev scripts/run.sh
 
 test: install ## Run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) -m pytest

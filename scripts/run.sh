@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start a Celery worker with beat beside the development web server; stop both together.
+# Start a Celery worker with beat beside the web server; stop both together. `make run` sets
+# DJANGO_SETTINGS_MODULE=epr.settings.run (DEBUG off), `make dev` epr.settings.dev (DEBUG on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-epr.settings.dev}"
