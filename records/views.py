@@ -339,6 +339,8 @@ def _demographics(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
             "links": selectors.links_of(patient),
             "merges": selectors.merges_involving(patient),
             "section": "details",
+            # Break-glass reads and records clinical entries; it is no way to move or re-identify a patient.
+            "can_change": may_change_record(request.user, opened.access),
         },
     )
 

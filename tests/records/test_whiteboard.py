@@ -242,3 +242,20 @@ def test_expected_discharge_date_is_set_and_stale_pages_refused(client, admitted
 def test_banner_reads_are_part_of_the_access_door(admitted, nurse):
     opened = selectors.patient_for_user(nurse, admitted.patient_id)
     assert opened.clinical is not None and opened.clinical.plan is None
+
+
+def test_break_glass_is_not_offered_transfer_discharge_or_edit(client, admitted, outsider):
+    login(client, outsider)
+    client.post(reverse("break_glass", args=[admitted.patient_id]), {"reason": "Covering the ward tonight"})
+    page = client.get(reverse("patient_demographics", args=[admitted.patient_id])).content.decode()
+    assert "Break-glass access until" in page
+    for action in ("patient_transfer", "patient_discharge", "patient_edit"):
+        assert reverse(action, args=[admitted.patient_id]) not in page
+
+
+def test_the_ward_nurse_is_offered_transfer_and_discharge(client, admitted, nurse):
+    page = (
+        login(client, nurse).get(reverse("patient_demographics", args=[admitted.patient_id])).content.decode()
+    )
+    assert reverse("patient_transfer", args=[admitted.patient_id]) in page
+    assert reverse("patient_discharge", args=[admitted.patient_id]) in page
