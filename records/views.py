@@ -112,6 +112,22 @@ def submitted(request: HttpRequest, form, action: Callable[[dict], Any]) -> Any:
         return NOT_DONE
 
 
+def strike_through_posted(
+    request: HttpRequest, mark: Callable[[str, int], Any], *, what: str = "entry"
+) -> None:
+    """Mark an entry entered in error from a posted reason and version, and say how it went."""
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Give the reason the {what} was made in error.")
+        return
+    try:
+        mark(form.cleaned_data["reason"], posted_version(request))
+    except RecordError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Marked as entered in error. It stays on the record, struck through.")
+
+
 def patient_form_page(
     request: HttpRequest,
     opened: selectors.PatientView,

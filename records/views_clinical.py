@@ -17,11 +17,17 @@ from records.forms import (
     AllergyForm,
     ProblemAmendForm,
     ProblemForm,
-    ReasonForm,
     amended_values,
 )
 from records.models import AllergyIntolerance, Problem
-from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
+from records.views import (
+    NOT_DONE,
+    patient_form_page,
+    patient_page,
+    require_perm,
+    strike_through_posted,
+    submitted,
+)
 
 ENTRY_TYPES = {
     "allergies": (AllergyIntolerance, AllergyAmendForm, "records.change_allergyintolerance", "allergy_list"),
@@ -151,19 +157,10 @@ def entry_mark_error(
     entry = _entry(kind, opened.patient.pk, entry_id)
     _, _, perm, back = ENTRY_TYPES[kind]
     require_perm(request, perm)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give the reason the entry was made in error.")
-    else:
-        try:
-            services.entry_mark_error(
-                marked_by=request.user,
-                entry=entry,
-                reason=form.cleaned_data["reason"],
-                expected_version=posted_version(request),
-            )
-        except RecordError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Marked as entered in error. It stays on the record, struck through.")
+    strike_through_posted(
+        request,
+        lambda reason, version: services.entry_mark_error(
+            marked_by=request.user, entry=entry, reason=reason, expected_version=version
+        ),
+    )
     return redirect(back, opened.patient.pk)

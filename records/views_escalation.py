@@ -12,10 +12,16 @@ from records import selectors, services
 from records import selectors_ward as ward_selectors
 from records.access import Level
 from records.errors import RecordError
-from records.forms import ReasonForm
 from records.forms_escalation import EscalationPlanForm, ExpectedDischargeForm
 from records.models import TreatmentEscalationPlan
-from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
+from records.views import (
+    NOT_DONE,
+    patient_form_page,
+    patient_page,
+    require_perm,
+    strike_through_posted,
+    submitted,
+)
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -58,21 +64,13 @@ def escalation_plan(request: HttpRequest, opened: selectors.PatientView) -> Http
 def escalation_plan_error(request: HttpRequest, opened: selectors.PatientView, plan_id: int) -> HttpResponse:
     require_perm(request, "records.change_treatmentescalationplan")
     plan = get_object_or_404(TreatmentEscalationPlan, pk=plan_id, patient=opened.patient)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give the reason the decision was recorded in error.")
-    else:
-        try:
-            services.escalation_plan_mark_error(
-                marked_by=request.user,
-                plan=plan,
-                reason=form.cleaned_data["reason"],
-                expected_version=posted_version(request),
-            )
-        except RecordError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Marked as entered in error. It stays on the record, struck through.")
+    strike_through_posted(
+        request,
+        lambda reason, version: services.escalation_plan_mark_error(
+            marked_by=request.user, plan=plan, reason=reason, expected_version=version
+        ),
+        what="decision",
+    )
     return redirect("escalation_plan", opened.patient.pk)
 
 

@@ -259,3 +259,16 @@ def test_the_ward_nurse_is_offered_transfer_and_discharge(client, admitted, nurs
     )
     assert reverse("patient_transfer", args=[admitted.patient_id]) in page
     assert reverse("patient_discharge", args=[admitted.patient_id]) in page
+
+
+def test_a_decision_is_struck_through_from_its_page_with_a_reason(client, admitted, doctor):
+    decision = plan(admitted.patient, doctor)
+    url = reverse("escalation_plan_error", args=[admitted.patient_id, decision.pk])
+    login(client, doctor)
+    client.post(url, {"version": decision.version, "reason": ""})
+    decision.refresh_from_db()
+    assert decision.status == "final"
+    client.post(url, {"version": decision.version, "reason": "Recorded for the wrong patient"})
+    decision.refresh_from_db()
+    assert decision.status == "entered-in-error"
+    assert decision.error_reason == "Recorded for the wrong patient"
