@@ -49,8 +49,10 @@ def use_bench_database() -> None:
     os.environ["DEBUG"] = "0"
     url = os.environ.get("DATABASE_URL")
     if url:
-        parts = urlsplit(url)
-        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        # The benchmark creates, migrates and truncates its database, so it works as the owner role.
+        url = os.environ.get("DATABASE_MIGRATE_URL", url)
+        os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
+        os.environ.pop("DATABASE_MIGRATE_URL", None)
     else:
         os.environ["EPR_DB_NAME"] = BENCH_DB
 

@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Now
 
 
 class Action(models.TextChoices):
@@ -21,12 +22,15 @@ class Action(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    """One read or write of patient data. Append-only: the database refuses UPDATE and DELETE.
+    """One read or write of patient data. Append-only: the database refuses UPDATE and DELETE, the app's
+    database role may only SELECT and INSERT, the database sets the time, and each committed row is
+    chained to the one before by a hash (AuditChainLink; `manage.py audit_verify` checks it).
 
     No foreign keys, so no change elsewhere (a deleted user, a merged patient) can alter a row.
     """
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Whatever the caller sends, a trigger replaces it with the database's clock.
+    at = models.DateTimeField(db_default=Now(), db_index=True)
     user_id = models.BigIntegerField(null=True)
     username = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=20, blank=True)
@@ -55,3 +59,21 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+class AuditChainLink(models.Model):
+    """One link of the audit trail's hash chain, written by the database as an audit row commits:
+    row_hash = sha256(prev_hash + the row's content), in commit order. The app's database role may
+    only read these; the trigger that writes them runs with the owner's rights."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    event_id = models.BigIntegerField(unique=True)
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "audit_chainlink"
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"link {self.seq}: audit row {self.event_id}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import environ
 
-from epr.database import database_settings
+from epr.database import as_role, database_roles
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -93,7 +93,14 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_settings(env, BASE_DIR)}
+# The app connects as the runtime role; `manage.py migrate` as the owner (epr/database.py). Tests and
+# benchmarks, which create, truncate and drop databases, set EPR_DATABASE_AS_OWNER.
+EPR_DATABASE_RUNTIME, EPR_DATABASE_OWNER = database_roles(env, BASE_DIR)
+DATABASES = {
+    "default": as_role(EPR_DATABASE_RUNTIME, EPR_DATABASE_OWNER)
+    if EPR_DATABASE_OWNER and env.bool("EPR_DATABASE_AS_OWNER", default=False)
+    else dict(EPR_DATABASE_RUNTIME)
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -6,6 +6,9 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# The test database is created, flushed and dropped by the owner role; tests of what the app's own
+# role may do connect as EPR_DATABASE_RUNTIME themselves.
+os.environ.setdefault("EPR_DATABASE_AS_OWNER", "1")
 
 from epr.settings.base import *  # noqa: F403
 from epr.settings.base import STORAGES
