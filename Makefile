@@ -45,6 +45,7 @@ seed: install ## Load demo data (idempotent)
 worker: install ## Run a Celery worker with beat
 	.venv/bin/celery -A epr worker -B --loglevel=INFO
 
-bench: install ## Benchmarks: 100,000 patients (about a minute), then 5 million observation sets (about 4 minutes)
+bench: install ## Benchmarks: 100,000 patients (about a minute), 5 million observation sets (about 4 minutes), the audit chain (2 minutes)
 	$(PY) benchmarks/patient_index.py
 	$(PY) benchmarks/observations.py
+	$(PY) benchmarks/audit_chain.py
