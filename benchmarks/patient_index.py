@@ -81,7 +81,6 @@ from psycopg import sql  # noqa: E402
 from epr.accounts.models import User  # noqa: E402
 from epr.accounts.roles import Role, group_name  # noqa: E402
 from epr.accounts.services import api_client_create  # noqa: E402
-from records import rules  # noqa: E402
 from records.access import CARE_PERMISSION  # noqa: E402
 from records.management.commands.seed_demo import demo_nhs_number  # noqa: E402
 from records.models import (  # noqa: E402
@@ -100,6 +99,7 @@ from records.models import (  # noqa: E402
     Ward,
     WardStay,
 )
+from records.rules import patients as rules  # noqa: E402
 
 # --- synthetic people ------------------------------------------------------------------------------
 

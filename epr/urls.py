@@ -16,8 +16,8 @@ oauth2_urlpatterns = (
 urlpatterns = [
     path("", include("records.urls")),
     path("accounts/", include("epr.accounts.urls")),
-    path("fhir", include("records.fhir_base_urls")),
-    path("fhir/", include("records.fhir_urls")),
+    path("fhir", include("records.fhir.base_urls")),
+    path("fhir/", include("records.fhir.urls")),
     path("o/", include(oauth2_urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from records import selectors
+from records.selectors import patients as selectors
 
 
 def alerts(request: HttpRequest) -> dict:

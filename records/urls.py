@@ -1,14 +1,12 @@
 from django.urls import include, path, re_path
 
-from records import (
-    views,
-    views_careplans,
-    views_clinical,
-    views_escalation,
-    views_manager,
-    views_observations,
-    views_timeline,
-)
+from records.views import careplans as views_careplans
+from records.views import clinical as views_clinical
+from records.views import escalation as views_escalation
+from records.views import manager as views_manager
+from records.views import observations as views_observations
+from records.views import patients as views
+from records.views import timeline as views_timeline
 
 urlpatterns = [
     path("", views.home, name="home"),

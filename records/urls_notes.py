@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from records import views_notes
+from records.views import notes as views_notes
 
 urlpatterns = [
     path("", views_notes.note_list, name="note_list"),

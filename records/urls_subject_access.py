@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views_subject_access as views
+from records.views import subject_access as views
 
 base = "patients/<int:patient_id>/subject-access/"
 

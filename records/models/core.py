@@ -10,7 +10,7 @@ from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
-from records import rules
+from records.rules import patients as rules
 
 __all__ = [
     "AdmissionMethod",

@@ -15,8 +15,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from records import sar_rules
 from records.models.core import Patient
+from records.rules import subject_access as sar_rules
 
 __all__ = ["RequesterKind", "SubjectAccessRequest", "SubjectAccessStatus", "subject_access_upload_to"]
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from records import alert_rules, news2
 from records.errors import RecordError
 from records.models import (
     ACTIVE_ALERT_STATUSES,
@@ -35,6 +34,8 @@ from records.models import (
     Team,
     WardStay,
 )
+from records.rules import alerts as alert_rules
+from records.rules import news2 as news2
 from records.services.access import care_access_sync
 from records.services.observations import result_of
 

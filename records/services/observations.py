@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from records import news2
 from records.errors import AlreadySubmitted, RecordError
 from records.models import (
     Encounter,
@@ -19,6 +18,7 @@ from records.models import (
     Patient,
     SpO2ScaleSetting,
 )
+from records.rules import news2 as news2
 from records.services.entries import strike_through
 from records.services.patients import patient_require_writable
 

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from records import rules, signals
+from records import signals
 from records.errors import RecordError, StaleEdit
 from records.models import NHSNumberStatus, Patient, PatientStatus
+from records.rules import patients as rules
 
 DEMOGRAPHIC_FIELDS = (
     "nhs_number",

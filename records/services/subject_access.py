@@ -17,7 +17,6 @@ from django.utils import timezone
 from epr.audit.context import Channel
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from records import sar_rules
 from records.errors import RecordError, StaleEdit
 from records.models import (
     Patient,
@@ -26,7 +25,14 @@ from records.models import (
     SubjectAccessRequest,
     SubjectAccessStatus,
 )
-from records.subject_access import ExportSection, Redaction, SectionEntry, collect_export, section_titles
+from records.rules import subject_access as sar_rules
+from records.selectors.subject_access import (
+    ExportSection,
+    Redaction,
+    SectionEntry,
+    collect_export,
+    section_titles,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 from django import template
 from django.utils import timezone
 
-from records import rules
+from records.rules import patients as rules
 
 register = template.Library()
 

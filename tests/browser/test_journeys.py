@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from records import rules
 from records.models import Patient
+from records.rules import patients as rules
 from tests.browser.axe import assert_accessible, visit
 
 pytestmark = pytest.mark.browser

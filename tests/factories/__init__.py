@@ -9,8 +9,8 @@ from factory.django import DjangoModelFactory
 
 from epr.accounts.models import User
 from epr.accounts.roles import Role, group_name
-from records import rules
 from records.models import Bay, Bed, Patient, Site, Specialty, Team, Ward
+from records.rules import patients as rules
 
 
 def valid_nhs_number(n: int) -> str:

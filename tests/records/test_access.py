@@ -7,9 +7,10 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from epr.audit.models import Action, AuditEvent
-from records import selectors, services
+from records import services
 from records.access import Level, patient_access
 from records.errors import NoRelationship, RecordError
+from records.selectors import patients as selectors
 from records.tasks import withdraw_ended_care_relationships
 
 

@@ -10,9 +10,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from records import alert_rules, selectors, services
+from records import services
 from records.errors import RecordError
 from records.models import AlertEvent, AlertStatus, AlertTrigger, ClinicalAlert
+from records.rules import alerts as alert_rules
+from records.selectors import patients as selectors
 from tests.factories import BedFactory, PatientFactory
 from tests.records.test_pages import login
 from tests.vitals import FIVE, NINE, NORMAL, RED_SCORE, TWO

@@ -5,9 +5,10 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from records import selectors, services
+from records import services
 from records.errors import RecordError, StaleEdit
 from records.models import AllergyIntolerance, Problem
+from records.selectors import patients as selectors
 from tests.records.test_pages import login
 
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from records import news2, rules
+from records.rules import news2 as news2
+from records.rules import patients as rules
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from django.views import defaults
 
-from records.forms import DischargeForm, OtherRecordForm, ReasonForm
+from records.forms.patients import DischargeForm, OtherRecordForm, ReasonForm
 from tests.records.test_pages import login
 
 # A browser always posts the CSRF token, so "submitted empty" is never an empty POST (which the views
@@ -93,7 +93,7 @@ def test_server_error_page_needs_no_database_or_request_context():
 
 
 def test_uncaught_error_renders_the_500_page(client, nurse, monkeypatch):
-    from records import views
+    from records.views import patients as views
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -142,7 +142,7 @@ def test_a_field_keeps_the_message_it_set_itself():
 def test_hidden_and_numeric_fields_get_messages_a_user_can_act_on():
     errors = DischargeForm(data={"version": "x"}).errors
     assert errors["version"] == ["The page was out of date. Reload it and try again."]
-    from records.forms import ObservationForm
+    from records.forms.patients import ObservationForm
 
     obs = ObservationForm(data={"pulse": "fast"})
     obs.is_valid()

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from epr.audit.models import Action, AuditEvent
 from epr.terminology.models import ConceptMap
-from records import fhir_clinical, services
+from records import services
+from records.fhir import clinical as fhir_clinical
 from records.models import AllergyIntolerance, Patient, PatientStatus, Problem
 from tests.factories import PatientFactory
 from tests.records.test_fhir_observation import assert_outcome, body_of, send, signed_in, token_client

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from epr.fhir import search as fhir_search
 from epr.fhir.errors import FHIRError
-from records import fhir_observation as obs_fhir
 from records import services
+from records.fhir import observations as obs_fhir
 from records.models import ObservationSet
 from tests.records.test_fhir_patient import assert_outcome, new_patient_resource, signed_in, token_client
 

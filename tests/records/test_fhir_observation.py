@@ -16,8 +16,8 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from epr.accounts.services import api_client_create
 from epr.audit.models import Action, AuditEvent
-from records import fhir_observation as obs_fhir
 from records import services
+from records.fhir import observations as obs_fhir
 from records.models import AlertSeverity, ClinicalAlert, ObservationSet, Patient, PatientStatus
 from tests.factories import PatientFactory
 

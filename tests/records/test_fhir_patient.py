@@ -15,7 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from epr.accounts.services import api_client_create
 from epr.audit.models import Action, AuditEvent
 from epr.fhir.resources import parse_resource
-from records import fhir
+from records.fhir import patients as fhir
 from records.models import Patient, PatientStatus
 from records.services import DEMOGRAPHIC_FIELDS, patient_update
 from tests.factories import PatientFactory, valid_nhs_number

@@ -22,7 +22,7 @@ from django.utils import timezone
 from epr.accounts.roles import Role
 from epr.forms import MemorableDateField
 from records import services
-from records.forms import DemographicsForm, PatientSearchForm
+from records.forms.patients import DemographicsForm, PatientSearchForm
 from records.models import (
     AllergyIntolerance,
     CarePlan,

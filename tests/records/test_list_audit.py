@@ -12,9 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from epr.audit.models import Action, AuditEvent
-from records import fhir, selectors, services
+from records import services
+from records.fhir import patients as fhir
 from records.models import AlertStatus, ClinicalAlert
-from records.subject_access import collect_export
+from records.selectors import patients as selectors
+from records.selectors.subject_access import collect_export
 from tests.factories import PatientFactory
 from tests.records.test_alerts import record, respond
 from tests.records.test_pages import login

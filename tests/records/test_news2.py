@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from records import news2
-from records.news2 import Consciousness, Escalation, Risk, VitalSigns, VitalSignsError
+from records.rules import news2 as news2
+from records.rules.news2 import Consciousness, Escalation, Risk, VitalSigns, VitalSignsError
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from records import news2, services
+from records import services
 from records.errors import RecordError
 from records.models import AlertSeverity, AlertStatus, ClinicalAlert, ObservationSet
+from records.rules import news2 as news2
 from records.tasks import check_overdue_observations, raise_news2_alert
 
 NORMAL = {
@@ -153,7 +154,7 @@ def test_entered_in_error_keeps_the_set(admitted, colleague, nurse):
 def test_open_alerts_follow_the_patient_to_a_new_ward(
     admitted, colleague, clerk, other_ward, other_bed, outsider
 ):
-    from records import selectors
+    from records.selectors import patients as selectors
 
     obs = record(admitted.patient, colleague, SCORES_SEVEN)
     alert = services.alert_raise_for_set(obs=obs)

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from records import rules
+from records.rules import patients as rules
 
 
 @pytest.mark.parametrize("value", ["9434765919", "943 476 5919", "943-476-5919", "9990000018", "9990001170"])

@@ -14,10 +14,11 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from epr.audit.models import Action, AuditEvent
-from records import sar_rules, services
+from records import services
 from records.errors import RecordError, StaleEdit
 from records.models import SubjectAccessRequest, SubjectAccessStatus
-from records.subject_access import SectionEntry, register_section, unregister_section
+from records.rules import subject_access as sar_rules
+from records.selectors.subject_access import SectionEntry, register_section, unregister_section
 from tests.records.test_pages import login
 
 MARKING = "NHS Confidential Personal Data about a patient"

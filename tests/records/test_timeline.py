@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from records import services, timeline
+from records import services
 from records.models import AllergyIntolerance
+from records.selectors import timeline as timeline
 from tests.records.test_pages import login
 
 

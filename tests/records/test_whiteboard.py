@@ -11,10 +11,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from records import selectors, services
-from records import selectors_ward as ward_selectors
+from records import services
 from records.errors import RecordError
 from records.models import TreatmentEscalationPlan
+from records.selectors import patients as selectors
+from records.selectors import wards as ward_selectors
 from tests.factories import BedFactory, PatientFactory
 from tests.records.test_pages import login
 from tests.vitals import FIVE, NORMAL

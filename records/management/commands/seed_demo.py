@@ -21,8 +21,9 @@ from simple_history.utils import bulk_create_with_history
 
 from epr.accounts.models import User
 from epr.accounts.services import staff_create
-from records import rules, services
+from records import services
 from records.models import AdmissionMethod, Patient, Sex, Specialty, Ward
+from records.rules import patients as rules
 from records.services.patients import next_hospital_numbers
 
 DEFAULT_PASSWORD = "Ward-Round-2026"  # noqa: S105 (demo only; README gives it)

@@ -3,6 +3,6 @@ would make clients drop the body."""
 
 from django.urls import path
 
-from records import fhir_observation_views
+from records.fhir.views import observations as fhir_observation_views
 
 urlpatterns = [path("", fhir_observation_views.TransactionView.as_view())]

@@ -15,10 +15,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from records import selectors, services
+from records import services
 from records.access import patient_access
 from records.errors import RecordError
-from records.forms_subject_access import (
+from records.forms.subject_access import (
     REDACTION_REASONS,
     SubjectAccessRequestForm,
     chosen_redactions,
@@ -26,9 +26,10 @@ from records.forms_subject_access import (
     redaction_groups,
 )
 from records.models import SubjectAccessRequest
+from records.selectors import patients as selectors
+from records.selectors.subject_access import collect_export, open_requests_for_user, requests_of
 from records.services.subject_access import EXPORT_FORMATS
-from records.subject_access import collect_export, open_requests_for_user, requests_of
-from records.views import patient_page, posted_version
+from records.views.patients import patient_page, posted_version
 
 MANAGE = "records.manage_subject_access"
 

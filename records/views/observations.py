@@ -15,16 +15,21 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.parsing import parse_local_datetime
-from records import alert_rules, chart, news2, rules, selectors, services
+from records import services
 from records.access import Level
 from records.errors import AlreadySubmitted, RecordError
-from records.forms import ObservationForm, SpO2ScaleForm
-from records.forms_alerts import AlertAcknowledgeForm, AlertResponseForm, AlertReviewForm
+from records.forms.alerts import AlertAcknowledgeForm, AlertResponseForm, AlertReviewForm
+from records.forms.patients import ObservationForm, SpO2ScaleForm
 from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, EncounterStatus, ObservationSet
-from records.news2 import VitalSignsError
+from records.rules import alerts as alert_rules
+from records.rules import news2 as news2
+from records.rules import patients as rules
+from records.rules.news2 import VitalSignsError
+from records.selectors import chart as chart
+from records.selectors import patients as selectors
 from records.services.alerts import observations_due_at
 from records.services.observations import result_of
-from records.views import NOT_DONE, patient_form_page, patient_page, submitted
+from records.views.patients import NOT_DONE, patient_form_page, patient_page, submitted
 
 
 @patient_page(minimum=Level.CLINICAL)

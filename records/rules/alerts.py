@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from records.news2 import Risk
+from records.rules.news2 import Risk
 
 # The roles that act on each kind of alert (RCP Chart 4: the registered nurse, then the medical team).
 # Healthcare assistants take the observations, so they see overdue sets; pharmacists see neither.

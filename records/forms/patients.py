@@ -14,7 +14,6 @@ from epr.terminology.models import CodeSystem
 from epr.terminology.rules import is_valid_concept_id, search_key
 from epr.terminology.selectors import SEARCH_MIN_LENGTH, ConceptMatch, concept, concept_matches
 from epr.terminology.widgets import ConceptCodeInput, ConceptCombobox, PickerState
-from records import rules
 from records.models import (
     AdmissionMethod,
     AllergyCategory,
@@ -33,6 +32,7 @@ from records.models import (
     Team,
     Ward,
 )
+from records.rules import patients as rules
 from records.services import DEMOGRAPHIC_FIELDS
 
 

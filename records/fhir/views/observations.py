@@ -24,13 +24,22 @@ from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from epr.fhir.search import bounded_query
-from records import fhir, news2, services
-from records import fhir_observation as obs_fhir
+from records import services
 from records.access import patient_access
 from records.errors import RecordError
-from records.fhir_common import audit_search, patient_reference_id
-from records.fhir_views import Caller, FHIRView, refused, scopes_for, system_token, with_preconditions
+from records.fhir import observations as obs_fhir
+from records.fhir import patients as fhir
+from records.fhir.common import audit_search, patient_reference_id
+from records.fhir.views.patients import (
+    Caller,
+    FHIRView,
+    refused,
+    scopes_for,
+    system_token,
+    with_preconditions,
+)
 from records.models import ObservationSet, Patient, PatientStatus
+from records.rules import news2 as news2
 
 OBSERVATION_PERMISSION = "records.add_observationset"
 

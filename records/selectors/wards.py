@@ -32,7 +32,7 @@ from records.models import (
     ProblemStatus,
     TreatmentEscalationPlan,
 )
-from records.news2 import News2Result
+from records.rules.news2 import News2Result
 
 FIRST_OBSERVATIONS_DUE = timedelta(hours=1)  # as the overdue check: within an hour of admission
 UNSCORED_INTERVAL = timedelta(hours=4)

@@ -24,9 +24,9 @@ from epr.fhir.capability import ResourceCapability, SearchParam, register_resour
 from epr.fhir.errors import FHIRError, invalid_value
 from epr.fhir.resources import codeable_concept, concept_codes, concept_text, validated
 from epr.fhir.search import check_parameters, paging
-from records import rules
 from records.models import EthnicCategory, NHSNumberStatus, Patient, Sex
-from records.selectors import patient_search_queryset
+from records.rules import patients as rules
+from records.selectors.patients import patient_search_queryset
 
 PROFILE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"

@@ -3,7 +3,9 @@ because clients differ, and anything else answers with a 404 OperationOutcome ra
 
 from django.urls import path, re_path
 
-from records import fhir_clinical_views, fhir_observation_views, fhir_views
+from records.fhir.views import clinical as fhir_clinical_views
+from records.fhir.views import observations as fhir_observation_views
+from records.fhir.views import patients as fhir_views
 
 app_name = "fhir"
 

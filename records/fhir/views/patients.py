@@ -32,10 +32,12 @@ from epr.fhir.errors import FHIRError
 from epr.fhir.renderers import FHIRJSONParser, FHIRJSONRenderer, PlainJSONParser, PlainJSONRenderer
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from epr.fhir.search import bounded_query
-from records import fhir, selectors, services
+from records import services
 from records.access import Level, edit_level
 from records.errors import NoRelationship, RecordError, StaleEdit
+from records.fhir import patients as fhir
 from records.models import Patient
+from records.selectors import patients as selectors
 
 AccessToken = get_access_token_model()
 

@@ -8,13 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from records import selectors, services
-from records import selectors_ward as ward_selectors
+from records import services
 from records.access import Level
 from records.errors import RecordError
-from records.forms_escalation import EscalationPlanForm, ExpectedDischargeForm
+from records.forms.escalation import EscalationPlanForm, ExpectedDischargeForm
 from records.models import TreatmentEscalationPlan
-from records.views import (
+from records.selectors import patients as selectors
+from records.selectors import wards as ward_selectors
+from records.views.patients import (
     NOT_DONE,
     patient_form_page,
     patient_page,

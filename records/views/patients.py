@@ -19,11 +19,10 @@ from epr.accounts.models import User
 from epr.accounts.roles import CLINICAL_ROLES, Role
 from epr.audit.models import Action
 from epr.parsing import ascii_int
-from records import selectors, services
-from records import selectors_ward as ward_selectors
+from records import services
 from records.access import Level, may_change_record, patient_access, sees_by_role
 from records.errors import NoRelationship, RecordError
-from records.forms import (
+from records.forms.patients import (
     AdmitForm,
     BreakGlassForm,
     DemographicsForm,
@@ -45,6 +44,8 @@ from records.models import (
     Team,
     Ward,
 )
+from records.selectors import patients as selectors
+from records.selectors import wards as ward_selectors
 from records.services.patients import HISTORY_FIELDS
 
 

@@ -23,17 +23,18 @@ from epr.fhir.errors import FHIRError
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from epr.fhir.search import bounded_query
 from epr.parsing import ascii_int
-from records import fhir_clinical, services
-from records import fhir_observation as obs_fhir
+from records import services
 from records.errors import RecordError
-from records.fhir_common import audit_search, patient_reference_id
-from records.fhir_observation_views import (
+from records.fhir import clinical as fhir_clinical
+from records.fhir import observations as obs_fhir
+from records.fhir.common import audit_search, patient_reference_id
+from records.fhir.views.observations import (
     check_recordable,
     clinical_access,
     get_patient_or_404,
     keep_search_parameters,
 )
-from records.fhir_views import Caller, FHIRView, refused
+from records.fhir.views.patients import Caller, FHIRView, refused
 from records.models import AllergyIntolerance, Patient, Problem
 
 

@@ -31,9 +31,8 @@ from epr.fhir.capability import ResourceCapability, SearchParam, register_resour
 from epr.fhir.errors import FHIRError, invalid_value
 from epr.fhir.resources import UK_CORE, Coding, codeable_concept, validated
 from epr.fhir.search import SearchPage, instant_q
-from records import news2
 from records.errors import RecordError
-from records.fhir_common import (
+from records.fhir.common import (
     DEFAULT_COUNT,
     MAX_COUNT,
     RecordSearch,
@@ -41,6 +40,7 @@ from records.fhir_common import (
     record_search_fields,
 )
 from records.models import ObservationSet, OxygenDevice
+from records.rules import news2 as news2
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"

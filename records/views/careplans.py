@@ -17,12 +17,20 @@ from epr.audit.context import Channel
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.forms import DateInput, NHSFormMixin
-from records import documents, selectors, services
+from records import documents, services
 from records.access import Level
 from records.errors import RecordError
-from records.forms import ReasonForm
+from records.forms.patients import ReasonForm
 from records.models import CarePlan, Problem, Team
-from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
+from records.selectors import patients as selectors
+from records.views.patients import (
+    NOT_DONE,
+    patient_form_page,
+    patient_page,
+    posted_version,
+    require_perm,
+    submitted,
+)
 
 
 class CarePlanForm(NHSFormMixin, forms.ModelForm):

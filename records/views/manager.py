@@ -10,11 +10,12 @@ from django.shortcuts import redirect, render
 
 from epr.audit.selectors import access_log_page, access_log_usernames
 from epr.parsing import ascii_int
-from records import selectors, selectors_manager
 from records.errors import RecordError
-from records.forms_manager import AccessLogFilterForm, BreakGlassReviewForm
+from records.forms.manager import AccessLogFilterForm, BreakGlassReviewForm
+from records.selectors import manager as selectors_manager
+from records.selectors import patients as selectors
 from records.services.access import break_glass_review as record_break_glass_review
-from records.views import patient_page
+from records.views.patients import patient_page
 
 BREAK_GLASS_LIST_LIMIT = 500
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from records import news2
-from records.rules import describe_duration, describe_frequency, describe_moment
+from records.rules import news2 as news2
+from records.rules.patients import describe_duration, describe_frequency, describe_moment
 
 Band = tuple[str, int, Callable[[Any], bool]]
 

@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from epr.terminology.selectors import concept_matches
-from records import selectors, services
+from records import services
 from records.access import Level
 from records.errors import RecordError
-from records.forms import (
+from records.forms.patients import (
     AllergyAmendForm,
     AllergyForm,
     ProblemAmendForm,
@@ -20,7 +20,8 @@ from records.forms import (
     amended_values,
 )
 from records.models import AllergyIntolerance, Problem
-from records.views import (
+from records.selectors import patients as selectors
+from records.views.patients import (
     NOT_DONE,
     patient_form_page,
     patient_page,

@@ -11,7 +11,6 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
 from epr.audit.services import audit_patients_shown, audit_record
-from records import alert_rules, rules
 from records.access import (
     CARE_PERMISSION,
     Level,
@@ -49,7 +48,9 @@ from records.models import (
     Ward,
     WardStay,
 )
-from records.selectors_ward import current_plan
+from records.rules import alerts as alert_rules
+from records.rules import patients as rules
+from records.selectors.wards import current_plan
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from epr.fhir.errors import invalid_value
 from epr.fhir.resources import UK_CORE, codeable_concept, concept_codes, concept_text, validated
 from epr.fhir.search import SearchPage, date_range, instant_q
 from epr.terminology.models import CodeSystem
-from records.fhir_common import (
+from records.fhir.common import (
     DEFAULT_COUNT,
     MAX_COUNT,
     RecordSearch,

@@ -10,13 +10,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from records import selectors, selectors_notes, services
+from records import services
 from records.access import Level
 from records.errors import RecordError
-from records.forms import ReasonForm
-from records.forms_notes import NoteForm
+from records.forms.notes import NoteForm
+from records.forms.patients import ReasonForm
 from records.models import ClinicalNote, NoteStatus, NoteType
-from records.views import NOT_DONE, patient_form_page, patient_page, posted_version, require_perm, submitted
+from records.selectors import notes as selectors_notes
+from records.selectors import patients as selectors
+from records.views.patients import (
+    NOT_DONE,
+    patient_form_page,
+    patient_page,
+    posted_version,
+    require_perm,
+    submitted,
+)
 
 ADD = "records.add_clinicalnote"
 CHANGE = "records.change_clinicalnote"

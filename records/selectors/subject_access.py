@@ -2,7 +2,7 @@
 
 Every kind of entry in the record contributes a section without the export knowing it:
 
-    from records.subject_access import SectionEntry, register_section
+    from records.selectors.subject_access import SectionEntry, register_section
 
     def _care_plans(patient):
         return [SectionEntry(id=str(p.pk), when=p.created_at, summary=p.title, details={...})
@@ -36,7 +36,6 @@ from epr.accounts.roles import Role
 from epr.audit.models import Action
 from epr.audit.selectors import describe
 from epr.audit.services import audit_patients_shown
-from records import selectors
 from records.models import (
     AllergyKind,
     ClinicalAlert,
@@ -50,6 +49,7 @@ from records.models import (
     SubjectAccessStatus,
 )
 from records.models.notes import note_rows
+from records.selectors import patients as selectors
 
 __all__ = [
     "ExportSection",

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from epr.forms import DateInput, NHSFormMixin
 from epr.parsing import parse_local_datetime
-from records import selectors, timeline
 from records.access import Level
-from records.views import patient_page
+from records.selectors import patients as selectors
+from records.selectors import timeline as timeline
+from records.views.patients import patient_page
 
 
 class TimelineFilter(NHSFormMixin, forms.Form):

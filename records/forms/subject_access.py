@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from epr.forms import MemorableDateField, NHSFormMixin
 from records.models import RequesterKind
-from records.subject_access import ExportSection, SectionEntry
+from records.selectors.subject_access import ExportSection, SectionEntry
 
 # Suggestions for the reason field; any reason may be typed.
 REDACTION_REASONS = (
