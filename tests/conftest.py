@@ -108,3 +108,17 @@ def admitted(patient, ward, bed, doctor, team, clerk):
         specialty="300",
         admission_method="21",
     )
+
+
+@pytest.fixture
+def users(nurse, colleague, outsider, doctor, pharmacist, clerk, manager, admin_user):
+    return {
+        "nurse": nurse,
+        "hca": colleague,
+        "outsider": outsider,
+        "doctor": doctor,
+        "pharmacist": pharmacist,
+        "clerk": clerk,
+        "manager": manager,
+        "admin": admin_user,
+    }

@@ -22,20 +22,6 @@ def login(client, user):
     return client
 
 
-@pytest.fixture
-def users(nurse, colleague, outsider, doctor, pharmacist, clerk, manager, admin_user):
-    return {
-        "nurse": nurse,
-        "hca": colleague,
-        "outsider": outsider,
-        "doctor": doctor,
-        "pharmacist": pharmacist,
-        "clerk": clerk,
-        "manager": manager,
-        "admin": admin_user,
-    }
-
-
 OPEN_RECORD = {
     "nurse": 200,
     "hca": 200,

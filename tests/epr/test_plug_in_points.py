@@ -1,0 +1,81 @@
+"""What the shared screens and the FHIR API show, pinned while the code behind them moves into plug-in
+registries (issue 8): the CapabilityStatement, each role's menu and landing page, and the patient page's
+sections and banner. A snapshot changes only by deliberate edit (run with EPR_UPDATE_SNAPSHOTS=1 and
+read the diff)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from tests.records.test_pages import login
+
+pytestmark = pytest.mark.django_db
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def _matches_snapshot(name: str, value) -> None:
+    path = SNAPSHOTS / f"{name}.json"
+    if os.environ.get("EPR_UPDATE_SNAPSHOTS"):
+        path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+    assert value == json.loads(path.read_text())
+
+
+def _links(html: str, container: str) -> list[list[str]]:
+    """(text, href) of each link inside the first element whose class names `container`."""
+    start = html.index(f'class="{container}')
+    end = html.index("</nav>", start)
+    return [
+        [re.sub(r"<[^>]+>|\s+", " ", text).strip(), href]
+        for href, text in re.findall(r'<a href="([^"]+)"[^>]*>(.*?)</a>', html[start:end], re.S)
+    ]
+
+
+def _stable(text: str, patient) -> str:
+    """The text without what the factory varies between runs: hospital number, birth date, age, sex."""
+    text = text.replace(patient.hospital_number, "<hospital number>")
+    text = re.sub(r"Sex (Male|Female)", "Sex <sex>", text)
+    return re.sub(r"Born \S+ \(\d+y\)", "Born <date> (<age>)", text)
+
+
+def test_the_capability_statement(client):
+    statement = client.get("/fhir/metadata").json()
+    statement.pop("date")
+    _matches_snapshot("capability_statement", statement)
+
+
+def test_each_roles_menu_and_landing_page(client, users, admitted):
+    seen = {}
+    for role, user in sorted(users.items()):
+        login(client, user)
+        landing = client.get(reverse("home"))
+        page = client.get(landing["Location"], follow=True)
+        html = page.content.decode()
+        # Paths with the patient's id stand for the same link in every run.
+        seen[role] = {
+            "lands_on": landing["Location"],
+            "menu": [[text, href] for text, href in _links(html, "nhsuk-header__navigation")],
+        }
+        client.logout()
+    _matches_snapshot("menus", seen)
+
+
+def test_the_patient_page_sections_and_banner(client, users, admitted):
+    seen = {}
+    for role in ("nurse", "doctor", "clerk", "manager"):
+        login(client, users[role])
+        html = client.get(reverse("patient_detail", args=[admitted.patient_id])).content.decode()
+        sections = _links(html, "epr-subnav")
+        banner_start = html.index(">", html.index('data-testid="patient-banner"')) + 1
+        banner = re.sub(r"<[^>]+>", " ", html[banner_start : html.index("</section>", banner_start)])
+        seen[role] = {
+            "sections": [[text, href.replace(str(admitted.patient_id), "<id>")] for text, href in sections],
+            "banner": _stable(re.sub(r"\s+", " ", banner).strip(), admitted.patient),
+        }
+        client.logout()
+    _matches_snapshot("patient_page", seen)
