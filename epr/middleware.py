@@ -6,6 +6,9 @@ from django.shortcuts import render
 
 from epr.parsing import has_nul
 
+# Set on the responses page_not_found renders, so FriendlyNotFoundMiddleware leaves them alone.
+_ERROR_PAGE_MARK = "epr_error_page"
+
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The 404 every user meets (handler404, and FriendlyNotFoundMiddleware when DEBUG is on).
@@ -22,7 +25,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
         }
         return JsonResponse(body, status=404, content_type="application/fhir+json")
     response = render(request, "404.html", status=404)
-    response.epr_error_page = True
+    setattr(response, _ERROR_PAGE_MARK, True)
     return response
 
 
@@ -41,7 +44,7 @@ class FriendlyNotFoundMiddleware:
             and response.status_code == 404
             # No view ran: the URL did not resolve, so this is Django's technical "patterns" page.
             and getattr(request, "resolver_match", None) is None
-            and not getattr(response, "epr_error_page", False)
+            and not getattr(response, _ERROR_PAGE_MARK, False)
         ):
             return page_not_found(request)
         return response

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -18,12 +20,12 @@ class SecondFactorForm(NHSFormMixin, forms.Form):
         ),
     )
 
-    def __init__(self, *args, device: TOTPDevice, **kwargs) -> None:
+    def __init__(self, *args: Any, device: TOTPDevice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.device = device
 
     def clean_token(self) -> str:
-        token = self.cleaned_data["token"]
+        token: str = self.cleaned_data["token"]
         if not token.isdigit() or not self.device.verify_token(token):
             raise forms.ValidationError("The code is wrong or has expired. Enter the current code.")
         return token

@@ -12,14 +12,17 @@ from django.db.models import Sum
 from django.http import HttpRequest
 
 
-class UsernameOrAddressLockoutHandler(AxesDatabaseHandler):
+# django-axes ships no type information, so its base class is Any to mypy.
+class UsernameOrAddressLockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]
     """Axes compares one count with one limit; this reports the username's failures, or the limit
     itself once the address has passed its own (larger) limit, so either condition locks.
 
     The address is the one epr.audit.middleware.client_address believes (AXES_CLIENT_IP_CALLABLE).
     """
 
-    def _failures_by_parameter(self, request: HttpRequest, credentials: dict | None) -> dict[str, int]:
+    def _failures_by_parameter(
+        self, request: HttpRequest, credentials: dict[str, Any] | None
+    ) -> dict[str, int]:
         parameters = get_lockout_parameters(request, credentials)
         attempts = self.get_user_attempts(request, credentials)
         return {
@@ -27,14 +30,15 @@ class UsernameOrAddressLockoutHandler(AxesDatabaseHandler):
             for parameter, qs in zip(parameters, attempts, strict=True)
         }
 
-    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+    def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         counts = self._failures_by_parameter(request, credentials)
         by_username = counts.get("username", 0)
         if counts.get("ip_address", 0) >= settings.EPR_LOCKOUT_ADDRESS_FAILURE_LIMIT:
-            return max(by_username, get_failure_limit(request, credentials))
+            limit: int = get_failure_limit(request, credentials)
+            return max(by_username, limit)
         return by_username
 
-    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         # A successful login clears that username's failures only: an attacker who signs in to an
         # account of their own must not wipe the count of a spray from the same address.
         parameters = get_lockout_parameters(request, credentials)
@@ -43,5 +47,6 @@ class UsernameOrAddressLockoutHandler(AxesDatabaseHandler):
         )
         if "username" not in attempts:
             return 0
+        count: int
         count, _ = attempts["username"].delete()
         return count

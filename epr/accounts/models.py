@@ -34,7 +34,8 @@ class ApiClient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return self.application.name
+        name: str = self.application.name  # oauth2_provider is untyped
+        return name
 
     @property
     def scopes(self) -> list[str]:

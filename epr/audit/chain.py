@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -55,7 +56,7 @@ def link_hash(prev_hash: str, fields: tuple[str | None, ...]) -> str:
     return hashlib.sha256((prev_hash + content(fields)).encode("utf-8")).hexdigest()
 
 
-def _links() -> Iterator[tuple]:
+def _links() -> Iterator[tuple[Any, ...]]:
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor
         # A named cursor streams rows from the server instead of loading the whole table.

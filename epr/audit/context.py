@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 
@@ -30,9 +30,9 @@ def current() -> AuditContext:
     return _current.get()
 
 
-def activate(context: AuditContext):
+def activate(context: AuditContext) -> Token[AuditContext]:
     return _current.set(context)
 
 
-def reset(token) -> None:
+def reset(token: Token[AuditContext]) -> None:
     _current.reset(token)

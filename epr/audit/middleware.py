@@ -11,8 +11,9 @@ API_PREFIXES = ("/fhir/", "/api/", "/o/")
 def client_address(request: HttpRequest) -> str | None:
     """The client as the trusted proxies saw it. A client can write any X-Forwarded-For it likes, so
     only the hops our own proxies appended (EPR_TRUSTED_PROXY_COUNT of them) are believed."""
-    trusted = settings.EPR_TRUSTED_PROXY_COUNT
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    trusted: int = settings.EPR_TRUSTED_PROXY_COUNT
+    forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
     if trusted and len(hops) >= trusted:
         return hops[-trusted]
     return request.META.get("REMOTE_ADDR") or None

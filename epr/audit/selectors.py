@@ -103,7 +103,8 @@ FHIR_SEARCH_KEYS = {
     "allergies": "AllergyIntolerance",
     "problems": "Condition",
 }
-FHIR_VERBS = {
+# Keyed by Action, looked up by an event's action (its plain value).
+FHIR_VERBS: dict[str, str] = {
     Action.SEARCH: "search",
     Action.VIEW: "read",
     Action.CREATE: "create",
@@ -168,7 +169,7 @@ class AccessLogRow:
 
 @dataclass(frozen=True)
 class AccessLogPage:
-    page: Page
+    page: Page[AuditEvent]
     rows: list[AccessLogRow]
 
 

@@ -71,8 +71,13 @@ def audit_patients_shown(
     ctx = context.current()
     channel = channel or ctx.channel
     who = _who(user)
-    ids = list(dict.fromkeys(patient_ids)) or [None]  # first-shown order, each patient once
+    ids: list[int | None] = list(dict.fromkeys(patient_ids)) or [None]  # first-shown order, each patient once
     extra = per_patient or {}
+
+    def shown(patient_id: int | None) -> dict[str, Any]:
+        """What the row adds for its patient; nothing on the row of a list that showed nobody."""
+        return {} if patient_id is None else extra.get(patient_id, {})
+
     return AuditEvent.objects.bulk_create(
         [
             AuditEvent(
@@ -83,7 +88,7 @@ def audit_patients_shown(
                 client_address=ctx.client_address,
                 channel=channel,
                 break_glass_reason=break_glass_reason,
-                detail=_with_page({**detail, **extra.get(patient_id, {})}, ctx, channel),
+                detail=_with_page({**detail, **shown(patient_id)}, ctx, channel),
             )
             for patient_id in ids
         ]

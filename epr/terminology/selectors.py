@@ -59,7 +59,8 @@ def matched_synonym(found: Concept, text: str) -> str:
     words = search_key(text).split()
     if all(w in search_key(found.display) for w in words):
         return ""
-    for synonym in getattr(found, "synonyms", None) or []:
+    synonyms: list[str] = getattr(found, "synonyms", None) or []
+    for synonym in synonyms:
         keys = term_keys(synonym)
         if any(all(w in key for w in words) for key in keys):
             return synonym

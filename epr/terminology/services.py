@@ -6,8 +6,9 @@ import csv
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 
@@ -21,6 +22,8 @@ PREFERRED = "900000000000548007"
 ACCEPTABLE = "900000000000549004"
 BATCH = 5000
 
+_Item = TypeVar("_Item")
+
 
 def _rows(path: Path) -> Iterator[list[str]]:
     with path.open(encoding="utf-8", newline="") as handle:
@@ -29,18 +32,18 @@ def _rows(path: Path) -> Iterator[list[str]]:
                 yield row
 
 
-def _batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
+def _batches(items: Iterable[_Item], size: int = BATCH) -> Iterator[list[_Item]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def _has_synonyms(model) -> bool:
+def _has_synonyms(model: type[models.Model]) -> bool:
     # Migration 0002 loads the subset with the historical model, from before synonyms were stored.
     return any(f.name == "synonyms" for f in model._meta.get_fields())
 
 
-def upsert_concepts(concepts: Iterable[Concept], *, model=Concept) -> int:
+def upsert_concepts(concepts: Iterable[Concept], *, model: type[Concept] = Concept) -> int:
     count = 0
     fields = ["display", "search_key", "active", "subsets"] + (["synonyms"] if _has_synonyms(model) else [])
     for batch in _batches(concepts):
@@ -51,7 +54,7 @@ def upsert_concepts(concepts: Iterable[Concept], *, model=Concept) -> int:
     return count
 
 
-def upsert_maps(pairs: Iterable[tuple[str, str, int]], *, model=ConceptMap) -> int:
+def upsert_maps(pairs: Iterable[tuple[str, str, int]], *, model: type[ConceptMap] = ConceptMap) -> int:
     count = 0
     for batch in _batches(pairs):
         model.objects.bulk_create(
@@ -64,7 +67,7 @@ def upsert_maps(pairs: Iterable[tuple[str, str, int]], *, model=ConceptMap) -> i
     return count
 
 
-def _shipped_concepts(concept_model) -> list:
+def _shipped_concepts(concept_model: type[Concept]) -> list[Concept]:
     with_synonyms = _has_synonyms(concept_model)
     synonyms: dict[str, list[str]] = {}
     for row in _rows(DATA / "snomed_synonym_subset.tsv"):
@@ -95,13 +98,17 @@ def _shipped_maps() -> Iterator[tuple[str, str, int]]:
     return ((row[0], row[1], 1) for row in _rows(DATA / "snomed_icd10_map_subset.tsv"))
 
 
-def load_shipped_subset(*, concept_model=Concept, map_model=ConceptMap) -> None:
+def load_shipped_subset(
+    *, concept_model: type[Concept] = Concept, map_model: type[ConceptMap] = ConceptMap
+) -> None:
     """The starter subset in data/: enough for the pickers until a trust loads its releases."""
     upsert_concepts(_shipped_concepts(concept_model), model=concept_model)
     upsert_maps(_shipped_maps(), model=map_model)
 
 
-def merge_shipped_subset(*, concept_model=Concept, map_model=ConceptMap) -> None:
+def merge_shipped_subset(
+    *, concept_model: type[Concept] = Concept, map_model: type[ConceptMap] = ConceptMap
+) -> None:
     """The shipped subset added to a terminology that may hold a trust's releases already (migration
     0004): a concept there keeps its display and its synonyms, and gains the shipped synonyms and
     subsets; missing concepts and map rows are added. Search keys written before synonyms were stored

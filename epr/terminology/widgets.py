@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.utils.safestring import SafeString
 
 from epr.terminology.selectors import SEARCH_MIN_LENGTH, ConceptMatch
 
@@ -56,5 +57,7 @@ class ConceptCodeInput(forms.HiddenInput):
     """The chosen concept's code. ConceptCombobox renders the input that carries it (a hidden input, or
     the radio options), so this renders nothing of its own."""
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
-        return ""
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        return SafeString("")

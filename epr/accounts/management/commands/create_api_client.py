@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -11,9 +13,9 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--scope", default="system/*.read", help='e.g. "system/*.read system/*.write"')
 
-    def handle(self, *args, name: str, scope: str, **options) -> None:
+    def handle(self, *args: Any, name: str, scope: str, **options: Any) -> None:
         scopes = scope.split()
-        known = settings.OAUTH2_PROVIDER["SCOPES"]
+        known = cast("dict[str, str]", settings.OAUTH2_PROVIDER["SCOPES"])
         unknown = [s for s in scopes if s not in known]
         if not scopes or unknown:
             raise CommandError(f"Unknown scope(s) {unknown or scopes}. Known: {', '.join(known)}")

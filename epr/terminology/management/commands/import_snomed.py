@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -12,6 +13,6 @@ class Command(BaseCommand):
         parser.add_argument("descriptions", type=Path, help="sct2_Description_Snapshot-en_*.txt")
         parser.add_argument("--language-refset", type=Path, help="der2_cRefset_LanguageSnapshot-en_*.txt")
 
-    def handle(self, *args, descriptions: Path, language_refset: Path | None, **options) -> None:
+    def handle(self, *args: Any, descriptions: Path, language_refset: Path | None, **options: Any) -> None:
         count = import_snomed_descriptions(descriptions, language_refset=language_refset)
         self.stdout.write(self.style.SUCCESS(f"Imported {count} SNOMED CT concepts."))

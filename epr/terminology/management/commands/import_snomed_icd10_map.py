@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -11,5 +12,5 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="der2_iisssciRefset_ExtendedMapSnapshot_*.txt")
 
-    def handle(self, *args, path: Path, **options) -> None:
+    def handle(self, *args: Any, path: Path, **options: Any) -> None:
         self.stdout.write(self.style.SUCCESS(f"Imported {import_snomed_icd10_map(path)} map rows."))
