@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider import views as oauth2_views
 
+from epr import views
+from epr.routes import app_routes
+
 # Only the endpoints system clients need. Clients are created by `manage.py create_api_client` (or by a
 # system administrator in Django admin), never through oauth2_provider's application pages.
 oauth2_urlpatterns = (
@@ -14,7 +17,8 @@ oauth2_urlpatterns = (
 )
 
 urlpatterns = [
-    path("", include("records.urls")),
+    path("", views.home, name="home"),
+    *[path(routes.prefix, include(routes.module)) for routes in app_routes()],
     path("accounts/", include("epr.accounts.urls")),
     path("fhir", include("records.fhir.base_urls")),
     path("fhir/", include("records.fhir.urls")),

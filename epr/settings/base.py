@@ -87,7 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "epr.accounts.context_processors.staff",
-                "records.context_processors.alerts",
+                "epr.navigation.menu",
             ],
         },
     },

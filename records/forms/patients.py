@@ -410,7 +410,7 @@ class ConceptPickerMixin:
         state = PickerState(
             code_name=self.add_prefix(code_field),
             previous_name=self.add_prefix(f"{search}_previous"),
-            search_url=f"{reverse('terminology_search')}?subset={subset}",
+            search_url=f"{reverse('records:terminology_search')}?subset={subset}",
             noun=self.picker_noun,
         )
         self.fields[search].widget.state = self.picker_state = state

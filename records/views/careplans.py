@@ -107,7 +107,7 @@ def careplan_new(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     )
     if done is not NOT_DONE:
         messages.success(request, "Care plan created.")
-        return redirect("careplan_list", opened.patient.pk)
+        return redirect("records:careplan_list", opened.patient.pk)
     return patient_form_page(request, opened, form, title="New care plan", button="Save")
 
 
@@ -135,7 +135,7 @@ def careplan_edit(request: HttpRequest, opened: selectors.PatientView, plan_id: 
     )
     if done is not NOT_DONE:
         messages.success(request, "Care plan updated.")
-        return redirect("careplan_list", opened.patient.pk)
+        return redirect("records:careplan_list", opened.patient.pk)
     return patient_form_page(
         request,
         opened,
@@ -167,7 +167,7 @@ def careplan_review(request: HttpRequest, opened: selectors.PatientView, plan_id
             messages.error(request, exc.message)
         else:
             messages.success(request, "Review recorded.")
-    return redirect("careplan_list", opened.patient.pk)
+    return redirect("records:careplan_list", opened.patient.pk)
 
 
 @require_POST
@@ -187,7 +187,7 @@ def careplan_error(request: HttpRequest, opened: selectors.PatientView, plan_id:
             messages.error(request, exc.message)
     else:
         messages.error(request, "Give the reason.")
-    return redirect("careplan_list", opened.patient.pk)
+    return redirect("records:careplan_list", opened.patient.pk)
 
 
 @patient_page(minimum=Level.CLINICAL)

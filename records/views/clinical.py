@@ -31,8 +31,13 @@ from records.views.patients import (
 )
 
 ENTRY_TYPES = {
-    "allergies": (AllergyIntolerance, AllergyAmendForm, "records.change_allergyintolerance", "allergy_list"),
-    "problems": (Problem, ProblemAmendForm, "records.change_problem", "problem_list"),
+    "allergies": (
+        AllergyIntolerance,
+        AllergyAmendForm,
+        "records.change_allergyintolerance",
+        "records:allergy_list",
+    ),
+    "problems": (Problem, ProblemAmendForm, "records.change_problem", "records:problem_list"),
 }
 
 
@@ -66,7 +71,7 @@ def allergy_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResp
     )
     if done is not NOT_DONE:
         messages.success(request, "Allergy recorded.")
-        return redirect("allergy_list", opened.patient.pk)
+        return redirect("records:allergy_list", opened.patient.pk)
     return patient_form_page(
         request, opened, form, title="Record an allergy or intolerance", button="Save allergy"
     )
@@ -82,7 +87,7 @@ def allergy_none_known(request: HttpRequest, opened: selectors.PatientView) -> H
         messages.error(request, exc.message)
     else:
         messages.success(request, "No known allergies recorded.")
-    return redirect("allergy_list", opened.patient.pk)
+    return redirect("records:allergy_list", opened.patient.pk)
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -105,7 +110,7 @@ def problem_new(request: HttpRequest, opened: selectors.PatientView) -> HttpResp
     )
     if done is not NOT_DONE:
         messages.success(request, "Problem recorded.")
-        return redirect("problem_list", opened.patient.pk)
+        return redirect("records:problem_list", opened.patient.pk)
     return patient_form_page(
         request, opened, form, title="Record a problem or diagnosis", button="Save problem"
     )

@@ -41,7 +41,7 @@ def escalation_plan(request: HttpRequest, opened: selectors.PatientView) -> Http
                     form.add_error(field if field in form.fields else None, message)
             else:
                 messages.success(request, "Resuscitation and treatment escalation decision recorded.")
-                return redirect("escalation_plan", opened.patient.pk)
+                return redirect("records:escalation_plan", opened.patient.pk)
     plans = list(
         TreatmentEscalationPlan.objects.filter(patient=opened.patient)
         .select_related("recorded_by")
@@ -72,7 +72,7 @@ def escalation_plan_error(request: HttpRequest, opened: selectors.PatientView, p
         ),
         what="decision",
     )
-    return redirect("escalation_plan", opened.patient.pk)
+    return redirect("records:escalation_plan", opened.patient.pk)
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -81,7 +81,7 @@ def expected_discharge(request: HttpRequest, opened: selectors.PatientView) -> H
     stay = opened.current_stay
     if stay is None:
         messages.error(request, "The patient is not in hospital.")
-        return redirect("patient_detail", opened.patient.pk)
+        return redirect("records:patient_detail", opened.patient.pk)
     encounter = stay.encounter
     form = ExpectedDischargeForm(
         request.POST or None,
@@ -99,5 +99,5 @@ def expected_discharge(request: HttpRequest, opened: selectors.PatientView) -> H
     )
     if done is not NOT_DONE:
         messages.success(request, "Expected discharge date saved.")
-        return redirect("patient_detail", opened.patient.pk)
+        return redirect("records:patient_detail", opened.patient.pk)
     return patient_form_page(request, opened, form, title="Expected date of discharge", button="Save")

@@ -76,6 +76,6 @@ def break_glass_review_use(request: HttpRequest, use_id: int) -> HttpResponse:
             messages.success(
                 request, f"Review recorded for {use.user}'s access to {use.patient.display_name}."
             )
-            return redirect("break_glass_review")
+            return redirect("records:break_glass_review")
     selectors.audit_list_shown(request.user, listing="break-glass review", patient_ids=[use.patient_id])
     return render(request, "records/break_glass_review_use.html", {"use": use, "form": form})

@@ -63,9 +63,9 @@ def _form_page(request, opened, form, *, title: str, note_template, note=None, a
 def _written(request: HttpRequest, opened: selectors.PatientView, note: ClinicalNote) -> HttpResponse:
     if note.is_draft:
         messages.success(request, "Draft saved. Only you can see it until you sign it.")
-        return redirect("note_edit", opened.patient.pk, note.pk)
+        return redirect("records:note_edit", opened.patient.pk, note.pk)
     messages.success(request, _signed_message(note))
-    return redirect("note_list", opened.patient.pk)
+    return redirect("records:note_list", opened.patient.pk)
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -143,7 +143,7 @@ def note_edit(request: HttpRequest, opened: selectors.PatientView, note_id: int)
     note = _note(request, opened, note_id)
     if not note.is_draft or note.author_id != request.user.pk:
         messages.info(request, "That note is signed; amend it instead.")
-        return redirect("note_list", opened.patient.pk)
+        return redirect("records:note_list", opened.patient.pk)
     action = request.POST.get("action")
     form = NoteForm(
         request.POST or None,
@@ -187,7 +187,7 @@ def note_countersign(request: HttpRequest, opened: selectors.PatientView, note_i
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Countersigned: {note.title}.")
-    return redirect("note_list", opened.patient.pk)
+    return redirect("records:note_list", opened.patient.pk)
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -196,7 +196,7 @@ def note_amend(request: HttpRequest, opened: selectors.PatientView, note_id: int
     note = _note(request, opened, note_id)
     if not note.is_signed:
         messages.info(request, "Only a signed note can be amended.")
-        return redirect("note_list", opened.patient.pk)
+        return redirect("records:note_list", opened.patient.pk)
     if not note.may_amend(request.user):
         raise PermissionDenied("Only the author or a doctor can amend this note.")
     form = NoteForm(
@@ -220,7 +220,7 @@ def note_amend(request: HttpRequest, opened: selectors.PatientView, note_id: int
     )
     if done is not NOT_DONE:
         messages.success(request, "Note amended; the earlier version is kept in its history.")
-        return redirect("note_list", opened.patient.pk)
+        return redirect("records:note_list", opened.patient.pk)
     return _form_page(
         request,
         opened,
@@ -249,7 +249,7 @@ def note_mark_error(request: HttpRequest, opened: selectors.PatientView, note_id
             messages.error(request, exc.message)
         else:
             messages.success(request, "Marked as entered in error. It stays on the record, struck through.")
-    return redirect("note_list", opened.patient.pk)
+    return redirect("records:note_list", opened.patient.pk)
 
 
 @patient_page(minimum=Level.CLINICAL)

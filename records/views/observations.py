@@ -53,7 +53,7 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
                 f"These observations were already saved at {timezone.localtime(first.recorded_at):%H:%M} "
                 f"by {first.recorded_by}; they were not saved twice.",
             )
-            return redirect("observation_chart", opened.patient.pk)
+            return redirect("records:observation_chart", opened.patient.pk)
         except VitalSignsError as exc:
             for field, message in exc.errors.items():
                 form.add_error(None if field == "__all__" else field, message)
@@ -68,7 +68,7 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
                 summary = f"NEWS2 {result.total} ({result.risk.value} risk). {result.monitoring}."
                 alerted = _who_was_alerted(obs, result)
                 getattr(messages, level)(request, f"{summary} {result.response}{alerted}")
-            return redirect("observation_chart", opened.patient.pk)
+            return redirect("records:observation_chart", opened.patient.pk)
     scale = services.current_spo2_scale(opened.patient)
     return render(
         request,
@@ -147,7 +147,7 @@ def spo2_scale(request: HttpRequest, opened: selectors.PatientView) -> HttpRespo
     )
     if done is not NOT_DONE:
         messages.success(request, f"SpO2 Scale {form.cleaned_data['scale']} set.")
-        return redirect("observation_chart", opened.patient.pk)
+        return redirect("records:observation_chart", opened.patient.pk)
     return patient_form_page(request, opened, form, title="Choose the SpO2 scale", button="Save")
 
 
@@ -191,7 +191,7 @@ def alert_respond(request: HttpRequest, alert_id: int) -> HttpResponse:
             audit_record(user=request.user, action=Action.DENIED, patient_id=alert.patient_id, obj=alert)
             raise PermissionDenied("You may not answer this alert.")
         if form.is_valid() and _answer(request, alert, form):
-            return redirect("alert_list")
+            return redirect("records:alert_list")
     triggers, events = selectors.alert_history(alert)
     return render(
         request,

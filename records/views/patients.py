@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from epr.accounts.models import User
-from epr.accounts.roles import CLINICAL_ROLES, Role
+from epr.accounts.roles import Role
 from epr.audit.models import Action
 from epr.parsing import ascii_int
 from records import services
@@ -73,7 +73,7 @@ def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
                 )
             if opened.patient.status == PatientStatus.MERGED and request.method == "GET":
                 messages.info(request, "That record was merged; this is the record it was merged into.")
-                return redirect("patient_detail", opened.patient.merged_into_id)
+                return redirect("records:patient_detail", opened.patient.merged_into_id)
             return view(request, opened, *args, **kwargs)
 
         return wrapper
@@ -141,17 +141,6 @@ def patient_form_page(
 ) -> HttpResponse:
     context = {"opened": opened, "patient": opened.patient, "form": form, "title": title, "button": button}
     return render(request, template, {**context, **extra})
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    if request.user.role == Role.DOCTOR and not selectors.wards_for_user(request.user).exists():
-        return redirect("my_patients")
-    if request.user.role == Role.MANAGER:
-        return redirect("bed_state")
-    if request.user.role in CLINICAL_ROLES:
-        return redirect("ward_list")
-    return redirect("patient_search")
 
 
 WHITEBOARD_SORTS = {
@@ -286,9 +275,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
                 if name not in ("csrfmiddlewaretoken", "not_duplicate_of")
                 for value in request.POST.getlist(name)
             ]
-            context.update(
-                matches=matches, match_ids=",".join(str(m.pk) for m in matches), posted=posted
-            )
+            context.update(matches=matches, match_ids=",".join(str(m.pk) for m in matches), posted=posted)
         else:
             try:
                 patient = services.patient_register(registered_by=request.user, **values)
@@ -298,7 +285,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}."
                 )
-                return redirect("patient_detail", patient.pk)
+                return redirect("records:patient_detail", patient.pk)
     return render(request, "records/register.html", context)
 
 
@@ -386,7 +373,7 @@ def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
                 _form_error(form, exc)
             else:
                 messages.success(request, "Details saved.")
-                return redirect("patient_detail", patient.pk)
+                return redirect("records:patient_detail", patient.pk)
     return render(request, "records/patient_edit.html", context)
 
 
@@ -426,7 +413,7 @@ def patient_rollback(request: HttpRequest, opened: selectors.PatientView, histor
         messages.success(
             request, f"Details rolled back to version {old.version}; the rollback is kept as a new version."
         )
-        return redirect("patient_history", patient.pk)
+        return redirect("records:patient_history", patient.pk)
     return render(
         request,
         "records/rollback_confirm.html",
@@ -469,7 +456,7 @@ def patient_admit(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
 
     if submitted(request, form, admit) is not NOT_DONE:
         messages.success(request, f"Admitted to {form.cleaned_data['ward']}.")
-        return redirect("patient_detail", opened.patient.pk)
+        return redirect("records:patient_detail", opened.patient.pk)
     return patient_form_page(request, opened, form, title="Admit patient", button="Admit")
 
 
@@ -503,7 +490,7 @@ def patient_transfer(request: HttpRequest, opened: selectors.PatientView) -> Htt
 
     if submitted(request, form, transfer) is not NOT_DONE:
         messages.success(request, f"Transferred to {form.cleaned_data['ward']}.")
-        return redirect("patient_detail", opened.patient.pk)
+        return redirect("records:patient_detail", opened.patient.pk)
     return patient_form_page(
         request, opened, form, title="Transfer patient", button="Transfer", current=opened.current_stay
     )
@@ -545,7 +532,7 @@ def patient_discharge(request: HttpRequest, opened: selectors.PatientView) -> Ht
 
     if confirmed and submitted(request, form, discharge) is not NOT_DONE:
         messages.success(request, "Patient discharged.")
-        return redirect("patient_detail", opened.patient.pk)
+        return redirect("records:patient_detail", opened.patient.pk)
     return patient_form_page(
         request, opened, form, title="Discharge patient", button="Discharge", current=opened.current_stay
     )
@@ -609,7 +596,7 @@ def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
     )
     if merge is not NOT_DONE:
         messages.success(request, f"Merged into {merge.survivor.hospital_number}.")
-        return redirect("merge_result", merge.survivor_id, merge.pk)
+        return redirect("records:merge_result", merge.survivor_id, merge.pk)
     return patient_form_page(
         request,
         opened,
@@ -651,14 +638,14 @@ def merge_undo(request: HttpRequest, merge_id: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the reason for undoing the merge.")
-        return redirect("patient_detail", merge.survivor_id)
+        return redirect("records:patient_detail", merge.survivor_id)
     try:
         services.patient_unmerge(unmerged_by=request.user, merge=merge, reason=form.cleaned_data["reason"])
     except RecordError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Merge undone: both records are as they were before it.")
-    return redirect("patient_detail", merge.duplicate_id)
+    return redirect("records:patient_detail", merge.duplicate_id)
 
 
 @permission_required("records.link_patient", raise_exception=True)
@@ -674,7 +661,7 @@ def patient_link(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     )
     if link is not NOT_DONE:
         messages.success(request, "Records linked.")
-        return redirect("patient_detail", opened.patient.pk)
+        return redirect("records:patient_detail", opened.patient.pk)
     return patient_form_page(
         request,
         opened,
@@ -699,7 +686,7 @@ def patient_archive(request: HttpRequest, opened: selectors.PatientView) -> Http
     )
     if archived is not NOT_DONE:
         messages.success(request, "Record archived.")
-        return redirect("patient_detail", opened.patient.pk)
+        return redirect("records:patient_detail", opened.patient.pk)
     return patient_form_page(
         request,
         opened,
@@ -724,7 +711,7 @@ def break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
         except RecordError as exc:
             _form_error(form, exc)
         else:
-            return redirect("patient_detail", patient.pk)
+            return redirect("records:patient_detail", patient.pk)
     return render(
         request,
         "records/no_relationship.html",

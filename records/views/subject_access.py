@@ -79,7 +79,7 @@ def sar_create(request: HttpRequest, opened: selectors.PatientView) -> HttpRespo
                 request,
                 f"Request logged. The response is due by {sar.deadline:%d-%b-%Y}. Now choose any redactions.",
             )
-            return redirect("sar_redactions", opened.patient.pk, sar.pk)
+            return redirect("records:sar_redactions", opened.patient.pk, sar.pk)
     return render(
         request,
         "records/encounter_form.html",
@@ -125,14 +125,14 @@ def sar_redactions(request: HttpRequest, opened: selectors.PatientView, request_
         else:
             if posted.get("action") != "generate":
                 messages.success(request, f"Redactions saved ({len(sar.redactions)}).")
-                return redirect("sar_detail", opened.patient.pk, sar.pk)
+                return redirect("records:sar_detail", opened.patient.pk, sar.pk)
             try:
                 services.subject_access_queue_generation(requested_by=request.user, sar=sar)
             except RecordError as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, "Redactions saved. The export is being generated.")
-            return redirect("sar_detail", opened.patient.pk, sar.pk)
+            return redirect("records:sar_detail", opened.patient.pk, sar.pk)
     return render(
         request,
         "records/subject_access/redactions.html",
@@ -159,7 +159,7 @@ def sar_generate(request: HttpRequest, opened: selectors.PatientView, request_id
         messages.error(request, exc.message)
     else:
         messages.success(request, "The export is being generated.")
-    return redirect("sar_detail", opened.patient.pk, sar.pk)
+    return redirect("records:sar_detail", opened.patient.pk, sar.pk)
 
 
 @login_required
@@ -199,7 +199,7 @@ def sar_close(request: HttpRequest, opened: selectors.PatientView, request_id: i
         messages.error(request, exc.message)
     else:
         messages.success(request, "Marked as sent. The request is closed; the export is kept.")
-    return redirect("sar_detail", opened.patient.pk, sar.pk)
+    return redirect("records:sar_detail", opened.patient.pk, sar.pk)
 
 
 @login_required

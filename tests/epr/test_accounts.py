@@ -35,12 +35,12 @@ def test_account_locks_after_repeated_failures(client, nurse):
 
 def test_successful_login_lands_on_the_role_page(client, nurse):
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("ward_list")
+    assert response.redirect_chain[-1][0] == reverse("records:ward_list")
 
 
 def test_administrators_must_pass_a_second_factor(client, admin_user):
     client.post(reverse("login"), {"username": "ada", "password": PASSWORD})
-    response = client.get(reverse("patient_search"))
+    response = client.get(reverse("records:patient_search"))
     assert response.status_code == 302 and response.url.startswith(reverse("second_factor"))
 
     page = client.get(response.url)
@@ -52,7 +52,7 @@ def test_administrators_must_pass_a_second_factor(client, admin_user):
     device.throttle_reset()  # a failure throttles the next try; a real user waits a second
     code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
     assert client.post(response.url, {"token": code}).status_code == 302
-    assert client.get(reverse("patient_search")).status_code == 200
+    assert client.get(reverse("records:patient_search")).status_code == 200
 
 
 def test_sessions_expire_after_inactivity_and_cookies_are_safe():

@@ -176,16 +176,18 @@ def test_the_app_works_as_the_runtime_role(client, admitted, nurse, clerk, app_a
         cursor.execute("SELECT current_user")
         assert cursor.fetchone()[0] == settings.EPR_DATABASE_RUNTIME["USER"]
     login(client, nurse)
-    assert client.get(reverse("ward_list")).status_code == 200
-    assert client.get(reverse("patient_detail", args=[admitted.patient_id])).status_code == 200
+    assert client.get(reverse("records:ward_list")).status_code == 200
+    assert client.get(reverse("records:patient_detail", args=[admitted.patient_id])).status_code == 200
     record = client.post(
-        reverse("observations_record", args=[admitted.patient_id]),
+        reverse("records:observations_record", args=[admitted.patient_id]),
         {**FORM, "respiration_rate": "25", "submission": "c" * 32},
     )
     assert record.status_code == 302
     assert ObservationSet.objects.filter(encounter__patient=admitted.patient).count() == 1
-    assert client.get(reverse("alert_list")).status_code == 200
+    assert client.get(reverse("records:alert_list")).status_code == 200
     login(client, clerk)
-    assert client.get(reverse("patient_search"), {"q": admitted.patient.family_name}).status_code == 200
+    assert (
+        client.get(reverse("records:patient_search"), {"q": admitted.patient.family_name}).status_code == 200
+    )
     assert AuditEvent.objects.filter(patient_id=admitted.patient_id).count() >= 4
     assert verify_chain().unbroken

@@ -69,7 +69,7 @@ def test_the_patient_page_sections_and_banner(client, users, admitted):
     seen = {}
     for role in ("nurse", "doctor", "clerk", "manager"):
         login(client, users[role])
-        html = client.get(reverse("patient_detail", args=[admitted.patient_id])).content.decode()
+        html = client.get(reverse("records:patient_detail", args=[admitted.patient_id])).content.decode()
         sections = _links(html, "epr-subnav")
         banner_start = html.index(">", html.index('data-testid="patient-banner"')) + 1
         banner = re.sub(r"<[^>]+>", " ", html[banner_start : html.index("</section>", banner_start)])

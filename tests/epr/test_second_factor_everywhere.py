@@ -129,9 +129,9 @@ def test_fhir_transaction_bundle_is_refused(admin):
 def test_pages_are_refused_and_a_post_changes_nothing(admin, patient):
     client = password_only(admin)
 
-    assert_sent_to_second_factor(client.get(reverse("patient_search")))
-    assert_sent_to_second_factor(client.get(reverse("patient_demographics", args=[patient.pk])))
-    response = client.post(reverse("patient_archive", args=[patient.pk]), {"reason": "Test record"})
+    assert_sent_to_second_factor(client.get(reverse("records:patient_search")))
+    assert_sent_to_second_factor(client.get(reverse("records:patient_demographics", args=[patient.pk])))
+    response = client.post(reverse("records:patient_archive", args=[patient.pk]), {"reason": "Test record"})
     assert_sent_to_second_factor(response)
     patient.refresh_from_db()
     assert patient.status != "archived"
@@ -156,8 +156,10 @@ def media(settings, tmp_path):
 
 def test_htmx_fragment_is_refused_and_htmx_sent_to_the_second_factor(media, admin, ready_export):
     client = password_only(admin)
-    url = reverse("sar_progress", args=[ready_export.patient_id, ready_export.pk])
-    page = f"http://testserver{reverse('sar_detail', args=[ready_export.patient_id, ready_export.pk])}"
+    url = reverse("records:sar_progress", args=[ready_export.patient_id, ready_export.pk])
+    page = (
+        f"http://testserver{reverse('records:sar_detail', args=[ready_export.patient_id, ready_export.pk])}"
+    )
 
     response = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=page)
 
@@ -170,7 +172,7 @@ def test_htmx_fragment_is_refused_and_htmx_sent_to_the_second_factor(media, admi
 
 def test_pdf_export_is_refused_and_not_exported(media, admin, ready_export):
     client = password_only(admin)
-    url = reverse("sar_download", args=[ready_export.patient_id, ready_export.pk, "pdf"])
+    url = reverse("records:sar_download", args=[ready_export.patient_id, ready_export.pk, "pdf"])
     exports = AuditEvent.objects.filter(action=Action.EXPORT).count()
 
     assert_sent_to_second_factor(client.get(url))
@@ -224,4 +226,4 @@ def test_other_staff_need_no_second_factor(nurse, admitted):
     client = password_only(nurse)
 
     assert client.get(f"/fhir/Patient/{admitted.patient_id}").status_code == 200
-    assert client.get(reverse("ward_list")).status_code == 200
+    assert client.get(reverse("records:ward_list")).status_code == 200

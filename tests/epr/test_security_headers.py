@@ -49,7 +49,7 @@ def test_login_page_has_the_policies(client):
 )
 def test_patient_pages_are_never_cached(client, nurse, admitted, name):
     client.force_login(nurse)
-    response = client.get(reverse(name, args=[admitted.patient_id]))
+    response = client.get(reverse(f"records:{name}", args=[admitted.patient_id]))
     assert response.status_code == 200
     _assert_never_cached(response)
     _assert_policies(response)
@@ -57,13 +57,13 @@ def test_patient_pages_are_never_cached(client, nurse, admitted, name):
 
 def test_ward_list_search_and_alerts_are_never_cached(client, nurse, clerk, admitted):
     client.force_login(nurse)
-    for url in (reverse("ward_list"), reverse("alert_list")):
+    for url in (reverse("records:ward_list"), reverse("records:alert_list")):
         response = client.get(url)
         assert response.status_code == 200, url
         _assert_never_cached(response)
     clerk_client = Client()
     clerk_client.force_login(clerk)
-    response = clerk_client.get(reverse("patient_search"), {"identifier": "9990000018"})
+    response = clerk_client.get(reverse("records:patient_search"), {"identifier": "9990000018"})
     assert response.status_code == 200
     _assert_never_cached(response)
 

@@ -39,7 +39,7 @@ def test_login_issues_a_new_session_key(nurse):
 
     assert session_key(client) != old_key
     assert not SessionStore().exists(old_key)
-    assert with_session(old_key).get(reverse("ward_list")).url.startswith(reverse("login"))
+    assert with_session(old_key).get(reverse("records:ward_list")).url.startswith(reverse("login"))
 
 
 def test_passing_the_second_factor_issues_a_new_session_key(admin_user, patient):
@@ -53,10 +53,10 @@ def test_passing_the_second_factor_issues_a_new_session_key(admin_user, patient)
 
     verified_key = session_key(client)
     assert verified_key != pre_otp_key
-    assert client.get(reverse("patient_search")).status_code == 200
+    assert client.get(reverse("records:patient_search")).status_code == 200
     # The pre-OTP cookie is dead: not verified, not even logged in.
     stale = with_session(pre_otp_key)
-    assert stale.get(reverse("patient_search")).url.startswith(reverse("login"))
+    assert stale.get(reverse("records:patient_search")).url.startswith(reverse("login"))
     assert stale.get(f"/fhir/Patient/{patient.pk}").status_code == 401
     assert not SessionStore().exists(pre_otp_key)
 
@@ -75,10 +75,10 @@ def test_absolute_lifetime_defaults_to_a_twelve_hour_shift():
 def test_a_busy_session_still_ends_at_the_absolute_lifetime(client, nurse, admitted):
     client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     logged_in_ago(client, settings.SESSION_ABSOLUTE_SECONDS - 60)
-    assert client.get(reverse("ward_list")).status_code == 200  # in constant use, never idle
+    assert client.get(reverse("records:ward_list")).status_code == 200  # in constant use, never idle
 
     logged_in_ago(client, settings.SESSION_ABSOLUTE_SECONDS + 1)
-    response = client.get(reverse("ward_list"))
+    response = client.get(reverse("records:ward_list"))
 
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
     assert "_auth_user_id" not in client.session
@@ -102,7 +102,7 @@ def test_the_lifetime_is_configurable(client, nurse, settings):
     client.force_login(nurse)
     logged_in_ago(client, 61)
 
-    assert client.get(reverse("ward_list")).url.startswith(reverse("login"))
+    assert client.get(reverse("records:ward_list")).url.startswith(reverse("login"))
 
 
 def test_a_session_without_a_login_time_is_ended(client, nurse):
@@ -111,7 +111,7 @@ def test_a_session_without_a_login_time_is_ended(client, nurse):
     del session[LOGIN_AT_SESSION_KEY]
     session.save()
 
-    assert client.get(reverse("ward_list")).url.startswith(reverse("login"))
+    assert client.get(reverse("records:ward_list")).url.startswith(reverse("login"))
 
 
 def test_keepalive_answers_whether_the_session_is_alive(client, nurse):
@@ -120,5 +120,5 @@ def test_keepalive_answers_whether_the_session_is_alive(client, nurse):
     client.force_login(nurse)
     assert client.get(url).status_code == 405
     assert client.post(url).status_code == 204
-    page = client.get(reverse("ward_list"))
+    page = client.get(reverse("records:ward_list"))
     assert f'data-idle-seconds="{settings.SESSION_COOKIE_AGE}"'.encode() in page.content

@@ -75,7 +75,8 @@ class BedFactory(DjangoModelFactory[Bed]):
 
     bay = factory.SubFactory(BayFactory)
     ward = factory.SelfAttribute("bay.ward")
-    label = factory.Sequence(lambda n: str(n))
+    # Above the labels fixtures give by hand ("1", "2"), so a factory bed never takes one of theirs.
+    label = factory.Sequence(lambda n: str(n + 100))
 
 
 class TeamFactory(DjangoModelFactory[Team]):

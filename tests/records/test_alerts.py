@@ -221,7 +221,7 @@ def test_urgent_first_then_longest_waiting(admitted, colleague, nurse, ward):
 
 def test_alerts_page_is_a_triage_table_and_the_menu_counts_by_severity(client, admitted, colleague, nurse):
     record(admitted.patient, colleague, NINE)
-    page = login(client, nurse).get(reverse("alert_list")).content.decode()
+    page = login(client, nurse).get(reverse("records:alert_list")).content.decode()
     assert 'data-testid="alert-row" data-severity="urgent"' in page
     assert "NEWS2 9" in page and "Respond" in page and "Bay A" in page
     assert 'data-testid="alerts-urgent">1 urgent' in page
@@ -230,7 +230,7 @@ def test_alerts_page_is_a_triage_table_and_the_menu_counts_by_severity(client, a
 def test_the_response_page_refuses_an_empty_response_with_specific_errors(client, admitted, colleague, nurse):
     record(admitted.patient, colleague, NINE)
     alert = ClinicalAlert.objects.get()
-    url = reverse("alert_respond", args=[alert.pk])
+    url = reverse("records:alert_respond", args=[alert.pk])
     response = login(client, nurse).post(url, {"informed": "", "informed_at": "", "note": "seen"})
     body = response.content.decode()
     assert response.status_code == 200
@@ -246,7 +246,7 @@ def test_the_response_page_records_the_response(client, admitted, colleague, nur
     alert = ClinicalAlert.objects.get()
     informed_at = timezone.localtime() - timedelta(minutes=5)
     response = login(client, nurse).post(
-        reverse("alert_respond", args=[alert.pk]),
+        reverse("records:alert_respond", args=[alert.pk]),
         {
             "informed": "Dr Khan (SpR)",
             "informed_at": informed_at.strftime("%Y-%m-%dT%H:%M"),
@@ -260,7 +260,7 @@ def test_the_response_page_records_the_response(client, admitted, colleague, nur
         "Dr Khan (SpR)",
         nurse,
     )
-    page = client.get(reverse("alert_list")).content.decode()
+    page = client.get(reverse("records:alert_list")).content.decode()
     assert "Review by Dr Khan (SpR)" in page and "Record review" in page
 
 
@@ -268,7 +268,7 @@ def test_an_alert_for_another_ward_cannot_be_answered(client, admitted, colleagu
     record(admitted.patient, colleague, RED_SCORE)
     alert = ClinicalAlert.objects.get()
     response = login(client, outsider).post(
-        reverse("alert_respond", args=[alert.pk]),
+        reverse("records:alert_respond", args=[alert.pk]),
         {"informed": "x", "informed_at": "2026-01-01T10:00", "outcome": "reviewed"},
     )
     assert response.status_code == 403
@@ -279,16 +279,16 @@ def test_an_alert_for_another_ward_cannot_be_answered(client, admitted, colleagu
 def test_an_hca_may_see_an_overdue_alert_but_not_answer_a_news2_one(client, admitted, colleague):
     record(admitted.patient, colleague, NINE)
     alert = ClinicalAlert.objects.get()
-    response = login(client, colleague).post(reverse("alert_respond", args=[alert.pk]), {})
+    response = login(client, colleague).post(reverse("records:alert_respond", args=[alert.pk]), {})
     assert response.status_code == 403
 
 
 def test_every_showing_and_answer_of_an_alert_is_kept(client, admitted, colleague, nurse):
     record(admitted.patient, colleague, RED_SCORE)
     alert = ClinicalAlert.objects.get()
-    login(client, nurse).get(reverse("alert_list"))
+    login(client, nurse).get(reverse("records:alert_list"))
     client.post(
-        reverse("alert_respond", args=[alert.pk]),
+        reverse("records:alert_respond", args=[alert.pk]),
         {
             "informed": "Dr Khan",
             "informed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
@@ -320,10 +320,10 @@ def test_alert_list_keeps_queries_flat(
     login(client, nurse)
     raise_alerts(2)
     with django_assert_max_num_queries(15):
-        client.get(reverse("alert_list"))
+        client.get(reverse("records:alert_list"))
     raise_alerts(12)
     with django_assert_max_num_queries(15):
-        response = client.get(reverse("alert_list"))
+        response = client.get(reverse("records:alert_list"))
     assert response.content.count(b'data-testid="alert-row"') == 14
 
 
@@ -335,11 +335,11 @@ def test_the_response_page_keeps_queries_flat(
     alert = ClinicalAlert.objects.get()
     login(client, nurse)
     with django_assert_max_num_queries(22):
-        client.get(reverse("alert_respond", args=[alert.pk]))
+        client.get(reverse("records:alert_respond", args=[alert.pk]))
     for _ in range(10):
         record(admitted.patient, colleague, FIVE)
     with django_assert_max_num_queries(22):
-        assert client.get(reverse("alert_respond", args=[alert.pk])).status_code == 200
+        assert client.get(reverse("records:alert_respond", args=[alert.pk])).status_code == 200
 
 
 def test_after_recording_a_high_set_the_nurse_is_told_who_was_alerted(
@@ -356,7 +356,7 @@ def test_after_recording_a_high_set_the_nurse_is_told_who_was_alerted(
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = login(client, colleague).post(
-            reverse("observations_record", args=[admitted.patient_id]), form, follow=True
+            reverse("records:observations_record", args=[admitted.patient_id]), form, follow=True
         )
     assert b"Alert sent to Ward 7 and Dr Dee&#x27;s firm." in response.content
 

@@ -75,17 +75,17 @@ def test_review_moves_the_date_or_completes(plan, nurse):
 
 def test_overdue_reviews_are_listed_for_the_team_and_ward(client, plan, nurse, doctor, outsider):
     CarePlan.objects.filter(pk=plan.pk).update(review_date=timezone.localdate() - timedelta(days=2))
-    assert b"Risk of falls" in login(client, nurse).get(reverse("careplans_overdue")).content
+    assert b"Risk of falls" in login(client, nurse).get(reverse("records:careplans_overdue")).content
     assert (
-        b"Risk of falls" in login(client, doctor).get(reverse("careplans_overdue")).content
+        b"Risk of falls" in login(client, doctor).get(reverse("records:careplans_overdue")).content
     )  # treating team
-    assert b"Risk of falls" not in login(client, outsider).get(reverse("careplans_overdue")).content
+    assert b"Risk of falls" not in login(client, outsider).get(reverse("records:careplans_overdue")).content
 
 
 def test_patient_copy_is_a_real_pdf_the_patient_can_read(client, plan, nurse):
     from pypdf import PdfReader
 
-    response = login(client, nurse).get(reverse("careplan_pdf", args=[plan.patient_id, plan.pk]))
+    response = login(client, nurse).get(reverse("records:careplan_pdf", args=[plan.patient_id, plan.pk]))
     assert response["Content-Type"] == "application/pdf"
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert "Your care plan: Risk of falls" in text
@@ -97,7 +97,7 @@ def test_patient_copy_is_a_real_pdf_the_patient_can_read(client, plan, nurse):
 def test_who_may_create_care_plans(client, admitted, nurse, colleague, outsider, clerk, who, status):
     user = {"nurse": nurse, "hca": colleague, "outsider": outsider, "clerk": clerk}[who]
     response = login(client, user).post(
-        reverse("careplan_new", args=[admitted.patient_id]),
+        reverse("records:careplan_new", args=[admitted.patient_id]),
         {
             "need": "Nutrition",
             "goals": "Eats 75% of meals",
@@ -112,7 +112,7 @@ def test_who_may_create_care_plans(client, admitted, nurse, colleague, outsider,
 
 def test_mark_a_care_plan_entered_in_error_through_the_page(client, plan, nurse):
     response = login(client, nurse).post(
-        reverse("careplan_error", args=[plan.patient_id, plan.pk]),
+        reverse("records:careplan_error", args=[plan.patient_id, plan.pk]),
         {"reason": "Wrong patient", "version": plan.version},
     )
     assert response.status_code == 302
@@ -140,11 +140,11 @@ def test_care_plan_pages_keep_queries_flat(client, admitted, nurse, team, django
     add_plans(2)
     for name, args in (("careplan_list", [admitted.patient_id]), ("careplans_overdue", [])):
         with django_assert_max_num_queries(20):  # 18, plus the clinical banner (CPR status, scale, weight)
-            client.get(reverse(name, args=args))
+            client.get(reverse(f"records:{name}", args=args))
     add_plans(20)
     for name, args in (("careplan_list", [admitted.patient_id]), ("careplans_overdue", [])):
         with django_assert_max_num_queries(20):  # 18, plus the clinical banner (CPR status, scale, weight)
-            assert client.get(reverse(name, args=args)).status_code == 200
+            assert client.get(reverse(f"records:{name}", args=args)).status_code == 200
 
 
 def test_a_plan_changed_since_the_page_was_opened_is_not_struck_out_blind(client, plan, nurse, doctor):
@@ -153,7 +153,7 @@ def test_a_plan_changed_since_the_page_was_opened_is_not_struck_out_blind(client
         updated_by=doctor, plan=plan, expected_version=seen, changes={"goals": "New goal"}
     )
     login(client, nurse).post(
-        reverse("careplan_error", args=[plan.patient_id, plan.pk]),
+        reverse("records:careplan_error", args=[plan.patient_id, plan.pk]),
         {"reason": "Wrong patient", "version": seen},
     )
     plan.refresh_from_db()

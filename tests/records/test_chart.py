@@ -80,9 +80,7 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 def test_due_line_before_the_due_time():
-    line = chart.due_line(
-        last_taken_at=NOW - timedelta(hours=1), due_at=NOW + timedelta(hours=3), now=NOW
-    )
+    line = chart.due_line(last_taken_at=NOW - timedelta(hours=1), due_at=NOW + timedelta(hours=3), now=NOW)
     assert line == chart.DueLine(
         False, "Next observations due 13:00 today", "Last observations 1 hour ago; due every 4 hours."
     )
@@ -120,7 +118,5 @@ def test_due_line_before_any_observations():
 
 
 def test_due_line_before_any_complete_set_says_complete():
-    line = chart.due_line(
-        last_taken_at=None, due_at=NOW - timedelta(minutes=5), now=NOW, later_unscored=True
-    )
+    line = chart.due_line(last_taken_at=None, due_at=NOW - timedelta(minutes=5), now=NOW, later_unscored=True)
     assert line == chart.DueLine(True, "First complete observations overdue", "They were due 09:55 today.")

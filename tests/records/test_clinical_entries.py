@@ -112,28 +112,30 @@ def test_banner_shows_allergies_in_red_on_every_patient_page(client, admitted, n
     )
     login(client, nurse)
     for name in ("patient_detail", "observation_chart", "problem_list", "patient_history"):
-        page = client.get(reverse(name, args=[admitted.patient_id]))
+        page = client.get(reverse(f"records:{name}", args=[admitted.patient_id]))
         assert b"epr-banner__allergies--present" in page.content, name
         assert b"Penicillin (Anaphylaxis)" in page.content
 
 
 def test_banner_says_not_yet_recorded(client, admitted, nurse):
-    page = login(client, nurse).get(reverse("patient_detail", args=[admitted.patient_id]))
+    page = login(client, nurse).get(reverse("records:patient_detail", args=[admitted.patient_id]))
     assert b"allergies not yet recorded" in page.content
     assert b"Record allergies" in page.content
 
 
 def test_record_allergy_and_problem_through_the_pages(client, admitted, doctor):
     login(client, doctor)
-    options = client.get(reverse("terminology_search"), {"substance_search": "penic", "subset": "allergen"})
+    options = client.get(
+        reverse("records:terminology_search"), {"substance_search": "penic", "subset": "allergen"}
+    )
     assert b'value="764146007"' in options.content
     response = client.post(
-        reverse("allergy_new", args=[admitted.patient_id]),
+        reverse("records:allergy_new", args=[admitted.patient_id]),
         {"substance_code": "764146007", "kind": "allergy", "reaction": "Hives", "verification": "confirmed"},
     )
     assert response.status_code == 302
     response = client.post(
-        reverse("problem_new", args=[admitted.patient_id]),
+        reverse("records:problem_new", args=[admitted.patient_id]),
         {"snomed_code": "233604007", "clinical_status": "active", "verification": "confirmed"},
     )
     assert response.status_code == 302
@@ -144,7 +146,7 @@ def test_record_allergy_and_problem_through_the_pages(client, admitted, doctor):
 def test_who_may_record_allergies(client, admitted, nurse, colleague, outsider, clerk, who, status):
     user = {"nurse": nurse, "hca": colleague, "outsider": outsider, "clerk": clerk}[who]
     response = login(client, user).post(
-        reverse("allergy_new", args=[admitted.patient_id]),
+        reverse("records:allergy_new", args=[admitted.patient_id]),
         {"substance_text": "Plasters", "kind": "allergy", "verification": "unconfirmed"},
     )
     assert response.status_code == status
@@ -153,7 +155,7 @@ def test_who_may_record_allergies(client, admitted, nurse, colleague, outsider, 
 
 def test_nurses_may_not_record_diagnoses(client, admitted, nurse):
     response = login(client, nurse).post(
-        reverse("problem_new", args=[admitted.patient_id]),
+        reverse("records:problem_new", args=[admitted.patient_id]),
         {"snomed_code": "233604007", "clinical_status": "active", "verification": "confirmed"},
     )
     assert response.status_code == 403
@@ -171,7 +173,7 @@ def test_a_long_amendment_reason_is_kept_whole(patient, nurse, doctor):
 
 def test_picker_works_without_javascript_and_keeps_the_chosen_name(client, admitted, doctor):
     login(client, doctor)
-    url = reverse("allergy_new", args=[admitted.patient_id])
+    url = reverse("records:allergy_new", args=[admitted.patient_id])
     # One match for the typed search: it is taken as the choice.
     assert (
         client.post(
@@ -189,7 +191,8 @@ def test_picker_works_without_javascript_and_keeps_the_chosen_name(client, admit
 
 def test_hints_and_errors_are_linked_for_screen_readers(client, admitted, doctor):
     page = login(client, doctor).post(
-        reverse("allergy_new", args=[admitted.patient_id]), {"kind": "allergy", "verification": "nope"}
+        reverse("records:allergy_new", args=[admitted.patient_id]),
+        {"kind": "allergy", "verification": "nope"},
     )
     html = page.content.decode()
     assert 'aria-describedby="reaction-hint"' in html and 'id="reaction-hint"' in html

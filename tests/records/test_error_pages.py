@@ -44,7 +44,7 @@ def test_unknown_address_shows_the_nhs_404_page_without_url_patterns(client, nur
 def test_missing_record_raised_by_a_view_shows_the_nhs_404_page(client, nurse, debug):
     login(client, nurse)
     with override_settings(DEBUG=debug):
-        response = client.get(reverse("patient_detail", args=[987654321]))
+        response = client.get(reverse("records:patient_detail", args=[987654321]))
     html = response.content.decode()
     assert response.status_code == 404
     assert "Page not found" in html
@@ -70,7 +70,7 @@ def test_missing_trailing_slash_still_redirects_with_debug_on(client, nurse):
 
 def test_refusal_shows_the_reason_and_a_way_back(client, nurse, other_ward):
     login(client, nurse)
-    response = client.get(reverse("ward_list_for", args=[other_ward.pk]))
+    response = client.get(reverse("records:ward_list_for", args=[other_ward.pk]))
     html = response.content.decode()
     assert response.status_code == 403
     assert "You cannot do this" in html and "You do not work on that ward." in html
@@ -78,7 +78,7 @@ def test_refusal_shows_the_reason_and_a_way_back(client, nurse, other_ward):
 
 
 def test_refusal_without_a_reason_says_so_plainly(client, manager):
-    response = login(client, manager).get(reverse("patient_register"))
+    response = login(client, manager).get(reverse("records:patient_register"))
     assert response.status_code == 403
     assert "Your role does not allow this page or action." in response.content.decode()
 
@@ -100,7 +100,7 @@ def test_uncaught_error_renders_the_500_page(client, nurse, monkeypatch):
 
     monkeypatch.setattr(views.selectors, "ward_list", broken)
     client.raise_request_exception = False
-    response = login(client, nurse).get(reverse("ward_list"))
+    response = login(client, nurse).get(reverse("records:ward_list"))
     assert response.status_code == 500
     assert "Sorry, there is a problem with the service" in response.content.decode()
 
@@ -110,14 +110,14 @@ def test_expired_form_token_is_an_nhs_page(nurse):
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(nurse)
-    response = client.post(reverse("patient_search"), {})
+    response = client.post(reverse("records:patient_search"), {})
     html = response.content.decode()
     assert response.status_code == 403
     assert "The form had expired" in html and "CSRF verification failed" not in html
 
 
 def test_error_page_title_and_bad_request_page(client, nurse):
-    response = login(client, nurse).get(reverse("patient_search"), {"name": "a\x00b"})
+    response = login(client, nurse).get(reverse("records:patient_search"), {"name": "a\x00b"})
     html = response.content.decode()
     assert response.status_code == 400
     assert "NUL character" in html
@@ -153,11 +153,11 @@ def test_no_form_in_records_says_this_field_is_required(client, nurse, admitted)
     """Every form page submitted empty names its fields (the generic message appears nowhere)."""
     login(client, nurse)
     pages = [
-        reverse("observations_record", args=[admitted.patient_id]),
-        reverse("allergy_new", args=[admitted.patient_id]),
-        reverse("careplan_new", args=[admitted.patient_id]),
-        reverse("patient_discharge", args=[admitted.patient_id]),
-        reverse("patient_transfer", args=[admitted.patient_id]),
+        reverse("records:observations_record", args=[admitted.patient_id]),
+        reverse("records:allergy_new", args=[admitted.patient_id]),
+        reverse("records:careplan_new", args=[admitted.patient_id]),
+        reverse("records:patient_discharge", args=[admitted.patient_id]),
+        reverse("records:patient_transfer", args=[admitted.patient_id]),
     ]
     for url in pages:
         response = client.post(url, BLANK)
@@ -168,12 +168,12 @@ def test_no_form_in_records_says_this_field_is_required(client, nurse, admitted)
 
 def test_error_title_prefix_and_summary_focus_module(client, nurse, admitted):
     login(client, nurse)
-    response = client.post(reverse("careplan_new", args=[admitted.patient_id]), BLANK)
+    response = client.post(reverse("records:careplan_new", args=[admitted.patient_id]), BLANK)
     html = response.content.decode()
     assert "<title>Error: " in html
     assert 'data-module="nhsuk-error-summary"' in html
     assert "js/epr.js" in html
-    ok = client.get(reverse("careplan_new", args=[admitted.patient_id])).content.decode()
+    ok = client.get(reverse("records:careplan_new", args=[admitted.patient_id])).content.decode()
     assert "<title>Error: " not in ok
 
 
@@ -181,7 +181,7 @@ def test_described_by_points_at_ids_that_exist(client, nurse, admitted):
     import re
 
     login(client, nurse)
-    response = client.post(reverse("careplan_new", args=[admitted.patient_id]), BLANK)
+    response = client.post(reverse("records:careplan_new", args=[admitted.patient_id]), BLANK)
     html = response.content.decode()
     ids = set(re.findall(r'\bid="([^"]+)"', html))
     described = re.findall(r'<(?:input|select|textarea)[^>]*aria-describedby="([^"]+)"', html)

@@ -167,7 +167,7 @@ def full_patient(db):
 def test_demographics_saved_untouched_change_nothing(client, clerk, full_patient):
     login(client, clerk)
     before = stored(full_patient)
-    response = _round_trip(client, reverse("patient_edit", args=[full_patient.pk]), "phone")
+    response = _round_trip(client, reverse("records:patient_edit", args=[full_patient.pk]), "phone")
     assert response.status_code == 302, response.content.decode()[:2000]
     assert stored(full_patient) == before
     assert full_patient.history.count() == 1
@@ -177,7 +177,7 @@ def test_changing_the_phone_number_keeps_the_date_of_birth(client, clerk, full_p
     login(client, clerk)
     before = stored(full_patient, ignore=("phone", "version", "updated_at"))
     response = _round_trip(
-        client, reverse("patient_edit", args=[full_patient.pk]), "phone", phone="0113 496 0999"
+        client, reverse("records:patient_edit", args=[full_patient.pk]), "phone", phone="0113 496 0999"
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert stored(full_patient, ignore=("phone", "version", "updated_at")) == before
@@ -194,14 +194,14 @@ def test_a_date_of_death_round_trips_too(client, clerk, full_patient):
     )
     login(client, clerk)
     before = stored(full_patient)
-    response = _round_trip(client, reverse("patient_edit", args=[full_patient.pk]), "phone")
+    response = _round_trip(client, reverse("records:patient_edit", args=[full_patient.pk]), "phone")
     assert response.status_code == 302
     assert stored(full_patient) == before
 
 
 def test_the_edit_form_shows_the_date_of_birth_in_three_boxes(client, clerk, full_patient):
     login(client, clerk)
-    html = client.get(reverse("patient_edit", args=[full_patient.pk])).content.decode()
+    html = client.get(reverse("records:patient_edit", args=[full_patient.pk])).content.decode()
     assert 'name="date_of_birth_day" value="1"' in html
     assert 'name="date_of_birth_month" value="6"' in html
     assert 'name="date_of_birth_year" value="1948"' in html
@@ -271,7 +271,7 @@ def test_a_required_date_names_itself():
 
 def test_the_error_summary_links_to_the_day_box_and_descriptions_exist(client, clerk, full_patient):
     login(client, clerk)
-    url = reverse("patient_edit", args=[full_patient.pk])
+    url = reverse("records:patient_edit", args=[full_patient.pk])
     data = browser_submission(client.get(url).content.decode(), "phone")
     data.update({k: [v] for k, v in _dob("15", "", "1984").items()})
     html = client.post(url, data).content.decode()
@@ -287,7 +287,7 @@ def test_the_error_summary_links_to_the_day_box_and_descriptions_exist(client, c
 
 def test_search_by_date_of_birth_in_three_parts(client, clerk, full_patient):
     login(client, clerk)
-    response = client.get(reverse("patient_search"), {"name": "okafor", **_dob("1", "6", "1948")})
+    response = client.get(reverse("records:patient_search"), {"name": "okafor", **_dob("1", "6", "1948")})
     assert full_patient.hospital_number.encode() in response.content
     assert b'name="date_of_birth_year" value="1948"' in response.content  # kept for the next search
     assert PatientSearchForm(data={"name": "okafor", **_dob("1", "6", "1948")}).is_valid()
@@ -329,7 +329,7 @@ def problem(admitted, doctor):
 def test_allergy_amended_untouched_changes_nothing(client, nurse, allergy):
     login(client, nurse)
     before = stored(allergy)
-    url = reverse("entry_amend", args=[allergy.patient_id, "allergies", allergy.pk])
+    url = reverse("records:entry_amend", args=[allergy.patient_id, "allergies", allergy.pk])
     response = _round_trip(client, url, "reason", reason="Checked with the patient")
     assert response.status_code == 302
     assert stored(allergy) == before
@@ -338,7 +338,7 @@ def test_allergy_amended_untouched_changes_nothing(client, nurse, allergy):
 def test_problem_amended_untouched_keeps_its_dates(client, doctor, problem):
     login(client, doctor)
     before = stored(problem)
-    url = reverse("entry_amend", args=[problem.patient_id, "problems", problem.pk])
+    url = reverse("records:entry_amend", args=[problem.patient_id, "problems", problem.pk])
     response = _round_trip(client, url, "reason", reason="Reviewed in clinic")
     assert response.status_code == 302, response.content.decode()[:3000]
     assert stored(problem) == before
@@ -348,7 +348,7 @@ def test_changing_a_problems_note_keeps_everything_else(client, doctor, problem)
     login(client, doctor)
     ignore = ("note", "version")
     before = stored(problem, ignore=ignore)
-    url = reverse("entry_amend", args=[problem.patient_id, "problems", problem.pk])
+    url = reverse("records:entry_amend", args=[problem.patient_id, "problems", problem.pk])
     response = _round_trip(client, url, "reason", reason="Reviewed", note="Diet controlled")
     assert response.status_code == 302
     assert stored(problem, ignore=ignore) == before
@@ -378,7 +378,7 @@ def plan(admitted, nurse, team, doctor):
 def test_care_plan_saved_untouched_changes_nothing(client, nurse, plan):
     login(client, nurse)
     before = stored(plan)
-    response = _round_trip(client, reverse("careplan_edit", args=[plan.patient_id, plan.pk]), "goals")
+    response = _round_trip(client, reverse("records:careplan_edit", args=[plan.patient_id, plan.pk]), "goals")
     assert response.status_code == 302, response.content.decode()[:3000]
     assert stored(plan) == before
 
@@ -388,7 +388,7 @@ def test_an_overdue_plan_can_be_edited_without_moving_its_review_date(client, nu
     login(client, nurse)
     ignore = ("goals", "version")
     before = stored(plan, ignore=ignore)
-    url = reverse("careplan_edit", args=[plan.patient_id, plan.pk])
+    url = reverse("records:careplan_edit", args=[plan.patient_id, plan.pk])
     response = _round_trip(client, url, "goals", goals="No falls")
     assert response.status_code == 302, response.content.decode()[:3000]
     assert stored(plan, ignore=ignore) == before
@@ -401,14 +401,14 @@ def test_a_plan_keeps_a_struck_problem_and_a_responsible_person_who_left(client,
     plan.responsible.save()
     login(client, doctor)
     before = stored(plan)
-    response = _round_trip(client, reverse("careplan_edit", args=[plan.patient_id, plan.pk]), "goals")
+    response = _round_trip(client, reverse("records:careplan_edit", args=[plan.patient_id, plan.pk]), "goals")
     assert response.status_code == 302, response.content.decode()[:3000]
     assert stored(plan) == before
 
 
 def test_the_review_date_is_an_iso_date_input(client, nurse, plan):
     login(client, nurse)
-    html = client.get(reverse("careplan_edit", args=[plan.patient_id, plan.pk])).content.decode()
+    html = client.get(reverse("records:careplan_edit", args=[plan.patient_id, plan.pk])).content.decode()
     assert f'type="date" name="review_date" value="{plan.review_date.isoformat()}"' in html
 
 
@@ -419,7 +419,7 @@ def test_logging_a_request_keeps_the_received_date_shown(client, admin_user, pat
     login(client, admin_user)
     response = _round_trip(
         client,
-        reverse("sar_create", args=[patient.pk]),
+        reverse("records:sar_create", args=[patient.pk]),
         "requester_description",
         requester_description="Self, by letter",
     )
@@ -465,7 +465,7 @@ def signed_note(patient, nurse):
 def test_a_note_amended_untouched_is_refused_as_unchanged(client, nurse, admitted, signed_note):
     login(client, nurse)
     before = stored(signed_note)
-    url = reverse("note_amend", args=[signed_note.patient_id, signed_note.pk])
+    url = reverse("records:note_amend", args=[signed_note.patient_id, signed_note.pk])
     response = _round_trip(client, url, "reason", reason="Checked")
     assert b"Nothing was changed" in response.content
     assert stored(signed_note) == before
@@ -473,7 +473,7 @@ def test_a_note_amended_untouched_is_refused_as_unchanged(client, nurse, admitte
 
 def test_changing_one_note_field_keeps_the_others(client, nurse, admitted, signed_note):
     login(client, nurse)
-    url = reverse("note_amend", args=[signed_note.patient_id, signed_note.pk])
+    url = reverse("records:note_amend", args=[signed_note.patient_id, signed_note.pk])
     response = _round_trip(client, url, "reason", reason="Escalated", escalation="Full")
     assert response.status_code == 302, response.content.decode()[:3000]
     note = ClinicalNote.objects.get(pk=signed_note.pk)
@@ -506,15 +506,15 @@ def test_no_edit_form_describes_itself_with_an_id_that_is_not_there(
 ):
     # (who, page, whether to post it empty for a page full of errors)
     pages = [
-        (clerk, reverse("patient_edit", args=[full_patient.pk]), True),
-        (clerk, reverse("patient_register"), True),
-        (clerk, reverse("patient_search") + "?name=ok&date_of_birth_day=40", False),
-        (nurse, reverse("entry_amend", args=[allergy.patient_id, "allergies", allergy.pk]), True),
-        (doctor, reverse("entry_amend", args=[problem.patient_id, "problems", problem.pk]), True),
-        (nurse, reverse("careplan_edit", args=[plan.patient_id, plan.pk]), True),
-        (nurse, reverse("careplan_list", args=[plan.patient_id]), False),
-        (nurse, reverse("note_amend", args=[signed_note.patient_id, signed_note.pk]), True),
-        (admin_user, reverse("sar_create", args=[full_patient.pk]), True),
+        (clerk, reverse("records:patient_edit", args=[full_patient.pk]), True),
+        (clerk, reverse("records:patient_register"), True),
+        (clerk, reverse("records:patient_search") + "?name=ok&date_of_birth_day=40", False),
+        (nurse, reverse("records:entry_amend", args=[allergy.patient_id, "allergies", allergy.pk]), True),
+        (doctor, reverse("records:entry_amend", args=[problem.patient_id, "problems", problem.pk]), True),
+        (nurse, reverse("records:careplan_edit", args=[plan.patient_id, plan.pk]), True),
+        (nurse, reverse("records:careplan_list", args=[plan.patient_id]), False),
+        (nurse, reverse("records:note_amend", args=[signed_note.patient_id, signed_note.pk]), True),
+        (admin_user, reverse("records:sar_create", args=[full_patient.pk]), True),
     ]
     for user, url, post in pages:
         login(client, user)
@@ -554,7 +554,7 @@ def test_each_care_plans_review_form_has_its_own_ids(client, nurse, plan, team):
         review_date=timezone.localdate() + timedelta(days=1),
     )
     login(client, nurse)
-    html = client.get(reverse("careplan_list", args=[plan.patient_id])).content.decode()
+    html = client.get(reverse("records:careplan_list", args=[plan.patient_id])).content.decode()
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
     assert f'for="id_plan{plan.pk}_outcome"' in html

@@ -23,7 +23,7 @@ def _local(moment) -> str:
 
 
 def test_a_search_by_an_nhs_number_failing_modulus_11_says_so(client, clerk):
-    response = login(client, clerk).get(reverse("patient_search"), {"identifier": "943 476 5918"})
+    response = login(client, clerk).get(reverse("records:patient_search"), {"identifier": "943 476 5918"})
     text = response.content.decode()
     assert "943 476 5918 is not a valid NHS number: the check digit is wrong" in text
     assert "There is a problem" in text
@@ -32,7 +32,7 @@ def test_a_search_by_an_nhs_number_failing_modulus_11_says_so(client, clerk):
 
 
 def test_a_search_by_a_short_nhs_number_says_how_many_digits(client, clerk):
-    response = login(client, clerk).get(reverse("patient_search"), {"identifier": "943476591"})
+    response = login(client, clerk).get(reverse("records:patient_search"), {"identifier": "943476591"})
     assert b"An NHS number has 10 digits; this has 9." in response.content
 
 
@@ -40,11 +40,13 @@ def test_a_valid_nhs_number_and_a_hospital_number_still_search(client, clerk, pa
     login(client, clerk)
     assert (
         patient.hospital_number.encode()
-        in client.get(reverse("patient_search"), {"identifier": "999 000 0018"}).content
+        in client.get(reverse("records:patient_search"), {"identifier": "999 000 0018"}).content
     )
     assert (
         patient.hospital_number.encode()
-        in client.get(reverse("patient_search"), {"identifier": patient.hospital_number.lower()}).content
+        in client.get(
+            reverse("records:patient_search"), {"identifier": patient.hospital_number.lower()}
+        ).content
     )
 
 
@@ -80,20 +82,20 @@ def grace(db):
 
 def test_registering_a_possible_duplicate_shows_the_matches_and_saves_nothing(client, clerk, grace):
     before = Patient.objects.count()
-    response = login(client, clerk).post(reverse("patient_register"), _registration())
+    response = login(client, clerk).post(reverse("records:patient_register"), _registration())
     text = response.content.decode()
     assert response.status_code == 200
     assert Patient.objects.count() == before
     assert "1 possible match already registered" in text
     assert grace.nhs_number_display in text and "17-May-1948" in text and "12 Cardigan Road" in text
-    assert reverse("patient_detail", args=[grace.pk]) in text
+    assert reverse("records:patient_detail", args=[grace.pk]) in text
     assert "None of these is the patient: register a new record" in text
     assert AuditEvent.objects.filter(action=Action.LIST, detail__list="possible duplicates").exists()
 
 
 def test_registering_after_confirming_none_of_the_matches_saves_the_new_record(client, clerk, grace):
     login(client, clerk)
-    response = client.post(reverse("patient_register"), _registration(not_duplicate_of=str(grace.pk)))
+    response = client.post(reverse("records:patient_register"), _registration(not_duplicate_of=str(grace.pk)))
     assert response.status_code == 302
     assert Patient.objects.filter(family_name="Okafor").count() == 2
 
@@ -103,23 +105,26 @@ def test_a_confirmation_for_other_matches_does_not_count(client, clerk, grace):
     other = PatientFactory(family_name="Okafor", given_names="Grace", postcode="LS1 4AP")
     before = Patient.objects.count()
     response = login(client, clerk).post(
-        reverse("patient_register"), _registration(not_duplicate_of=f"{grace.pk},x")
+        reverse("records:patient_register"), _registration(not_duplicate_of=f"{grace.pk},x")
     )
     assert response.status_code == 200 and Patient.objects.count() == before
-    assert reverse("patient_detail", args=[other.pk]).encode() in response.content
+    assert reverse("records:patient_detail", args=[other.pk]).encode() in response.content
 
 
 def test_a_match_on_name_and_postcode_alone_is_shown(client, clerk):
     PatientFactory(
         family_name="OKAFOR", given_names="Grace", date_of_birth=date(1950, 1, 1), postcode="LS1 4AP"
     )
-    response = login(client, clerk).post(reverse("patient_register"), _registration(postcode="ls1  4ap"))
+    response = login(client, clerk).post(
+        reverse("records:patient_register"), _registration(postcode="ls1  4ap")
+    )
     assert b"possible match" in response.content
 
 
 def test_the_same_name_with_another_birth_date_and_postcode_is_not_a_match(client, clerk, grace):
     response = login(client, clerk).post(
-        reverse("patient_register"), _registration(**_date("date_of_birth", "1960-01-01"), postcode="M1 1AA")
+        reverse("records:patient_register"),
+        _registration(**_date("date_of_birth", "1960-01-01"), postcode="M1 1AA"),
     )
     assert response.status_code == 302
 
@@ -127,12 +132,12 @@ def test_the_same_name_with_another_birth_date_and_postcode_is_not_a_match(clien
 def test_an_nhs_number_in_use_links_to_that_record(client, clerk, patient):
     before = Patient.objects.count()
     response = login(client, clerk).post(
-        reverse("patient_register"), _registration(family_name="Smyth", nhs_number="999 000 0018")
+        reverse("records:patient_register"), _registration(family_name="Smyth", nhs_number="999 000 0018")
     )
     text = response.content.decode()
     assert Patient.objects.count() == before
     assert f"is already in use by the record {patient.hospital_number}" in text
-    assert f'href="{reverse("patient_detail", args=[patient.pk])}"' in text
+    assert f'href="{reverse("records:patient_detail", args=[patient.pk])}"' in text
 
 
 def test_the_clash_shown_to_a_nurse_without_access_names_only_the_hospital_number(
@@ -144,7 +149,7 @@ def test_the_clash_shown_to_a_nurse_without_access_names_only_the_hospital_numbe
         patient=mine, group=ward.staff_group, kind="ward", encounter=None, at=timezone.now()
     )
     response = login(client, nurse).post(
-        reverse("patient_edit", args=[mine.pk]),
+        reverse("records:patient_edit", args=[mine.pk]),
         {
             "family_name": mine.family_name,
             "sex": mine.sex,
@@ -156,13 +161,13 @@ def test_the_clash_shown_to_a_nurse_without_access_names_only_the_hospital_numbe
     text = response.content.decode()
     assert response.status_code == 200
     assert f"the record with hospital number <strong>{patient.hospital_number}</strong>" in text
-    assert reverse("patient_detail", args=[patient.pk]) not in text
+    assert reverse("records:patient_detail", args=[patient.pk]) not in text
     mine.refresh_from_db()
     assert mine.nhs_number == ""
 
 
 def test_the_no_relationship_page_shows_who_the_patient_is(client, outsider, admitted):
-    response = login(client, outsider).get(reverse("patient_detail", args=[admitted.patient_id]))
+    response = login(client, outsider).get(reverse("records:patient_detail", args=[admitted.patient_id]))
     text = response.content.decode()
     assert response.status_code == 403
     patient = admitted.patient
@@ -179,17 +184,17 @@ def glass(outsider, admitted):
 
 def test_break_glass_may_not_transfer(client, outsider, admitted, glass, other_ward, other_bed):
     response = login(client, outsider).post(
-        reverse("patient_transfer", args=[admitted.patient_id]),
+        reverse("records:patient_transfer", args=[admitted.patient_id]),
         {"ward": other_ward.pk, "bed": other_bed.pk, "reason": "Moving", "version": admitted.version},
     )
     assert response.status_code == 403
     assert WardStay.objects.filter(encounter=admitted).count() == 1
-    assert client.get(reverse("patient_transfer", args=[admitted.patient_id])).status_code == 403
+    assert client.get(reverse("records:patient_transfer", args=[admitted.patient_id])).status_code == 403
 
 
 def test_break_glass_may_not_discharge(client, outsider, admitted, glass):
     response = login(client, outsider).post(
-        reverse("patient_discharge", args=[admitted.patient_id]),
+        reverse("records:patient_discharge", args=[admitted.patient_id]),
         {"destination": "19", "version": admitted.version, "confirm": "yes"},
     )
     assert response.status_code == 403
@@ -200,7 +205,7 @@ def test_break_glass_may_not_discharge(client, outsider, admitted, glass):
 def test_break_glass_may_not_edit_demographics(client, outsider, admitted, glass):
     patient = admitted.patient
     response = login(client, outsider).post(
-        reverse("patient_edit", args=[patient.pk]),
+        reverse("records:patient_edit", args=[patient.pk]),
         {
             "family_name": "Changed",
             "sex": patient.sex,
@@ -218,7 +223,7 @@ def test_break_glass_may_not_admit(client, outsider, ward, doctor, clerk):
     patient = PatientFactory()
     services.break_glass_start(user=outsider, patient=patient, reason="Arrest call in the corridor")
     response = login(client, outsider).post(
-        reverse("patient_admit", args=[patient.pk]),
+        reverse("records:patient_admit", args=[patient.pk]),
         {"ward": ward.pk, "consultant": doctor.pk, "specialty": "300", "admission_method": "21"},
     )
     assert response.status_code == 403
@@ -226,13 +231,13 @@ def test_break_glass_may_not_admit(client, outsider, ward, doctor, clerk):
 
 
 def test_break_glass_still_reads_the_record(client, outsider, admitted, glass):
-    response = login(client, outsider).get(reverse("patient_detail", args=[admitted.patient_id]))
+    response = login(client, outsider).get(reverse("records:patient_detail", args=[admitted.patient_id]))
     assert response.status_code == 200 and b"Break-glass access until" in response.content
 
 
 def test_the_treating_nurse_may_still_discharge(client, nurse, admitted):
     response = login(client, nurse).post(
-        reverse("patient_discharge", args=[admitted.patient_id]),
+        reverse("records:patient_discharge", args=[admitted.patient_id]),
         {"destination": "19", "version": admitted.version, "confirm": "yes"},
     )
     assert response.status_code == 302
@@ -259,7 +264,7 @@ def pair(db, nurse, admitted):
 def test_merge_shows_both_records_side_by_side_and_changes_nothing(client, admin_user, pair):
     survivor, duplicate = pair
     response = login(client, admin_user).post(
-        reverse("patient_merge", args=[duplicate.pk]),
+        reverse("records:patient_merge", args=[duplicate.pk]),
         {"other": survivor.hospital_number, "reason": "Same man"},
     )
     text = response.content.decode()
@@ -285,11 +290,11 @@ def test_confirmed_merge_lists_what_moved_by_kind(client, admin_user, pair):
     survivor, duplicate = pair
     login(client, admin_user)
     response = client.post(
-        reverse("patient_merge", args=[duplicate.pk]),
+        reverse("records:patient_merge", args=[duplicate.pk]),
         {"other": survivor.hospital_number, "reason": "Same man", "confirm": "yes"},
     )
     merge = PatientMerge.objects.get()
-    assert response.url == reverse("merge_result", args=[survivor.pk, merge.pk])
+    assert response.url == reverse("records:merge_result", args=[survivor.pk, merge.pk])
     page = client.get(response.url).content.decode()
     assert "Allergies and intolerances" in page or "Allergy intolerances" in page
     assert ">2<" in page
@@ -297,7 +302,7 @@ def test_confirmed_merge_lists_what_moved_by_kind(client, admin_user, pair):
 
 def test_merge_into_itself_is_refused_on_the_form(client, admin_user, patient):
     response = login(client, admin_user).post(
-        reverse("patient_merge", args=[patient.pk]), {"other": patient.hospital_number, "reason": "x"}
+        reverse("records:patient_merge", args=[patient.pk]), {"other": patient.hospital_number, "reason": "x"}
     )
     assert b"That is this record" in response.content
 
@@ -317,7 +322,7 @@ def edited(patient, clerk):
 def test_rollback_shows_before_and_after_and_asks_for_a_reason(client, admin_user, edited):
     first = edited.history.order_by("history_date").first()
     login(client, admin_user)
-    url = reverse("patient_rollback", args=[edited.pk, first.history_id])
+    url = reverse("records:patient_rollback", args=[edited.pk, first.history_id])
     page = client.get(url).content.decode()
     assert "LS1 4AP" in page and first.postcode in page and "Female" in page and "Male" in page
     assert "Reason for rolling back" in page
@@ -337,7 +342,7 @@ def test_rollback_shows_before_and_after_and_asks_for_a_reason(client, admin_use
 
 def test_history_shows_labels_and_old_and_new_values(client, clerk, edited):
     first = edited.history.order_by("history_date").first()
-    text = login(client, clerk).get(reverse("patient_history", args=[edited.pk])).content.decode()
+    text = login(client, clerk).get(reverse("records:patient_history", args=[edited.pk])).content.decode()
     assert "<strong>Postcode</strong>" in text and "<strong>Sex</strong>" in text
     assert first.postcode in text and "LS1 4AP" in text and "→" in text
     assert "Male" in text and "Female" in text
@@ -351,13 +356,13 @@ def test_history_query_count_is_constant(client, clerk, patient, django_assert_m
             updated_by=clerk, patient=patient, expected_version=n + 1, changes={"phone": str(n)}
         )
     with django_assert_max_num_queries(14):
-        client.get(reverse("patient_history", args=[patient.pk]))
+        client.get(reverse("records:patient_history", args=[patient.pk]))
     for n in range(3, 20):
         services.patient_update(
             updated_by=clerk, patient=patient, expected_version=n + 1, changes={"phone": str(n)}
         )
     with django_assert_max_num_queries(14):
-        assert client.get(reverse("patient_history", args=[patient.pk])).status_code == 200
+        assert client.get(reverse("records:patient_history", args=[patient.pk])).status_code == 200
 
 
 # --- 11. Admit, transfer, discharge --------------------------------------------------------------
@@ -365,10 +370,10 @@ def test_history_query_count_is_constant(client, clerk, patient, django_assert_m
 
 def test_the_admit_form_has_no_defaults_and_says_what_is_missing(client, clerk, patient):
     login(client, clerk)
-    page = client.get(reverse("patient_admit", args=[patient.pk])).content.decode()
+    page = client.get(reverse("records:patient_admit", args=[patient.pk])).content.decode()
     assert page.count('<option value="" selected>Choose...</option>') == 4
     assert 'class="nhsuk-back-link"' in page and ">Cancel<" in page
-    response = client.post(reverse("patient_admit", args=[patient.pk]), {"ward": ""})
+    response = client.post(reverse("records:patient_admit", args=[patient.pk]), {"ward": ""})
     text = response.content.decode()
     for message in (
         "Select a specialty",
@@ -382,10 +387,10 @@ def test_the_admit_form_has_no_defaults_and_says_what_is_missing(client, clerk, 
 
 def test_the_team_is_filled_from_a_consultant_who_leads_one(client, clerk, patient, ward, doctor, team):
     login(client, clerk)
-    options = client.get(reverse("consultant_teams"), {"consultant": doctor.pk}).content.decode()
+    options = client.get(reverse("records:consultant_teams"), {"consultant": doctor.pk}).content.decode()
     assert f'<option value="{team.pk}" selected>' in options
     response = client.post(
-        reverse("patient_admit", args=[patient.pk]),
+        reverse("records:patient_admit", args=[patient.pk]),
         {"ward": ward.pk, "consultant": doctor.pk, "specialty": "300", "admission_method": "21"},
     )
     assert response.status_code == 302
@@ -396,7 +401,7 @@ def test_the_transfer_form_shows_where_the_patient_is_and_records_the_reason(
     client, clerk, admitted, other_ward, other_bed
 ):
     login(client, clerk)
-    url = reverse("patient_transfer", args=[admitted.patient_id])
+    url = reverse("records:patient_transfer", args=[admitted.patient_id])
     page = client.get(url).content.decode()
     assert "Current ward" in page and "Ward 7" in page and "Bay A bed 1" in page
     response = client.post(url, {"ward": other_ward.pk, "bed": other_bed.pk, "version": admitted.version})
@@ -416,7 +421,7 @@ def test_the_transfer_form_shows_where_the_patient_is_and_records_the_reason(
 
 def test_discharge_is_confirmed_on_a_summary_first(client, clerk, admitted):
     login(client, clerk)
-    url = reverse("patient_discharge", args=[admitted.patient_id])
+    url = reverse("records:patient_discharge", args=[admitted.patient_id])
     response = client.post(url, {"destination": "54", "version": admitted.version})
     text = response.content.decode()
     assert 'data-testid="discharge-summary"' in text
@@ -434,7 +439,7 @@ def test_discharge_is_confirmed_on_a_summary_first(client, clerk, admitted):
 
 def test_a_death_needs_its_date_and_time(client, clerk, admitted):
     login(client, clerk)
-    url = reverse("patient_discharge", args=[admitted.patient_id])
+    url = reverse("records:patient_discharge", args=[admitted.patient_id])
     data = {"destination": "79", "version": admitted.version, "confirm": "yes"}
     assert b"Enter the date and time of death" in client.post(url, data).content
     future = _local(timezone.now() + timedelta(hours=2))
@@ -452,7 +457,7 @@ def test_a_death_is_recorded_on_the_patient(client, clerk, admitted):
     WardStay.objects.filter(encounter=admitted).update(started_at=admitted.admitted_at)
     died = timezone.localtime(timezone.now() - timedelta(hours=3)).replace(second=0, microsecond=0)
     login(client, clerk)
-    url = reverse("patient_discharge", args=[admitted.patient_id])
+    url = reverse("records:patient_discharge", args=[admitted.patient_id])
     data = {"destination": "79", "version": admitted.version, "died_at": _local(died)}
     summary = client.post(url, data).content.decode()
     assert "Date and time of death" in summary and died.strftime("%d-%b-%Y %H:%M") in summary
@@ -467,11 +472,11 @@ def test_possible_matches_page_query_count_is_constant(client, clerk, django_ass
     for _ in range(2):
         PatientFactory(family_name="Okafor", given_names="Grace", postcode="LS1 4AP")
     with django_assert_max_num_queries(16):
-        small = client.post(reverse("patient_register"), data)
+        small = client.post(reverse("records:patient_register"), data)
     for _ in range(12):
         PatientFactory(family_name="Okafor", given_names="Grace", postcode="LS1 4AP")
     with django_assert_max_num_queries(16):
-        large = client.post(reverse("patient_register"), data)
+        large = client.post(reverse("records:patient_register"), data)
     assert b"2 possible matches" in small.content
     assert b"10 possible matches" in large.content  # the closest ten; the clerk searches for more
 
@@ -486,7 +491,7 @@ def test_merge_preview_query_count_is_constant(client, admin_user, nurse, django
     for duplicate in (few, many):
         with django_assert_max_num_queries(16):
             response = client.post(
-                reverse("patient_merge", args=[duplicate.pk]),
+                reverse("records:patient_merge", args=[duplicate.pk]),
                 {"other": survivor.hospital_number, "reason": "Same person"},
             )
         assert response.status_code == 200

@@ -28,7 +28,7 @@ def rows_for(patient_id: int, **filters: Any) -> list[AuditEvent]:
 
 
 def access_log_whats(client: Client, manager, patient_id: int) -> list[str]:
-    response = login(client, manager).get(reverse("patient_access_log", args=[patient_id]))
+    response = login(client, manager).get(reverse("records:patient_access_log", args=[patient_id]))
     assert response.status_code == 200
     return [row.description for row in response.context["log"].rows]
 
@@ -77,7 +77,7 @@ def elsewhere(other_bed, other_ward, clerk, outsider):
 def test_the_ward_list_leaves_a_row_in_each_shown_patients_log(
     client, nurse, manager, admitted, neighbour, elsewhere
 ):
-    login(client, nurse).get(reverse("ward_list"))
+    login(client, nurse).get(reverse("records:ward_list"))
 
     for patient_id in (admitted.patient_id, neighbour.pk):
         listed = rows_for(patient_id, action=Action.LIST, username="alice")
@@ -85,14 +85,14 @@ def test_the_ward_list_leaves_a_row_in_each_shown_patients_log(
     assert rows_for(elsewhere.pk, username="alice") == []
     assert "Ward list (W7)" in access_log_whats(client, manager, admitted.patient_id)
     # The page itself says it too, not only the context.
-    page = client.get(reverse("patient_access_log", args=[neighbour.pk])).content.decode()
+    page = client.get(reverse("records:patient_access_log", args=[neighbour.pk])).content.decode()
     assert "Ward list (W7)" in page
 
 
 def test_my_patients_leaves_a_row_in_each_shown_patients_log(
     client, doctor, manager, admitted, neighbour, elsewhere
 ):
-    login(client, doctor).get(reverse("my_patients"))
+    login(client, doctor).get(reverse("records:my_patients"))
 
     for patient_id in (admitted.patient_id, neighbour.pk):
         assert [e.detail["list"] for e in rows_for(patient_id, username="drdee")] == ["my patients"]
@@ -104,7 +104,7 @@ def test_the_search_page_leaves_a_row_in_each_found_patients_log(client, clerk, 
     found = [PatientFactory(family_name="Zoë-Ann Brown"), PatientFactory(family_name="Zoe Brown")]
     missed = PatientFactory(family_name="Green")
 
-    login(client, clerk).get(reverse("patient_search"), {"name": "zoe"})
+    login(client, clerk).get(reverse("records:patient_search"), {"name": "zoe"})
 
     for p in found:
         searched = rows_for(p.pk, username="clara")
@@ -121,7 +121,7 @@ def test_the_alerts_page_leaves_a_row_in_each_shown_patients_log(
     record(admitted.patient, colleague, RED_SCORE)
     record(elsewhere, outsider, RED_SCORE)  # Ward 9's alert: not on Alice's page
 
-    login(client, nurse).get(reverse("alert_list"))
+    login(client, nurse).get(reverse("records:alert_list"))
 
     assert [e.detail["list"] for e in rows_for(admitted.patient_id, action=Action.LIST)] == ["alerts"]
     assert rows_for(neighbour.pk, action=Action.LIST) == []  # no alert, not on the page
@@ -133,7 +133,7 @@ def test_the_break_glass_review_leaves_a_row_in_each_listed_patients_log(
 ):
     services.break_glass_start(user=outsider, patient=admitted.patient, reason="Covering the ward tonight")
 
-    login(client, manager).get(reverse("break_glass_review"))
+    login(client, manager).get(reverse("records:break_glass_review"))
 
     listed = rows_for(admitted.patient_id, action=Action.LIST, username="mona")
     assert [e.detail["list"] for e in listed] == ["break-glass review"]
@@ -191,7 +191,7 @@ def test_a_list_that_showed_nobody_still_records_the_look(nurse):
 
 
 def test_the_subject_access_export_lists_the_ward_list_that_showed_the_patient(client, nurse, admitted):
-    login(client, nurse).get(reverse("ward_list"))
+    login(client, nurse).get(reverse("records:ward_list"))
     sections, _ = collect_export(admitted.patient, redactions=[])
     log = next(s for s in sections if s.key == "access-log")
     shown = [e.details for e in log.entries if e.details["What"] == "Ward list (W7)"]
@@ -206,7 +206,7 @@ def test_an_outsiders_post_to_an_alert_is_refused_and_audited(client, admitted, 
     alert = ClinicalAlert.objects.get()
 
     response = login(client, outsider).post(
-        reverse("alert_respond", args=[alert.pk]),
+        reverse("records:alert_respond", args=[alert.pk]),
         {"informed": "x", "informed_at": "2026-01-01T10:00", "outcome": "reviewed"},
     )
 
@@ -218,7 +218,9 @@ def test_an_outsiders_post_to_an_alert_is_refused_and_audited(client, admitted, 
 
 
 def test_an_alert_id_not_addressed_to_the_user_is_refused_and_audited(client, nurse):
-    response = login(client, nurse).post(reverse("alert_respond", args=[987654]), {"outcome": "reviewed"})
+    response = login(client, nurse).post(
+        reverse("records:alert_respond", args=[987654]), {"outcome": "reviewed"}
+    )
     assert response.status_code == 403
     denied = AuditEvent.objects.get(action=Action.DENIED, username="alice")
     assert denied.detail["alert"] == 987654
@@ -232,7 +234,7 @@ def test_an_answer_to_an_alert_already_closed_is_refused_and_audited_against_the
     assert not alert.is_active
 
     response = login(client, nurse).post(
-        reverse("alert_respond", args=[alert.pk]),
+        reverse("records:alert_respond", args=[alert.pk]),
         {"informed": "x", "informed_at": "2026-01-01T10:00", "outcome": "reviewed"},
     )
 

@@ -46,7 +46,7 @@ def test_bed_state_counts_every_ward_grouped_by_site(
     other_site = SiteFactory(name="Community Hospital", code="RXX02")
     WardFactory(site=other_site, name="Rehab", code="RH1")
 
-    response = login(client, manager).get(reverse("bed_state"))
+    response = login(client, manager).get(reverse("records:bed_state"))
     html = response.content.decode()
     assert response.status_code == 200
     assert "Community Hospital" in html and ward.site.name in html
@@ -63,21 +63,21 @@ def test_bed_state_counts_every_ward_grouped_by_site(
 def test_bed_state_keeps_queries_flat(client, manager, ward, bed, django_assert_max_num_queries):
     login(client, manager)
     with django_assert_max_num_queries(8):
-        client.get(reverse("bed_state"))
+        client.get(reverse("records:bed_state"))
     for n in range(6):
         other = WardFactory(code=f"X{n}", name=f"Extra {n}")
         BedFactory(bay__ward=other, label="1")
     with django_assert_max_num_queries(8):
-        assert client.get(reverse("bed_state")).status_code == 200
+        assert client.get(reverse("records:bed_state")).status_code == 200
 
 
 def test_manager_lands_on_the_bed_state_with_a_menu_item(client, manager, nurse):
     response = login(client, manager).get(reverse("home"))
-    assert response.status_code == 302 and response["Location"] == reverse("bed_state")
-    assert reverse("bed_state") in client.get(reverse("bed_state")).content.decode()
+    assert response.status_code == 302 and response["Location"] == reverse("records:bed_state")
+    assert reverse("records:bed_state") in client.get(reverse("records:bed_state")).content.decode()
     login(client, nurse)
-    assert client.get(reverse("home"))["Location"] == reverse("ward_list")
-    assert 'href="/bed-state/"' not in client.get(reverse("ward_list")).content.decode()
+    assert client.get(reverse("home"))["Location"] == reverse("records:ward_list")
+    assert 'href="/bed-state/"' not in client.get(reverse("records:ward_list")).content.decode()
 
 
 # --- Break-glass review ---
@@ -91,11 +91,11 @@ def glass(outsider, admitted):
 
 
 def test_review_list_names_the_patient_and_links_their_access_log(client, manager, glass):
-    response = login(client, manager).get(reverse("break_glass_review"))
+    response = login(client, manager).get(reverse("records:break_glass_review"))
     html = response.content.decode()
     assert "SMITH, John" in html and "999 000 0018" in html
-    assert reverse("patient_access_log", args=[glass.patient_id]) in html
-    assert reverse("break_glass_review_use", args=[glass.pk]) in html
+    assert reverse("records:patient_access_log", args=[glass.patient_id]) in html
+    assert reverse("records:break_glass_review_use", args=[glass.pk]) in html
     # Showing names is a read of each patient: a list row in that patient's own log.
     listed = AuditEvent.objects.filter(action=Action.LIST, username="mona")
     assert [(e.patient_id, e.detail["list"]) for e in listed] == [(glass.patient_id, "break-glass review")]
@@ -103,7 +103,7 @@ def test_review_list_names_the_patient_and_links_their_access_log(client, manage
 
 def test_manager_records_an_appropriate_use(client, manager, glass):
     login(client, manager)
-    url = reverse("break_glass_review_use", args=[glass.pk])
+    url = reverse("records:break_glass_review_use", args=[glass.pk])
     assert client.get(url).status_code == 200
     response = client.post(url, {"outcome": "appropriate", "note": ""})
     assert response.status_code == 302
@@ -116,12 +116,12 @@ def test_manager_records_an_appropriate_use(client, manager, glass):
     assert AuditEvent.objects.filter(
         action=Action.UPDATE, object_type="records.BreakGlassAccess", object_id=str(glass.pk)
     ).exists()
-    assert "Appropriate" in client.get(reverse("break_glass_review")).content.decode()
+    assert "Appropriate" in client.get(reverse("records:break_glass_review")).content.decode()
 
 
 def test_inappropriate_needs_a_note_for_the_caldicott_guardian(client, manager, glass):
     login(client, manager)
-    url = reverse("break_glass_review_use", args=[glass.pk])
+    url = reverse("records:break_glass_review_use", args=[glass.pk])
     response = client.post(url, {"outcome": "inappropriate", "note": "  "})
     html = response.content.decode()
     assert response.status_code == 200
@@ -136,7 +136,7 @@ def test_inappropriate_needs_a_note_for_the_caldicott_guardian(client, manager, 
 
 def test_review_form_submitted_empty_says_what_to_select(client, manager, glass):
     response = login(client, manager).post(
-        reverse("break_glass_review_use", args=[glass.pk]), {"csrfmiddlewaretoken": "x"}
+        reverse("records:break_glass_review_use", args=[glass.pk]), {"csrfmiddlewaretoken": "x"}
     )
     html = response.content.decode()
     assert "Select whether the access was appropriate" in html
@@ -159,31 +159,37 @@ def test_a_use_is_reviewed_once_and_never_by_its_user(manager, outsider, glass):
 )
 def test_who_may_review(client, request, glass, who, status):
     user = request.getfixturevalue(who)
-    assert login(client, user).get(reverse("break_glass_review_use", args=[glass.pk])).status_code == status
+    assert (
+        login(client, user).get(reverse("records:break_glass_review_use", args=[glass.pk])).status_code
+        == status
+    )
 
 
 def test_review_of_a_missing_use_is_a_404(client, manager):
-    assert login(client, manager).get(reverse("break_glass_review_use", args=[424242])).status_code == 404
+    assert (
+        login(client, manager).get(reverse("records:break_glass_review_use", args=[424242])).status_code
+        == 404
+    )
 
 
 def test_review_list_keeps_queries_flat(client, manager, outsider, admitted, django_assert_max_num_queries):
     login(client, manager)
     with django_assert_max_num_queries(12):
-        client.get(reverse("break_glass_review"))
+        client.get(reverse("records:break_glass_review"))
     for _ in range(10):
         patient = PatientFactory()
         services.break_glass_start(user=outsider, patient=patient, reason="Covering the ward tonight")
     with django_assert_max_num_queries(12):
-        assert client.get(reverse("break_glass_review")).status_code == 200
+        assert client.get(reverse("records:break_glass_review")).status_code == 200
 
 
 # --- Access log ---
 
 
 def test_access_log_names_the_page_that_was_viewed(client, nurse, manager, admitted):
-    login(client, nurse).get(reverse("observation_chart", args=[admitted.patient_id]))
+    login(client, nurse).get(reverse("records:observation_chart", args=[admitted.patient_id]))
     login(client, manager)
-    response = client.get(reverse("patient_access_log", args=[admitted.patient_id]))
+    response = client.get(reverse("records:patient_access_log", args=[admitted.patient_id]))
     what = [row.description for row in response.context["log"].rows]
     assert "NEWS2 chart" in what
     assert "NEWS2 chart" in response.content.decode()
@@ -229,7 +235,7 @@ def _events(patient, n, **fields):
 def test_access_log_pages_fifty_at_a_time(client, manager, patient):
     _events(patient, 60)
     login(client, manager)
-    url = reverse("patient_access_log", args=[patient.pk])
+    url = reverse("records:patient_access_log", args=[patient.pk])
     first = client.get(url)
     assert len(first.context["log"].rows) == 50
     assert "?page=2" in first.content.decode()
@@ -243,7 +249,7 @@ def test_access_log_filters_by_user_action_and_date(client, manager, patient):
     _events(patient, 3, username="alice")
     _events(patient, 2, username="bob", action="update")
     login(client, manager)
-    url = reverse("patient_access_log", args=[patient.pk])
+    url = reverse("records:patient_access_log", args=[patient.pk])
     by_user = client.get(url, {"user": "bob"}).context["log"].rows
     assert {r.event.username for r in by_user} == {"bob"} and len(by_user) == 2
     by_action = client.get(url, {"action": "update"}).context["log"].rows
@@ -260,7 +266,7 @@ def test_access_log_filters_by_user_action_and_date(client, manager, patient):
 
 def test_access_log_keeps_queries_flat(client, manager, patient, django_assert_max_num_queries):
     login(client, manager)
-    url = reverse("patient_access_log", args=[patient.pk])
+    url = reverse("records:patient_access_log", args=[patient.pk])
     with django_assert_max_num_queries(15):
         client.get(url)
     _events(patient, 120)

@@ -322,7 +322,7 @@ def _form(template_values: dict, **extra) -> dict:
 
 def test_write_save_draft_then_sign_through_the_pages(client, admitted, nurse, template):
     login(client, nurse)
-    url = reverse("note_new", args=[admitted.patient_id])
+    url = reverse("records:note_new", args=[admitted.patient_id])
     choose = client.get(url)
     assert b"Test ward round" in choose.content
     assert b"Discharge summary" not in choose.content  # doctors only
@@ -334,9 +334,9 @@ def test_write_save_draft_then_sign_through_the_pages(client, admitted, nurse, t
     )
     draft = ClinicalNote.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("note_edit", args=[admitted.patient_id, draft.pk])
+    assert response["Location"] == reverse("records:note_edit", args=[admitted.patient_id, draft.pk])
     assert draft.encounter == admitted
-    edit = reverse("note_edit", args=[admitted.patient_id, draft.pk])
+    edit = reverse("records:note_edit", args=[admitted.patient_id, draft.pk])
     refused = client.post(edit, _form({"impression": "Settling"}, version=1, action="sign"))
     assert refused.status_code == 200
     assert b"nhsuk-error-summary" in refused.content
@@ -349,14 +349,14 @@ def test_write_save_draft_then_sign_through_the_pages(client, admitted, nurse, t
     assert response.status_code == 302
     draft.refresh_from_db()
     assert (draft.status, draft.values["dnacpr"], draft.values["news2"]) == (NoteStatus.SIGNED, True, 4)
-    listing = client.get(reverse("note_list", args=[admitted.patient_id]))
+    listing = client.get(reverse("records:note_list", args=[admitted.patient_id]))
     assert b"Oral antibiotics" in listing.content
     assert b"Comfortable" in listing.content
 
 
 def test_form_and_service_errors_show_in_the_error_summary(client, admitted, nurse, template):
     login(client, nurse)
-    url = reverse("note_new", args=[admitted.patient_id])
+    url = reverse("records:note_new", args=[admitted.patient_id])
     response = client.post(url, _form({**COMPLETE, "news2": "lots"}, template=template.pk, action="sign"))
     assert b"NEWS2 score must be a number." in response.content
     free = NoteTemplate.objects.create(
@@ -374,16 +374,18 @@ def test_another_user_cannot_see_or_open_someone_elses_draft(client, admitted, n
         author=nurse, patient=admitted.patient, template=template, values={"impression": "Secret draft"}
     )
     login(client, doctor)
-    listing = client.get(reverse("note_list", args=[admitted.patient_id]))
+    listing = client.get(reverse("records:note_list", args=[admitted.patient_id]))
     assert b"Secret draft" not in listing.content
     for name in ("note_edit", "note_history", "note_amend"):
-        assert client.get(reverse(name, args=[admitted.patient_id, draft.pk])).status_code == 404, name
+        assert (
+            client.get(reverse(f"records:{name}", args=[admitted.patient_id, draft.pk])).status_code == 404
+        ), name
     response = client.post(
-        reverse("note_mark_error", args=[admitted.patient_id, draft.pk]), {"reason": "Tidying"}
+        reverse("records:note_mark_error", args=[admitted.patient_id, draft.pk]), {"reason": "Tidying"}
     )
     assert response.status_code == 404
     login(client, nurse)
-    assert b"Secret draft" in client.get(reverse("note_list", args=[admitted.patient_id])).content
+    assert b"Secret draft" in client.get(reverse("records:note_list", args=[admitted.patient_id])).content
 
 
 def test_a_discarded_draft_stays_private(client, admitted, nurse, doctor, template):
@@ -392,14 +394,19 @@ def test_a_discarded_draft_stays_private(client, admitted, nurse, doctor, templa
     )
     login(client, nurse)
     response = client.post(
-        reverse("note_mark_error", args=[admitted.patient_id, draft.pk]), {"reason": "Started by mistake"}
+        reverse("records:note_mark_error", args=[admitted.patient_id, draft.pk]),
+        {"reason": "Started by mistake"},
     )
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.status == NoteStatus.ENTERED_IN_ERROR
     login(client, doctor)
-    assert b"Half a thought" not in client.get(reverse("note_list", args=[admitted.patient_id])).content
-    assert client.get(reverse("note_history", args=[admitted.patient_id, draft.pk])).status_code == 404
+    assert (
+        b"Half a thought" not in client.get(reverse("records:note_list", args=[admitted.patient_id])).content
+    )
+    assert (
+        client.get(reverse("records:note_history", args=[admitted.patient_id, draft.pk])).status_code == 404
+    )
 
 
 def test_amended_and_in_error_notes_show_why_and_the_history_shows_each_version(
@@ -408,7 +415,7 @@ def test_amended_and_in_error_notes_show_why_and_the_history_shows_each_version(
     note = _signed(nurse, admitted.patient, template)
     wrong = _signed(nurse, admitted.patient, template, impression="Belongs elsewhere")
     login(client, doctor)
-    amend = reverse("note_amend", args=[admitted.patient_id, note.pk])
+    amend = reverse("records:note_amend", args=[admitted.patient_id, note.pk])
     assert b"Oral antibiotics" in client.get(amend).content
     response = client.post(
         amend, _form({**COMPLETE, "plan": "IV co-amoxiclav"}, version=note.version, reason="")
@@ -425,13 +432,17 @@ def test_amended_and_in_error_notes_show_why_and_the_history_shows_each_version(
     )
     assert b"Someone else changed this record" in stale.content
     login(client, nurse)
-    client.post(reverse("note_mark_error", args=[admitted.patient_id, wrong.pk]), {"reason": "Wrong patient"})
-    listing = client.get(reverse("note_list", args=[admitted.patient_id])).content.decode()
+    client.post(
+        reverse("records:note_mark_error", args=[admitted.patient_id, wrong.pk]), {"reason": "Wrong patient"}
+    )
+    listing = client.get(reverse("records:note_list", args=[admitted.patient_id])).content.decode()
     assert "Amended</strong>" in listing
     assert "Sepsis screen positive" in listing
     assert "Entered in error: Wrong patient" in listing
     assert "Belongs elsewhere" in listing  # kept, struck through
-    history = client.get(reverse("note_history", args=[admitted.patient_id, note.pk])).content.decode()
+    history = client.get(
+        reverse("records:note_history", args=[admitted.patient_id, note.pk])
+    ).content.decode()
     assert "Amended: Sepsis screen positive" in history
     assert "IV co-amoxiclav" in history
     assert "Oral antibiotics" in history
@@ -472,7 +483,8 @@ WRITE = {
 @pytest.mark.parametrize(("who", "status"), WRITE.items())
 def test_who_may_write_a_note(client, staff, admitted, template, who, status):
     response = login(client, staff[who]).post(
-        reverse("note_new", args=[admitted.patient_id]), _form(COMPLETE, template=template.pk, action="sign")
+        reverse("records:note_new", args=[admitted.patient_id]),
+        _form(COMPLETE, template=template.pk, action="sign"),
     )
     assert response.status_code == status
     assert ClinicalNote.objects.count() == (1 if status == 302 else 0)
@@ -494,7 +506,7 @@ COUNTERSIGN = {
 def test_who_may_countersign(client, staff, admitted, template, who, status):
     note = _signed(staff["hca"], admitted.patient, template)
     response = login(client, staff[who]).post(
-        reverse("note_countersign", args=[admitted.patient_id, note.pk]), {"version": note.version}
+        reverse("records:note_countersign", args=[admitted.patient_id, note.pk]), {"version": note.version}
     )
     assert response.status_code == status
     note.refresh_from_db()
@@ -519,7 +531,7 @@ AMEND = {
 def test_who_may_amend(client, staff, admitted, template, who, status):
     note = _signed(staff["nurse"], admitted.patient, template)
     response = login(client, staff[who]).post(
-        reverse("note_amend", args=[admitted.patient_id, note.pk]),
+        reverse("records:note_amend", args=[admitted.patient_id, note.pk]),
         _form({**COMPLETE, "plan": "Changed"}, version=note.version, reason="Correction"),
     )
     assert response.status_code == status
@@ -532,7 +544,7 @@ def test_who_may_amend(client, staff, admitted, template, who, status):
 def test_who_may_mark_a_note_in_error(client, staff, admitted, template, who, status):
     note = _signed(staff["nurse"], admitted.patient, template)
     response = login(client, staff[who]).post(
-        reverse("note_mark_error", args=[admitted.patient_id, note.pk]), {"reason": "Wrong patient"}
+        reverse("records:note_mark_error", args=[admitted.patient_id, note.pk]), {"reason": "Wrong patient"}
     )
     assert response.status_code == status
     note.refresh_from_db()
@@ -540,13 +552,14 @@ def test_who_may_mark_a_note_in_error(client, staff, admitted, template, who, st
 
 
 def test_notes_link_shows_for_clinical_staff_only(client, admitted, nurse, clerk):
-    notes_url = reverse("note_list", args=[admitted.patient_id]).encode()
+    notes_url = reverse("records:note_list", args=[admitted.patient_id]).encode()
     assert (
-        notes_url in login(client, nurse).get(reverse("patient_detail", args=[admitted.patient_id])).content
+        notes_url
+        in login(client, nurse).get(reverse("records:patient_detail", args=[admitted.patient_id])).content
     )
     assert (
         notes_url
-        not in login(client, clerk).get(reverse("patient_detail", args=[admitted.patient_id])).content
+        not in login(client, clerk).get(reverse("records:patient_detail", args=[admitted.patient_id])).content
     )
 
 
@@ -578,10 +591,10 @@ def test_notes_list_query_count_is_constant(
     login(client, nurse)
     _notes(admitted.patient, nurse, colleague, doctor, template, 3)
     with django_assert_max_num_queries(20) as few:  # with the clinical banner
-        small = client.get(reverse("note_list", args=[admitted.patient_id]))
+        small = client.get(reverse("records:note_list", args=[admitted.patient_id]))
     _notes(admitted.patient, nurse, colleague, doctor, template, 27)
     with django_assert_max_num_queries(20) as many:  # with the clinical banner
-        large = client.get(reverse("note_list", args=[admitted.patient_id]))
+        large = client.get(reverse("records:note_list", args=[admitted.patient_id]))
     assert len(many) == len(few)
     assert small.status_code == large.status_code == 200
     assert small.content.count(b'data-testid="note"') == 3
@@ -640,7 +653,7 @@ def test_administrator_configures_a_template_that_a_nurse_then_uses(client, admi
 
     login(client, nurse)
     response = client.post(
-        reverse("note_new", args=[admitted.patient_id]),
+        reverse("records:note_new", args=[admitted.patient_id]),
         {"template": falls.pk, "action": "sign", "injury": "no", "head_injury": "Not known"},
     )
     assert response.status_code == 302

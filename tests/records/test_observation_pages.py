@@ -41,7 +41,7 @@ def test_who_may_record_observations(
         "manager": manager,
     }[who]
     response = login(client, user).post(
-        reverse("observations_record", args=[admitted.patient_id]), FORM_SEVEN
+        reverse("records:observations_record", args=[admitted.patient_id]), FORM_SEVEN
     )
     assert response.status_code == status
     assert ObservationSet.objects.count() == (1 if status == 302 else 0)
@@ -49,7 +49,7 @@ def test_who_may_record_observations(
 
 def test_bad_values_show_field_errors_and_save_nothing(client, admitted, nurse):
     response = login(client, nurse).post(
-        reverse("observations_record", args=[admitted.patient_id]),
+        reverse("records:observations_record", args=[admitted.patient_id]),
         {**FORM_SEVEN, "spo2": "101", "temperature": "60"},
     )
     assert response.status_code == 200
@@ -80,16 +80,16 @@ def test_chart_query_count_is_constant(client, admitted, nurse, django_assert_ma
     login(client, nurse)
     _sets(admitted.patient, nurse, 3)
     with django_assert_max_num_queries(21):  # with the last scored set, alerts badge and clinical banner
-        assert client.get(reverse("observation_chart", args=[admitted.patient_id])).status_code == 200
+        assert client.get(reverse("records:observation_chart", args=[admitted.patient_id])).status_code == 200
     _sets(admitted.patient, nurse, 40)
     with django_assert_max_num_queries(21):  # with the last scored set, alerts badge and clinical banner
-        response = client.get(reverse("observation_chart", args=[admitted.patient_id]))
+        response = client.get(reverse("records:observation_chart", args=[admitted.patient_id]))
     assert response.content.count(b'class="epr-chart__time"') == 24
     assert b"Earlier observations" in response.content
 
 
 def test_an_incomplete_set_is_saved_with_an_amber_warning_naming_what_is_missing(client, admitted, nurse):
-    url = reverse("observations_record", args=[admitted.patient_id])
+    url = reverse("records:observations_record", args=[admitted.patient_id])
     login(client, nurse).post(url, FORM_SEVEN, follow=True)
     # Consciousness left "Not recorded" on the form is a missing value, not an invalid one.
     response = client.post(url, {"pulse": "88", "on_oxygen": "air", "consciousness": ""}, follow=True)
@@ -131,7 +131,7 @@ def test_the_chart_says_when_observations_are_overdue(client, admitted, nurse):
         consciousness="A",
         temperature=Decimal("37"),
     )
-    response = login(client, nurse).get(reverse("observation_chart", args=[admitted.patient_id]))
+    response = login(client, nurse).get(reverse("records:observation_chart", args=[admitted.patient_id]))
     due = response.context["due"]
     assert due.overdue
     assert due.headline == "Observations overdue by 1 day 23 hours"
@@ -143,7 +143,7 @@ def test_paging_back_shows_no_due_line(client, admitted, nurse):
     _sets(admitted.patient, nurse, 3)
     before = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
     response = login(client, nurse).get(
-        reverse("observation_chart", args=[admitted.patient_id]), {"before": before}
+        reverse("records:observation_chart", args=[admitted.patient_id]), {"before": before}
     )
     assert response.context["due"] is None
     assert response.context["latest"].total == 0  # the latest score still shows
@@ -162,7 +162,7 @@ def test_chart_queries_stay_flat_with_unscored_sets_and_gaps(
         )
     _sets(admitted.patient, nurse, 3)
     with django_assert_max_num_queries(21):
-        response = client.get(reverse("observation_chart", args=[admitted.patient_id]))
+        response = client.get(reverse("records:observation_chart", args=[admitted.patient_id]))
     gaps = response.content.count(b'<th scope="col" class="epr-chart__gap">')
     assert gaps == 3  # 9 to 5 days ago, 5 to 2, and 2 days to the hourly sets
     assert b"No observations for 4 days</th>" in response.content
@@ -170,7 +170,7 @@ def test_chart_queries_stay_flat_with_unscored_sets_and_gaps(
     assert response.context["latest"].total == 0
     _sets(admitted.patient, nurse, 30)
     with django_assert_max_num_queries(21):
-        client.get(reverse("observation_chart", args=[admitted.patient_id]))
+        client.get(reverse("records:observation_chart", args=[admitted.patient_id]))
 
 
 def test_before_any_complete_set_the_first_complete_observations_are_due_from_admission(
@@ -178,7 +178,7 @@ def test_before_any_complete_set_the_first_complete_observations_are_due_from_ad
 ):
     # The overdue alert reckons from the admission until a set is scored; the chart says the same.
     services.observation_set_record(recorded_by=nurse, patient=admitted.patient, pulse=80)
-    response = login(client, nurse).get(reverse("observation_chart", args=[admitted.patient_id]))
+    response = login(client, nurse).get(reverse("records:observation_chart", args=[admitted.patient_id]))
     due = response.context["due"]
     assert due.headline.startswith("First complete observations due ")
     assert response.context["latest"] is None

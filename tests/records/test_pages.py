@@ -36,7 +36,7 @@ OPEN_RECORD = {
 
 @pytest.mark.parametrize(("who", "status"), OPEN_RECORD.items())
 def test_who_may_open_a_record(client, users, admitted, who, status):
-    response = login(client, users[who]).get(reverse("patient_detail", args=[admitted.patient_id]))
+    response = login(client, users[who]).get(reverse("records:patient_detail", args=[admitted.patient_id]))
     assert response.status_code == status
     if status == 403:
         assert b"You do not have a care relationship" in response.content
@@ -60,7 +60,7 @@ REGISTER = {
 def test_who_may_register(client, users, who, status):
     before = Patient.objects.count()
     response = login(client, users[who]).post(
-        reverse("patient_register"),
+        reverse("records:patient_register"),
         {
             "family_name": "Nowak",
             "given_names": "Ewa",
@@ -97,7 +97,7 @@ def test_who_may_edit_demographics(client, users, admitted, who, status):
         "phone": "0113 496 0001",
         "version": patient.version,
     }
-    response = login(client, users[who]).post(reverse("patient_edit", args=[patient.pk]), data)
+    response = login(client, users[who]).post(reverse("records:patient_edit", args=[patient.pk]), data)
     assert response.status_code == status
     patient.refresh_from_db()
     assert (patient.phone == "0113 496 0001") == (status == 302)
@@ -109,7 +109,7 @@ DISCHARGE = {"nurse": 302, "hca": 403, "doctor": 403, "outsider": 403, "clerk": 
 @pytest.mark.parametrize(("who", "status"), DISCHARGE.items())
 def test_who_may_discharge(client, users, admitted, who, status):
     response = login(client, users[who]).post(
-        reverse("patient_discharge", args=[admitted.patient_id]),
+        reverse("records:patient_discharge", args=[admitted.patient_id]),
         {"destination": "19", "version": admitted.version, "confirm": "yes"},  # the confirmed summary
     )
     assert response.status_code == status
@@ -124,7 +124,7 @@ MERGE = {"nurse": 403, "clerk": 403, "manager": 403, "admin": 302}
 def test_who_may_merge(client, users, patient, who, status):
     duplicate = PatientFactory(nhs_number="")
     response = login(client, users[who]).post(
-        reverse("patient_merge", args=[duplicate.pk]),
+        reverse("records:patient_merge", args=[duplicate.pk]),
         {"other": patient.hospital_number, "reason": "Same person", "confirm": "yes"},
     )
     assert response.status_code == status
@@ -137,12 +137,16 @@ ACCESS_LOG = {"nurse": 403, "clerk": 403, "manager": 200, "admin": 200}
 
 @pytest.mark.parametrize(("who", "status"), ACCESS_LOG.items())
 def test_who_may_see_the_access_log(client, users, admitted, who, status):
-    response = login(client, users[who]).get(reverse("patient_access_log", args=[admitted.patient_id]))
+    response = login(client, users[who]).get(
+        reverse("records:patient_access_log", args=[admitted.patient_id])
+    )
     assert response.status_code == status
 
 
 def test_reading_a_page_is_audited_with_channel_and_address(client, nurse, admitted):
-    login(client, nurse).get(reverse("patient_detail", args=[admitted.patient_id]), REMOTE_ADDR="10.1.2.3")
+    login(client, nurse).get(
+        reverse("records:patient_detail", args=[admitted.patient_id]), REMOTE_ADDR="10.1.2.3"
+    )
     event = AuditEvent.objects.filter(patient_id=admitted.patient_id, action=Action.VIEW).latest("at")
     assert (event.username, event.role, event.channel, event.client_address) == (
         "alice",
@@ -153,17 +157,17 @@ def test_reading_a_page_is_audited_with_channel_and_address(client, nurse, admit
 
 
 def test_access_log_lists_who_looked(client, nurse, manager, admitted):
-    login(client, nurse).get(reverse("patient_detail", args=[admitted.patient_id]))
-    response = login(client, manager).get(reverse("patient_access_log", args=[admitted.patient_id]))
+    login(client, nurse).get(reverse("records:patient_detail", args=[admitted.patient_id]))
+    response = login(client, manager).get(reverse("records:patient_access_log", args=[admitted.patient_id]))
     assert b"alice" in response.content
 
 
 def test_outsider_breaks_glass_through_the_page(client, outsider, admitted):
     login(client, outsider)
-    url = reverse("patient_detail", args=[admitted.patient_id])
+    url = reverse("records:patient_detail", args=[admitted.patient_id])
     assert client.get(url).status_code == 403
     response = client.post(
-        reverse("break_glass", args=[admitted.patient_id]), {"reason": "Covering the ward tonight"}
+        reverse("records:break_glass", args=[admitted.patient_id]), {"reason": "Covering the ward tonight"}
     )
     assert response.status_code == 302
     page = client.get(url)
@@ -173,7 +177,7 @@ def test_outsider_breaks_glass_through_the_page(client, outsider, admitted):
 def test_bad_registration_shows_the_error_summary_and_saves_nothing(client, clerk):
     before = Patient.objects.count()
     response = login(client, clerk).post(
-        reverse("patient_register"),
+        reverse("records:patient_register"),
         {"family_name": "Smith", "nhs_number": "999 000 1171", "sex": "male", "nhs_number_status": "02"},
     )
     assert response.status_code == 200
@@ -190,8 +194,11 @@ def test_stale_edit_through_the_page_is_refused(client, clerk, patient):
         "nhs_number_status": "01",
         "version": patient.version,
     }
-    assert client.post(reverse("patient_edit", args=[patient.pk]), {**data, "phone": "1"}).status_code == 302
-    response = client.post(reverse("patient_edit", args=[patient.pk]), {**data, "phone": "2"})
+    assert (
+        client.post(reverse("records:patient_edit", args=[patient.pk]), {**data, "phone": "1"}).status_code
+        == 302
+    )
+    response = client.post(reverse("records:patient_edit", args=[patient.pk]), {**data, "phone": "2"})
     assert b"Someone else changed this record" in response.content
     patient.refresh_from_db()
     assert patient.phone == "1"
@@ -199,7 +206,7 @@ def test_stale_edit_through_the_page_is_refused(client, clerk, patient):
 
 def test_admit_through_the_page(client, clerk, patient, ward, bed, doctor):
     response = login(client, clerk).post(
-        reverse("patient_admit", args=[patient.pk]),
+        reverse("records:patient_admit", args=[patient.pk]),
         {
             "ward": ward.pk,
             "bed": bed.pk,
@@ -233,10 +240,10 @@ def test_ward_list_query_count_is_constant(client, nurse, ward, doctor, clerk, d
     _admit_many(ward, 3, doctor, clerk)
     # The whiteboard adds a fixed number: the care check (4) and NEWS2 twice, alerts, allergies, plans.
     with django_assert_max_num_queries(25):
-        small = client.get(reverse("ward_list"))
+        small = client.get(reverse("records:ward_list"))
     _admit_many(ward, 30, doctor, clerk)
     with django_assert_max_num_queries(25):
-        large = client.get(reverse("ward_list"))
+        large = client.get(reverse("records:ward_list"))
     assert small.status_code == large.status_code == 200
     assert len(re.findall(rb'href="/patients/\d+/"', large.content)) == 33
 
@@ -246,11 +253,11 @@ def test_search_query_count_is_constant(client, nurse, django_assert_max_num_que
     for _ in range(3):
         PatientFactory(family_name="Zoë-Ann Brown")
     with django_assert_max_num_queries(15):
-        client.get(reverse("patient_search"), {"name": "zoe"})
+        client.get(reverse("records:patient_search"), {"name": "zoe"})
     for _ in range(30):
         PatientFactory(family_name="Zoe Brown")
     with django_assert_max_num_queries(15):
-        response = client.get(reverse("patient_search"), {"name": "ZOE"})
+        response = client.get(reverse("records:patient_search"), {"name": "ZOE"})
     assert response.content.count(b"No care relationship") == 33
 
 
@@ -258,10 +265,10 @@ def test_search_by_nhs_number_with_spaces_and_name_with_dob(client, clerk, patie
     login(client, clerk)
     assert (
         patient.hospital_number.encode()
-        in client.get(reverse("patient_search"), {"identifier": "999 000 0018"}).content
+        in client.get(reverse("records:patient_search"), {"identifier": "999 000 0018"}).content
     )
     response = client.get(
-        reverse("patient_search"),
+        reverse("records:patient_search"),
         {
             "name": "SMI",
             "date_of_birth_day": patient.date_of_birth.day,
@@ -275,9 +282,9 @@ def test_search_by_nhs_number_with_spaces_and_name_with_dob(client, clerk, patie
 
 def test_doctor_lands_on_their_team_patients(client, doctor, admitted, django_assert_max_num_queries):
     login(client, doctor)
-    assert client.get("/").url == reverse("my_patients")
+    assert client.get("/").url == reverse("records:my_patients")
     with django_assert_max_num_queries(18):
-        response = client.get(reverse("my_patients"))
+        response = client.get(reverse("records:my_patients"))
     assert admitted.patient.hospital_number.encode() not in response.content  # banner-free list
     assert admitted.patient.nhs_number_display.encode() in response.content
 
@@ -292,7 +299,7 @@ def test_an_edit_without_a_sound_version_is_refused_not_saved(client, clerk, pat
         "phone": "0113 496 0042",
         "version": version,
     }
-    response = login(client, clerk).post(reverse("patient_edit", args=[patient.pk]), data)
+    response = login(client, clerk).post(reverse("records:patient_edit", args=[patient.pk]), data)
     assert response.status_code == 200
     assert b"Someone else changed this record" in response.content
     patient.refresh_from_db()
@@ -305,7 +312,10 @@ def test_access_log_and_break_glass_review_keep_queries_flat(
     from records import services as record_services
 
     login(client, manager)
-    pages = [reverse("patient_access_log", args=[admitted.patient_id]), reverse("break_glass_review")]
+    pages = [
+        reverse("records:patient_access_log", args=[admitted.patient_id]),
+        reverse("records:break_glass_review"),
+    ]
     # The access log filters and pages (a count and the usernames) and the review audits its list.
     for url in pages:
         with django_assert_max_num_queries(15):
@@ -314,7 +324,7 @@ def test_access_log_and_break_glass_review_keep_queries_flat(
         record_services.break_glass_start(
             user=outsider, patient=admitted.patient, reason="Covering the ward tonight"
         )
-        login(client, nurse).get(reverse("patient_detail", args=[admitted.patient_id]))
+        login(client, nurse).get(reverse("records:patient_detail", args=[admitted.patient_id]))
     login(client, manager)
     for url in pages:
         with django_assert_max_num_queries(15):

@@ -27,11 +27,11 @@ def doctor_client(client, doctor):
 
 
 def _problem_url(admitted) -> str:
-    return reverse("problem_new", args=[admitted.patient_id])
+    return reverse("records:problem_new", args=[admitted.patient_id])
 
 
 def _allergy_url(admitted) -> str:
-    return reverse("allergy_new", args=[admitted.patient_id])
+    return reverse("records:allergy_new", args=[admitted.patient_id])
 
 
 def test_the_form_page_is_one_combobox_with_its_script(doctor_client, admitted):
@@ -193,13 +193,15 @@ def test_a_duplicate_allergy_is_reported_at_the_search_box(doctor_client, admitt
 
 
 def test_options_for_the_script_name_the_matching_synonym(doctor_client):
-    response = doctor_client.get(reverse("terminology_search"), {"q": "heart attack", "subset": "problem"})
+    response = doctor_client.get(
+        reverse("records:terminology_search"), {"q": "heart attack", "subset": "problem"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert 'role="option"' in html and 'data-value="22298006"' in html
     assert 'data-label="Myocardial infarction (22298006)"' in html
     assert '<span class="epr-combobox__synonym">Heart attack</span>' in html
-    too_short = doctor_client.get(reverse("terminology_search"), {"q": "h", "subset": "problem"})
+    too_short = doctor_client.get(reverse("records:terminology_search"), {"q": "h", "subset": "problem"})
     assert b'role="option"' not in too_short.content
 
 
@@ -214,13 +216,13 @@ def test_the_options_are_escaped(doctor_client):
         subsets=["problem"],
     )
     html = doctor_client.get(
-        reverse("terminology_search"), {"q": "bold", "subset": "problem"}
+        reverse("records:terminology_search"), {"q": "bold", "subset": "problem"}
     ).content.decode()
     assert "&lt;b&gt;Bold&lt;/b&gt; &amp; co" in html and "<b>" not in html
 
 
 def test_the_search_takes_a_constant_number_of_queries(doctor_client, django_assert_max_num_queries):
-    url = reverse("terminology_search")
+    url = reverse("records:terminology_search")
     with django_assert_max_num_queries(8) as first:  # session, user, audit context; then one search
         doctor_client.get(url, {"q": "pn", "subset": "problem"})
     for text in ("diabetes", "copd", "heart attack"):

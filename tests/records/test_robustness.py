@@ -124,7 +124,9 @@ def test_admit_or_transfer_with_a_non_numeric_ward_is_a_form_error(clerk, admitt
     patient = (
         PatientFactory(family_name="Jones", nhs_number="") if view == "patient_admit" else admitted.patient
     )
-    response = client_for(clerk).post(reverse(view, args=[patient.pk]), {"ward": "abc", "version": "1"})
+    response = client_for(clerk).post(
+        reverse(f"records:{view}", args=[patient.pk]), {"ward": "abc", "version": "1"}
+    )
     assert response.status_code == 200
     assert WardStay.objects.count() == 1
 
@@ -136,7 +138,7 @@ def test_admit_or_transfer_with_a_non_numeric_ward_is_a_form_error(clerk, admitt
 def test_observation_chart_with_an_impossible_before_is_not_a_500(nurse, admitted, before):
     # views_observations.observation_chart: parse_datetime raises ValueError for well-formed nonsense.
     response = client_for(nurse).get(
-        reverse("observation_chart", args=[admitted.patient_id]), {"before": before}
+        reverse("records:observation_chart", args=[admitted.patient_id]), {"before": before}
     )
     assert response.status_code < 500
 
@@ -144,7 +146,7 @@ def test_observation_chart_with_an_impossible_before_is_not_a_500(nurse, admitte
 def test_observation_chart_ignores_a_before_that_is_not_a_date(nurse, admitted):
     for before in ("yesterday", "", "2026-13-45"):
         response = client_for(nurse).get(
-            reverse("observation_chart", args=[admitted.patient_id]), {"before": before}
+            reverse("records:observation_chart", args=[admitted.patient_id]), {"before": before}
         )
         assert response.status_code == 200
 
@@ -152,21 +154,21 @@ def test_observation_chart_ignores_a_before_that_is_not_a_date(nurse, admitted):
 def test_timeline_until_the_last_representable_day_is_not_a_500(nurse, admitted):
     # views_timeline.patient_timeline: date(9999, 12, 31) + 1 day raises OverflowError.
     response = client_for(nurse).get(
-        reverse("patient_timeline", args=[admitted.patient_id]), {"until": "9999-12-31"}
+        reverse("records:patient_timeline", args=[admitted.patient_id]), {"until": "9999-12-31"}
     )
     assert response.status_code < 500
 
 
 def test_entry_history_as_of_the_last_representable_day_is_not_a_500(nurse, admitted):
     # views_timeline.entry_history catches ValueError only; date.max + 1 day raises OverflowError.
-    url = reverse("entry_history", args=[admitted.patient_id, "admissions", admitted.pk])
+    url = reverse("records:entry_history", args=[admitted.patient_id, "admissions", admitted.pk])
     response = client_for(nurse).get(url, {"as_of": "9999-12-31"})
     assert response.status_code < 500
 
 
 def test_timeline_and_entry_history_refuse_bad_dates_politely(nurse, admitted):
     client = client_for(nurse)
-    timeline = reverse("patient_timeline", args=[admitted.patient_id])
+    timeline = reverse("records:patient_timeline", args=[admitted.patient_id])
     for params in (
         {"since": "2026-13-45"},
         {"until": "yesterday"},
@@ -174,7 +176,7 @@ def test_timeline_and_entry_history_refuse_bad_dates_politely(nurse, admitted):
         {"since": "0001-01-01"},
     ):
         assert client.get(timeline, params).status_code == 200
-    history = reverse("entry_history", args=[admitted.patient_id, "admissions", admitted.pk])
+    history = reverse("records:entry_history", args=[admitted.patient_id, "admissions", admitted.pk])
     for as_of in ("yesterday", "2026-13-45", "0001-01-01", "2026-01-01T10:00+01:00"):
         assert client.get(history, {"as_of": as_of}).status_code == 200
     assert client.get(f"/patients/{admitted.patient_id}/timeline/bogus/1/").status_code == 404
@@ -184,7 +186,9 @@ def test_timeline_and_entry_history_refuse_bad_dates_politely(nurse, admitted):
 def test_patient_edit_with_a_garbled_version_is_not_a_500(nurse, admitted, version):
     # views.posted_version: "²".isdigit() is True, then int("²") raises ValueError (all five views).
     patient = admitted.patient
-    response = client_for(nurse).post(reverse("patient_edit", args=[patient.pk]), {"version": version})
+    response = client_for(nurse).post(
+        reverse("records:patient_edit", args=[patient.pk]), {"version": version}
+    )
     assert response.status_code < 500
     patient.refresh_from_db()
     assert patient.version == 1
@@ -193,7 +197,7 @@ def test_patient_edit_with_a_garbled_version_is_not_a_500(nurse, admitted, versi
 @pytest.mark.parametrize("version", ["abc", SUP2, "-1", ""])
 def test_careplan_edit_with_a_garbled_version_is_not_a_500(nurse, admitted, plan, team, version):
     response = client_for(nurse).post(
-        reverse("careplan_edit", args=[admitted.patient_id, plan.pk]),
+        reverse("records:careplan_edit", args=[admitted.patient_id, plan.pk]),
         {
             "need": "Changed",
             "goals": "g",
@@ -216,7 +220,7 @@ def test_countersign_with_a_garbled_version_is_not_a_500(nurse, colleague, admit
         author=colleague, patient=admitted.patient, template=template, free_text="x", sign=True
     )
     response = client_for(nurse).post(
-        reverse("note_countersign", args=[admitted.patient_id, note.pk]), {"version": version}
+        reverse("records:note_countersign", args=[admitted.patient_id, note.pk]), {"version": version}
     )
     assert response.status_code < 500
     note.refresh_from_db()
@@ -228,7 +232,7 @@ def test_rollback_with_a_garbled_version_is_not_a_500(admin_user, admitted, vers
     patient = admitted.patient
     history_id = patient.history.last().history_id
     response = client_for(admin_user).post(
-        reverse("patient_rollback", args=[patient.pk, history_id]), {"version": version}
+        reverse("records:patient_rollback", args=[patient.pk, history_id]), {"version": version}
     )
     assert response.status_code < 500
     patient.refresh_from_db()
@@ -244,7 +248,7 @@ def test_sar_redactions_with_a_garbled_version_is_not_a_500(admin_user, admitted
         requester_kind="patient",
     )
     response = client_for(admin_user).post(
-        reverse("sar_redactions", args=[admitted.patient_id, sar.pk]), {"version": version}
+        reverse("records:sar_redactions", args=[admitted.patient_id, sar.pk]), {"version": version}
     )
     assert response.status_code < 500
     sar.refresh_from_db()
@@ -269,7 +273,7 @@ def test_terminology_search_with_a_nul_byte_is_not_a_500(nurse):
 )
 def test_a_nul_byte_in_a_picked_code_is_a_form_error(doctor, admitted, view, data):
     # forms.ConceptPickerMixin.__init__ looks the raw posted code up before the form validates it.
-    response = client_for(doctor).post(reverse(view, args=[admitted.patient_id]), data)
+    response = client_for(doctor).post(reverse(f"records:{view}", args=[admitted.patient_id]), data)
     assert response.status_code == 400  # refused at the edge with a message, before any query
     assert b"NUL character" in response.content
     assert not AllergyIntolerance.objects.exists()
@@ -291,7 +295,7 @@ def test_recording_observations_on_a_merged_record_is_refused_not_a_500(nurse, a
     # views_observations.observations_record handles VitalSignsError only; the service refuses a merged
     # record with RecordError.
     response = client_for(nurse).post(
-        reverse("observations_record", args=[duplicate.pk]), {"respiration_rate": "18"}
+        reverse("records:observations_record", args=[duplicate.pk]), {"respiration_rate": "18"}
     )
     assert response.status_code < 500
     assert not ObservationSet.objects.filter(patient=duplicate).exists()
@@ -316,7 +320,9 @@ def test_recording_observations_on_a_merged_record_is_refused_not_a_500(nurse, a
     ],
 )
 def test_bad_observations_show_errors_and_save_nothing(nurse, admitted, data):
-    response = client_for(nurse).post(reverse("observations_record", args=[admitted.patient_id]), data)
+    response = client_for(nurse).post(
+        reverse("records:observations_record", args=[admitted.patient_id]), data
+    )
     assert response.status_code == 200
     assert not ObservationSet.objects.exists()
 
@@ -558,7 +564,7 @@ def test_overdue_care_plans_are_not_shown_without_a_care_relationship(admitted, 
     CarePlan.objects.filter(pk=plan.pk).update(review_date=timezone.localdate() - timedelta(days=1))
     assert patient_access(outsider, admitted.patient).level == Level.NONE
     # selectors.overdue_careplans_for selects by responsible/team/ward without asking records.access.
-    response = client_for(outsider).get(reverse("careplans_overdue"))
+    response = client_for(outsider).get(reverse("records:careplans_overdue"))
     assert response.status_code == 200
     assert b"Alcohol withdrawal plan" not in response.content
     assert admitted.patient.display_name.encode() not in response.content
@@ -583,7 +589,7 @@ def test_alerts_are_not_shown_once_access_to_the_patient_has_ended(
     services.withdraw_ended_care_relationships(now=timezone.now() + timedelta(days=2))
     assert patient_access(nurse, admitted.patient).level == Level.NONE
     # selectors.alerts_for_user selects by recipient group only.
-    response = client_for(nurse).get(reverse("alert_list"))
+    response = client_for(nurse).get(reverse("records:alert_list"))
     assert admitted.patient.display_name.encode() not in response.content
 
 
@@ -602,7 +608,7 @@ def test_alerts_are_not_shown_once_access_to_the_patient_has_ended(
 def test_an_outsider_is_refused_without_seeing_the_record_and_the_refusal_is_audited(outsider, admitted, url):
     services.allergy_record(recorded_by=outsider, patient=admitted.patient, substance_text="Zyxallergen")
     mark = audit_mark()
-    response = client_for(outsider).get(reverse(url, args=[admitted.patient_id]))
+    response = client_for(outsider).get(reverse(f"records:{url}", args=[admitted.patient_id]))
     assert response.status_code == 403
     assert b"Zyxallergen" not in response.content
     # Only who the patient is (to check it is the right person before breaking glass), no banner.
@@ -615,12 +621,12 @@ def test_an_outsider_cannot_write_and_nothing_changes(outsider, admitted, plan):
     p = admitted.patient_id
     posts = [
         (
-            reverse("allergy_new", args=[p]),
+            reverse("records:allergy_new", args=[p]),
             {"substance_text": "Peanut", "kind": "allergy", "verification": "confirmed"},
         ),
-        (reverse("observations_record", args=[p]), {"respiration_rate": "18"}),
-        (reverse("careplan_error", args=[p, plan.pk]), {"reason": "Not mine"}),
-        (reverse("allergy_none_known", args=[p]), {}),
+        (reverse("records:observations_record", args=[p]), {"respiration_rate": "18"}),
+        (reverse("records:careplan_error", args=[p, plan.pk]), {"reason": "Not mine"}),
+        (reverse("records:allergy_none_known", args=[p]), {}),
     ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403
@@ -635,16 +641,16 @@ def test_another_patients_entry_id_in_the_url_is_not_found(nurse, admitted, plan
     allergy = services.allergy_record(recorded_by=nurse, patient=other, substance_text="Otherallergen")
     client = client_for(nurse)
     p = admitted.patient_id
-    assert client.get(reverse("entry_amend", args=[p, "allergies", allergy.pk])).status_code == 404
+    assert client.get(reverse("records:entry_amend", args=[p, "allergies", allergy.pk])).status_code == 404
     assert (
         client.post(
-            reverse("entry_mark_error", args=[p, "allergies", allergy.pk]), {"reason": "x"}
+            reverse("records:entry_mark_error", args=[p, "allergies", allergy.pk]), {"reason": "x"}
         ).status_code
         == 404
     )
-    assert client.get(reverse("entry_history", args=[p, "allergies", allergy.pk])).status_code == 404
+    assert client.get(reverse("records:entry_history", args=[p, "allergies", allergy.pk])).status_code == 404
     # An entry id of another kind finds nothing either.
-    assert client.get(reverse("entry_amend", args=[p, "problems", allergy.pk])).status_code == 404
+    assert client.get(reverse("records:entry_amend", args=[p, "problems", allergy.pk])).status_code == 404
     allergy.refresh_from_db()
     assert allergy.status == "final"
 
@@ -658,12 +664,15 @@ def test_another_clinicians_draft_is_not_found(nurse, doctor, admitted, template
     )
     client = client_for(doctor)
     p = admitted.patient_id
-    assert b"Draftsecret" not in client.get(reverse("note_list", args=[p])).content
-    for url in (reverse("note_edit", args=[p, draft.pk]), reverse("note_history", args=[p, draft.pk])):
+    assert b"Draftsecret" not in client.get(reverse("records:note_list", args=[p])).content
+    for url in (
+        reverse("records:note_edit", args=[p, draft.pk]),
+        reverse("records:note_history", args=[p, draft.pk]),
+    ):
         assert client.get(url).status_code == 404
     response = client.get(f"/patients/{p}/timeline/notes/{draft.pk}/")
     assert response.status_code == 404
-    assert b"Draftsecret" not in client.get(reverse("patient_timeline", args=[p])).content
+    assert b"Draftsecret" not in client.get(reverse("records:patient_timeline", args=[p])).content
 
 
 def test_entry_history_as_of_does_not_show_a_notes_unsigned_draft(nurse, doctor, admitted, template):
@@ -702,7 +711,7 @@ def test_a_discarded_draft_is_not_in_a_subject_access_export(
     with django_capture_on_commit_callbacks(execute=True):
         services.subject_access_queue_generation(requested_by=admin_user, sar=sar)
     client = client_for(admin_user)
-    response = client.get(reverse("sar_download", args=[admitted.patient_id, sar.pk, "json"]))
+    response = client.get(reverse("records:sar_download", args=[admitted.patient_id, sar.pk, "json"]))
     assert response.status_code == 200
     assert b"Half a thought" not in b"".join(response.streaming_content)
 
@@ -719,17 +728,20 @@ def test_subject_access_files_are_only_for_information_governance(
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.subject_access_queue_generation(requested_by=admin_user, sar=sar)
-    url = reverse("sar_download", args=[admitted.patient_id, sar.pk, "pdf"])
+    url = reverse("records:sar_download", args=[admitted.patient_id, sar.pk, "pdf"])
     for user in (manager, nurse):
         assert client_for(user).get(url).status_code == 403
     assert client_for(None).get(url).status_code == 302
     other = PatientFactory(family_name="Other", nhs_number="")
     assert (
-        client_for(admin_user).get(reverse("sar_download", args=[other.pk, sar.pk, "pdf"])).status_code == 404
+        client_for(admin_user)
+        .get(reverse("records:sar_download", args=[other.pk, sar.pk, "pdf"]))
+        .status_code
+        == 404
     )
     assert (
         client_for(admin_user)
-        .get(reverse("sar_download", args=[admitted.patient_id, sar.pk, "exe"]))
+        .get(reverse("records:sar_download", args=[admitted.patient_id, sar.pk, "exe"]))
         .status_code
         == 404
     )
@@ -756,7 +768,7 @@ def test_list_pages_that_show_patients_audit_the_read(admitted, nurse, doctor, c
     CarePlan.objects.filter(pk=plan.pk).update(review_date=timezone.localdate() - timedelta(days=1))
     user = doctor if page == "my_patients" else nurse
     mark = audit_mark()
-    response = client_for(user).get(reverse(page))
+    response = client_for(user).get(reverse(f"records:{page}"))
     assert admitted.patient.display_name.encode() in response.content
     # The patient search page and the subject access deadlines write a list audit row; these do not.
     assert admitted.patient_id in audited_patients_since(mark)
@@ -764,7 +776,7 @@ def test_list_pages_that_show_patients_audit_the_read(admitted, nurse, doctor, c
 
 def test_the_search_page_audits_which_patients_it_showed(admitted, nurse):
     mark = audit_mark()
-    assert client_for(nurse).get(reverse("patient_search"), {"name": "smith"}).status_code == 200
+    assert client_for(nurse).get(reverse("records:patient_search"), {"name": "smith"}).status_code == 200
     assert admitted.patient_id in audited_patients_since(mark)
 
 
@@ -791,7 +803,7 @@ def test_patient_edit_without_a_version_does_not_overwrite_a_concurrent_change(n
         updated_by=clerk, patient=patient, expected_version=1, changes={"phone": "01632 960000"}
     )
     # Before 1c744a9 views.patient_edit took a missing version as the current one and saved over this.
-    client_for(nurse).post(reverse("patient_edit", args=[patient.pk]), {**form, "given_names": "Jon"})
+    client_for(nurse).post(reverse("records:patient_edit", args=[patient.pk]), {**form, "given_names": "Jon"})
     patient.refresh_from_db()
     assert patient.phone == "01632 960000"
 
@@ -803,7 +815,7 @@ def test_careplan_edit_without_a_version_does_not_overwrite_a_concurrent_change(
         updated_by=doctor, plan=plan, expected_version=1, changes={"goals": "Doctor's goals"}
     )
     client_for(nurse).post(
-        reverse("careplan_edit", args=[admitted.patient_id, plan.pk]),
+        reverse("records:careplan_edit", args=[admitted.patient_id, plan.pk]),
         {
             "need": "Pressure area care",
             "goals": "Nurse's goals",
@@ -820,7 +832,7 @@ def test_stale_versions_are_refused_with_a_message(nurse, admitted, plan):
     client = client_for(nurse)
     allergy = services.allergy_record(recorded_by=nurse, patient=admitted.patient, substance_text="Latex")
     response = client.post(
-        reverse("entry_amend", args=[admitted.patient_id, "allergies", allergy.pk]),
+        reverse("records:entry_amend", args=[admitted.patient_id, "allergies", allergy.pk]),
         {
             "version": "99999999999999999999",
             "reason": "Update",
@@ -832,7 +844,7 @@ def test_stale_versions_are_refused_with_a_message(nurse, admitted, plan):
     allergy.refresh_from_db()
     assert allergy.version == 1
     response = client.post(
-        reverse("careplan_edit", args=[admitted.patient_id, plan.pk]),
+        reverse("records:careplan_edit", args=[admitted.patient_id, plan.pk]),
         {
             "need": "Changed",
             "goals": "g",
@@ -866,6 +878,6 @@ def test_post_only_endpoints_refuse_get_and_change_nothing(admin_user, nurse, ad
         "sar_generate": [admitted.patient_id, 1],
     }[name]
     user = admin_user if name == "sar_generate" else nurse
-    assert client_for(user).get(reverse(name, args=args)).status_code == 405
+    assert client_for(user).get(reverse(f"records:{name}", args=args)).status_code == 405
     assert not AllergyIntolerance.objects.exists()
     assert ClinicalNote.objects.get().countersigned_by is None

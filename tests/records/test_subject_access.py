@@ -104,7 +104,7 @@ def record(admitted, nurse, doctor):
 def _create(client, patient, received_on=None, **data):
     received = received_on or timezone.localdate() - timedelta(days=3)
     return client.post(
-        reverse("sar_create", args=[patient.pk]),
+        reverse("records:sar_create", args=[patient.pk]),
         {
             # The NHS date input's three boxes.
             "received_on_day": received.day,
@@ -128,7 +128,7 @@ def _ready_request(patient, admin_user, capture) -> SubjectAccessRequest:
 
 
 def _download(client, sar, fmt):
-    response = client.get(reverse("sar_download", args=[sar.patient_id, sar.pk, fmt]))
+    response = client.get(reverse("records:sar_download", args=[sar.patient_id, sar.pk, fmt]))
     assert response.status_code == 200
     return b"".join(response.streaming_content)
 
@@ -141,12 +141,14 @@ def test_export_end_to_end(
 ):
     patient, latex = record["patient"], record["latex"]
     login(client, admin_user)
-    assert b"Subject access requests" in client.get(reverse("patient_detail", args=[patient.pk])).content
+    assert (
+        b"Subject access requests" in client.get(reverse("records:patient_detail", args=[patient.pk])).content
+    )
 
     response = _create(client, patient)
     sar = SubjectAccessRequest.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("sar_redactions", args=[patient.pk, sar.pk])
+    assert response.url == reverse("records:sar_redactions", args=[patient.pk, sar.pk])
     assert sar.deadline == sar_rules.response_deadline(timezone.localdate() - timedelta(days=3))
 
     with django_assert_max_num_queries(30):
@@ -172,9 +174,9 @@ def test_export_end_to_end(
     generation = AuditEvent.objects.filter(action=Action.EXPORT, object_id=str(sar.pk))
     assert [(e.channel, e.username, e.patient_id) for e in generation] == [("export", "ada", patient.pk)]
 
-    listing = client.get(reverse("sar_patient_list", args=[patient.pk]))
-    assert reverse("sar_detail", args=[patient.pk, sar.pk]).encode() in listing.content
-    detail = client.get(reverse("sar_detail", args=[patient.pk, sar.pk]))
+    listing = client.get(reverse("records:sar_patient_list", args=[patient.pk]))
+    assert reverse("records:sar_detail", args=[patient.pk, sar.pk]).encode() in listing.content
+    detail = client.get(reverse("records:sar_detail", args=[patient.pk, sar.pk]))
     assert b"Download PDF" in detail.content and b"Download JSON" in detail.content
 
     # JSON: everything but the redacted entry, which is listed without its content.
@@ -300,7 +302,7 @@ def test_only_information_governance_may_log_a_request(client, admitted, nurse, 
     user = {"nurse": nurse, "clerk": clerk, "manager": manager, "doctor": doctor}[who]
     login(client, user)
     assert _create(client, admitted.patient).status_code == 403
-    assert client.get(reverse("sar_patient_list", args=[admitted.patient_id])).status_code == 403
+    assert client.get(reverse("records:sar_patient_list", args=[admitted.patient_id])).status_code == 403
     assert not SubjectAccessRequest.objects.exists()
 
 
@@ -312,10 +314,12 @@ def test_only_information_governance_may_download_or_generate(
     exports = AuditEvent.objects.filter(action=Action.EXPORT).count()
     login(client, {"nurse": nurse, "clerk": clerk, "manager": manager}[who])
     for fmt in ("pdf", "json"):
-        assert client.get(reverse("sar_download", args=[sar.patient_id, sar.pk, fmt])).status_code == 403
-    assert client.get(reverse("sar_progress", args=[sar.patient_id, sar.pk])).status_code == 403
+        assert (
+            client.get(reverse("records:sar_download", args=[sar.patient_id, sar.pk, fmt])).status_code == 403
+        )
+    assert client.get(reverse("records:sar_progress", args=[sar.patient_id, sar.pk])).status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(reverse("sar_generate", args=[sar.patient_id, sar.pk])).status_code == 403
+        assert client.post(reverse("records:sar_generate", args=[sar.patient_id, sar.pk])).status_code == 403
     assert AuditEvent.objects.filter(action=Action.EXPORT).count() == exports
     sar.refresh_from_db()
     assert sar.status == SubjectAccessStatus.READY
@@ -329,8 +333,8 @@ def test_a_request_is_reached_only_through_its_own_patient(
     sar = _ready_request(record["patient"], admin_user, django_capture_on_commit_callbacks)
     other = PatientFactory()
     login(client, admin_user)
-    assert client.get(reverse("sar_download", args=[other.pk, sar.pk, "pdf"])).status_code == 404
-    assert client.get(reverse("sar_detail", args=[other.pk, sar.pk])).status_code == 404
+    assert client.get(reverse("records:sar_download", args=[other.pk, sar.pk, "pdf"])).status_code == 404
+    assert client.get(reverse("records:sar_detail", args=[other.pk, sar.pk])).status_code == 404
 
 
 # -- progress and failure ----------------------------------------------------------------------
@@ -347,7 +351,7 @@ def test_progress_partial_polls_while_generating_and_stops_when_ready(client, pa
         progress_at=timezone.now(),
     )
     login(client, admin_user)
-    url = reverse("sar_progress", args=[patient.pk, sar.pk])
+    url = reverse("records:sar_progress", args=[patient.pk, sar.pk])
     before = AuditEvent.objects.count()
     polling = client.get(url, headers={"HX-Request": "true"})
     assert polling.status_code == 200
@@ -381,18 +385,18 @@ def test_a_failing_section_marks_the_request_failed_with_a_message(
     )
     login(client, admin_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("sar_generate", args=[patient.pk, sar.pk]))
+        response = client.post(reverse("records:sar_generate", args=[patient.pk, sar.pk]))
     assert response.status_code == 302
     sar.refresh_from_db()
     assert sar.status == SubjectAccessStatus.FAILED
     assert "broken test section" in sar.error_message and "care plan store unavailable" in sar.error_message
     assert not sar.pdf_file and not AuditEvent.objects.filter(action=Action.EXPORT).exists()
-    page = client.get(reverse("sar_detail", args=[patient.pk, sar.pk]))
+    page = client.get(reverse("records:sar_detail", args=[patient.pk, sar.pk]))
     assert b"The export failed" in page.content and b"Generate export" in page.content
 
     unregister_section("broken-for-test")
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("sar_generate", args=[patient.pk, sar.pk]))
+        client.post(reverse("records:sar_generate", args=[patient.pk, sar.pk]))
     sar.refresh_from_db()
     assert sar.status == SubjectAccessStatus.READY and sar.error_message == ""
 
@@ -420,7 +424,7 @@ def test_closing_needs_a_ready_export_and_keeps_the_files(
 ):
     sar = _ready_request(record["patient"], admin_user, django_capture_on_commit_callbacks)
     login(client, admin_user)
-    client.post(reverse("sar_close", args=[sar.patient_id, sar.pk]))
+    client.post(reverse("records:sar_close", args=[sar.patient_id, sar.pk]))
     sar.refresh_from_db()
     assert sar.status == SubjectAccessStatus.CLOSED and sar.closed_by == admin_user
     assert _download(client, sar, "pdf").startswith(b"%PDF")
@@ -460,7 +464,7 @@ def test_managers_and_ig_see_open_requests_with_days_left_overdue_first(
 
     login(client, manager)
     with django_assert_max_num_queries(12):
-        page = client.get(reverse("sar_deadlines"))
+        page = client.get(reverse("records:sar_deadlines"))
     assert page.status_code == 200
     content = page.content.decode()
     assert closed_patient.hospital_number not in content
@@ -468,7 +472,7 @@ def test_managers_and_ig_see_open_requests_with_days_left_overdue_first(
     assert f"Overdue by {overdue.days_overdue} days" in content
     assert f">{due.days_left}<" in content
     assert (
-        reverse("sar_detail", args=[overdue_patient.pk, overdue.pk]) not in content
+        reverse("records:sar_detail", args=[overdue_patient.pk, overdue.pk]) not in content
     )  # managers only see the list
     assert AuditEvent.objects.filter(
         action=Action.VIEW, username="mona", detail__list="subject-access-requests"
@@ -476,10 +480,10 @@ def test_managers_and_ig_see_open_requests_with_days_left_overdue_first(
 
     login(client, admin_user)
     assert (
-        reverse("sar_detail", args=[overdue_patient.pk, overdue.pk])
-        in client.get(reverse("sar_deadlines")).content.decode()
+        reverse("records:sar_detail", args=[overdue_patient.pk, overdue.pk])
+        in client.get(reverse("records:sar_deadlines")).content.decode()
     )
 
     for user in (clerk, nurse):
         login(client, user)
-        assert client.get(reverse("sar_deadlines")).status_code == 403
+        assert client.get(reverse("records:sar_deadlines")).status_code == 403

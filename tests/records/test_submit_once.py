@@ -28,16 +28,18 @@ FORM = {
 
 def test_the_form_carries_a_one_time_token(client, admitted, nurse):
     page = (
-        login(client, nurse).get(reverse("observations_record", args=[admitted.patient_id])).content.decode()
+        login(client, nurse)
+        .get(reverse("records:observations_record", args=[admitted.patient_id]))
+        .content.decode()
     )
     token = re.search(r'name="submission" value="([0-9a-f]{32})"', page)
     assert token is not None
-    again = client.get(reverse("observations_record", args=[admitted.patient_id])).content.decode()
+    again = client.get(reverse("records:observations_record", args=[admitted.patient_id])).content.decode()
     assert token.group(1) not in again  # a new form, a new token
 
 
 def test_posting_the_same_form_twice_saves_one_set_and_says_so(client, admitted, nurse):
-    url = reverse("observations_record", args=[admitted.patient_id])
+    url = reverse("records:observations_record", args=[admitted.patient_id])
     login(client, nurse)
     first = client.post(url, {**FORM, "submission": "a" * 32})
     second = client.post(url, {**FORM, "submission": "a" * 32}, follow=True)
@@ -47,7 +49,7 @@ def test_posting_the_same_form_twice_saves_one_set_and_says_so(client, admitted,
 
 
 def test_two_different_forms_save_two_sets(client, admitted, nurse):
-    url = reverse("observations_record", args=[admitted.patient_id])
+    url = reverse("records:observations_record", args=[admitted.patient_id])
     login(client, nurse)
     client.post(url, {**FORM, "submission": "a" * 32})
     client.post(url, {**FORM, "submission": "b" * 32})

@@ -36,7 +36,7 @@ def test_timeline_page_filters_and_keeps_queries_flat(
     client, record, admitted, nurse, django_assert_max_num_queries
 ):
     login(client, nurse)
-    url = reverse("patient_timeline", args=[admitted.patient_id])
+    url = reverse("records:patient_timeline", args=[admitted.patient_id])
     with django_assert_max_num_queries(27):  # with the clinical banner and the alerts each set raised
         page = client.get(url)
     for _ in range(20):
@@ -69,19 +69,21 @@ def test_an_entry_as_it_was_on_a_date(client, record, admitted, nurse, doctor):
     assert as_was.severity == "mild"
 
     page = login(client, nurse).get(
-        reverse("entry_history", args=[admitted.patient_id, "allergies", record.pk]), {"as_of": yesterday}
+        reverse("records:entry_history", args=[admitted.patient_id, "allergies", record.pk]),
+        {"as_of": yesterday},
     )
     as_of_part = page.content.split(b'data-testid="as-of"')[1].split(b"</dl>")[0]
     assert b"Mild" in as_of_part and b"Severe" not in as_of_part
     assert b"Re-challenge: angioedema" in page.content
     before = login(client, nurse).get(
-        reverse("entry_history", args=[admitted.patient_id, "allergies", record.pk]), {"as_of": "2001-01-01"}
+        reverse("records:entry_history", args=[admitted.patient_id, "allergies", record.pk]),
+        {"as_of": "2001-01-01"},
     )
     assert b"had not been recorded yet" in before.content
 
 
 def test_timeline_needs_a_care_relationship(client, record, admitted, outsider):
-    response = login(client, outsider).get(reverse("patient_timeline", args=[admitted.patient_id]))
+    response = login(client, outsider).get(reverse("records:patient_timeline", args=[admitted.patient_id]))
     assert response.status_code == 403
 
 
@@ -92,6 +94,6 @@ def test_someone_elses_draft_note_cannot_be_read_through_entry_history(client, a
     template = NoteTemplate.objects.filter(active=True).first()
     draft = note_start(author=doctor, patient=admitted.patient, template=template, title="Thinking aloud")
     response = login(client, nurse).get(
-        reverse("entry_history", args=[admitted.patient_id, "notes", draft.pk])
+        reverse("records:entry_history", args=[admitted.patient_id, "notes", draft.pk])
     )
     assert response.status_code == 404

@@ -92,7 +92,7 @@ def test_ward_list_shows_the_whiteboard_and_sorts_by_news2(client, admitted, col
     others = admit_more(ward, admitted, clerk, 2)
     record(others[0], colleague, FIVE)
     record(admitted.patient, colleague, NORMAL)
-    page = login(client, nurse).get(reverse("ward_list"), {"sort": "news2"}).content.decode()
+    page = login(client, nurse).get(reverse("records:ward_list"), {"sort": "news2"}).content.decode()
     assert page.count('data-testid="whiteboard-row"') == 3
     first = page.index(others[0].display_name)
     assert first < page.index(admitted.patient.display_name)
@@ -113,18 +113,18 @@ def test_ward_list_keeps_queries_flat_as_clinical_data_grows(
     fill([admitted.patient])
     login(client, nurse)
     with django_assert_max_num_queries(25):
-        client.get(reverse("ward_list"))
+        client.get(reverse("records:ward_list"))
     fill(admit_more(ward, admitted, clerk, 12))
     with django_assert_max_num_queries(25):
-        response = client.get(reverse("ward_list"))
+        response = client.get(reverse("records:ward_list"))
     assert response.content.count(b"DNACPR") == 13
 
 
 def test_a_doctor_with_no_ward_can_choose_any_ward(client, doctor, admitted, other_ward):
     login(client, doctor)
-    page = client.get(reverse("ward_list")).content.decode()
+    page = client.get(reverse("records:ward_list")).content.decode()
     assert 'id="ward-picker"' in page and "Ward 9" in page
-    other = client.get(reverse("ward_list"), {"ward": other_ward.pk})
+    other = client.get(reverse("records:ward_list"), {"ward": other_ward.pk})
     assert other.status_code == 200 and "Ward 9" in other.content.decode()
 
 
@@ -132,7 +132,7 @@ def test_my_patients_is_a_whiteboard_too(client, doctor, admitted, colleague, dj
     record(admitted.patient, colleague, FIVE)
     login(client, doctor)
     with django_assert_max_num_queries(18):
-        page = client.get(reverse("my_patients")).content.decode()
+        page = client.get(reverse("records:my_patients")).content.decode()
     assert 'data-testid="whiteboard-news2"' in page and "1 alert" in page
 
 
@@ -143,7 +143,7 @@ def test_clinical_staff_open_on_the_summary_and_clerks_on_the_details(
     client, admitted, nurse, clerk, colleague
 ):
     record(admitted.patient, colleague, FIVE)
-    url = reverse("patient_detail", args=[admitted.patient_id])
+    url = reverse("records:patient_detail", args=[admitted.patient_id])
     summary = login(client, nurse).get(url).content.decode()
     assert 'data-testid="summary-news2"' in summary and "Clinical summary" in summary
     title = re.search(r"<title>(.*?)</title>", summary, re.S).group(1)
@@ -156,7 +156,7 @@ def test_clinical_staff_open_on_the_summary_and_clerks_on_the_details(
 def test_summary_keeps_queries_flat(
     client, admitted, colleague, nurse, doctor, django_assert_max_num_queries
 ):
-    url = reverse("patient_detail", args=[admitted.patient_id])
+    url = reverse("records:patient_detail", args=[admitted.patient_id])
     login(client, nurse)
     with django_assert_max_num_queries(32):
         client.get(url)
@@ -176,7 +176,11 @@ def test_banner_shows_cpr_status_scale_two_weight_and_an_amber_allergy_warning(
     services.observation_set_record(recorded_by=colleague, patient=admitted.patient, weight=Decimal("61.5"))
     services.spo2_scale_set(set_by=doctor, patient=admitted.patient, scale=2, reason="Type 2 RF on ABG")
     plan(admitted.patient, doctor)
-    page = login(client, nurse).get(reverse("observation_chart", args=[admitted.patient_id])).content.decode()
+    page = (
+        login(client, nurse)
+        .get(reverse("records:observation_chart", args=[admitted.patient_id]))
+        .content.decode()
+    )
     assert "DNACPR; ward-based care, not for ICU" in page
     assert "SpO2 Scale 2" in page
     assert "Weight 61.5 kg" in page
@@ -208,7 +212,7 @@ def test_a_decision_needs_who_decided_and_who_was_consulted(admitted, doctor):
 def test_only_a_doctor_records_a_decision(client, admitted, doctor, nurse, outsider, who, status):
     user = {"doctor": doctor, "nurse": nurse, "outsider": outsider}[who]
     response = login(client, user).post(
-        reverse("escalation_plan", args=[admitted.patient_id]),
+        reverse("records:escalation_plan", args=[admitted.patient_id]),
         {
             "cpr_decision": "dnacpr",
             "escalation_level": "ward",
@@ -221,7 +225,7 @@ def test_only_a_doctor_records_a_decision(client, admitted, doctor, nurse, outsi
 
 
 def test_expected_discharge_date_is_set_and_stale_pages_refused(client, admitted, nurse):
-    url = reverse("expected_discharge", args=[admitted.patient_id])
+    url = reverse("records:expected_discharge", args=[admitted.patient_id])
     tomorrow = timezone.localdate() + timedelta(days=1)
     login(client, nurse)
     form = client.get(url).content.decode()
@@ -247,24 +251,28 @@ def test_banner_reads_are_part_of_the_access_door(admitted, nurse):
 
 def test_break_glass_is_not_offered_transfer_discharge_or_edit(client, admitted, outsider):
     login(client, outsider)
-    client.post(reverse("break_glass", args=[admitted.patient_id]), {"reason": "Covering the ward tonight"})
-    page = client.get(reverse("patient_demographics", args=[admitted.patient_id])).content.decode()
+    client.post(
+        reverse("records:break_glass", args=[admitted.patient_id]), {"reason": "Covering the ward tonight"}
+    )
+    page = client.get(reverse("records:patient_demographics", args=[admitted.patient_id])).content.decode()
     assert "Break-glass access until" in page
     for action in ("patient_transfer", "patient_discharge", "patient_edit"):
-        assert reverse(action, args=[admitted.patient_id]) not in page
+        assert reverse(f"records:{action}", args=[admitted.patient_id]) not in page
 
 
 def test_the_ward_nurse_is_offered_transfer_and_discharge(client, admitted, nurse):
     page = (
-        login(client, nurse).get(reverse("patient_demographics", args=[admitted.patient_id])).content.decode()
+        login(client, nurse)
+        .get(reverse("records:patient_demographics", args=[admitted.patient_id]))
+        .content.decode()
     )
-    assert reverse("patient_transfer", args=[admitted.patient_id]) in page
-    assert reverse("patient_discharge", args=[admitted.patient_id]) in page
+    assert reverse("records:patient_transfer", args=[admitted.patient_id]) in page
+    assert reverse("records:patient_discharge", args=[admitted.patient_id]) in page
 
 
 def test_a_decision_is_struck_through_from_its_page_with_a_reason(client, admitted, doctor):
     decision = plan(admitted.patient, doctor)
-    url = reverse("escalation_plan_error", args=[admitted.patient_id, decision.pk])
+    url = reverse("records:escalation_plan_error", args=[admitted.patient_id, decision.pk])
     login(client, doctor)
     client.post(url, {"version": decision.version, "reason": ""})
     decision.refresh_from_db()
