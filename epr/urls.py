@@ -20,8 +20,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     *[path(routes.prefix, include(routes.module)) for routes in app_routes()],
     path("accounts/", include("epr.accounts.urls")),
-    path("fhir", include("records.fhir.base_urls")),
-    path("fhir/", include("records.fhir.urls")),
+    path("fhir", include("epr.fhir.base_urls")),
+    path("fhir/", include("epr.fhir.urls")),
     path("o/", include(oauth2_urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,5 +1,6 @@
 """Everything records adds to the shared registries, and the only place it calls register_*():
-role permissions, its pages' routes, menu items, landing pages and the names on the access log."""
+role permissions, its pages' routes, menu items, landing pages, the names on the access log and its
+FHIR resources."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from typing import Any
 
 from epr.accounts.roles import CLINICAL_ROLES, Role, register_role_permissions
 from epr.audit.selectors import AccessLogNames, register_access_log_names
+from epr.fhir.registry import FHIRResourceType, register_fhir_resource
+from epr.fhir.transactions import TransactionPart
 from epr.navigation import Badge, Landing, MenuItem, register_landing, register_menu_item
 from epr.routes import register_app_urls
+from records.fhir import clinical as fhir_clinical
+from records.fhir import observations as fhir_observations
+from records.fhir import patients as fhir_patients
+from records.fhir.views import clinical as clinical_api
+from records.fhir.views import observations as observations_api
+from records.fhir.views import patients as patients_api
 from records.selectors.patients import alert_counts, wards_for_user
 
 
@@ -245,8 +254,55 @@ ACCESS_LOG_NAMES = AccessLogNames(
 )
 
 
+FHIR_RESOURCES = (
+    FHIRResourceType(
+        type="Patient",
+        capability=fhir_patients.CAPABILITY,
+        type_view=patients_api.PatientTypeView.as_view(),
+        instance_view=patients_api.PatientInstanceView.as_view(),
+        read_scope="Read patients as a system client",
+        write_scope="Create and update patients as a system client",
+        id_converter="int",
+        # Patients first, so an Observation in the same Bundle can name one by its fullUrl.
+        transaction=TransactionPart(
+            order=10, check_staff=patients_api.check_staff_may_register, record=patients_api.create_patients
+        ),
+    ),
+    FHIRResourceType(
+        type="Observation",
+        capability=fhir_observations.CAPABILITY,
+        type_view=observations_api.ObservationTypeView.as_view(),
+        instance_view=observations_api.ObservationInstanceView.as_view(),
+        read_scope="Read observations as a system client",
+        write_scope="Record observations as a system client",
+        transaction=TransactionPart(
+            order=20,
+            check_staff=observations_api.check_staff_may_record,
+            record=observations_api.record_observations,
+        ),
+    ),
+    FHIRResourceType(
+        type="AllergyIntolerance",
+        capability=fhir_clinical.ALLERGY_CAPABILITY,
+        type_view=clinical_api.AllergyIntoleranceTypeView.as_view(),
+        instance_view=clinical_api.AllergyIntoleranceInstanceView.as_view(),
+        read_scope="Read allergies and intolerances as a system client",
+        write_scope="Record allergies and intolerances as a system client",
+    ),
+    FHIRResourceType(
+        type="Condition",
+        capability=fhir_clinical.CONDITION_CAPABILITY,
+        type_view=clinical_api.ConditionTypeView.as_view(),
+        instance_view=clinical_api.ConditionInstanceView.as_view(),
+        read_scope="Read problems and diagnoses as a system client",
+        write_scope="Record problems and diagnoses as a system client",
+    ),
+)
+
 register_app_urls("records.urls")
 _role_permissions()
 _menu()
 _landings()
 register_access_log_names(ACCESS_LOG_NAMES)
+for resource in FHIR_RESOURCES:
+    register_fhir_resource(resource)

@@ -1,33 +1,12 @@
-"""The CapabilityStatement is assembled from what each app registers."""
+"""The CapabilityStatement, assembled from the resource types the apps register (registry.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
-
-@dataclass(frozen=True)
-class SearchParam:
-    name: str
-    type: str
-    documentation: str = ""
-
-
-@dataclass(frozen=True)
-class ResourceCapability:
-    type: str
-    profile: str
-    interactions: tuple[str, ...]
-    search_params: tuple[SearchParam, ...] = field(default_factory=tuple)
-
-
-_resources: dict[str, ResourceCapability] = {}
-
-
-def register_resource(capability: ResourceCapability) -> None:
-    _resources[capability.type] = capability
+from epr.fhir.registry import fhir_resources
 
 
 def capability_statement(*, base_url: str, date: str) -> dict[str, Any]:
@@ -61,15 +40,15 @@ def capability_statement(*, base_url: str, date: str) -> dict[str, Any]:
                 "resource": [
                     {
                         "type": r.type,
-                        "profile": r.profile,
-                        "interaction": [{"code": i} for i in r.interactions],
+                        "profile": r.capability.profile,
+                        "interaction": [{"code": i} for i in r.capability.interactions],
                         "versioning": "versioned-update",
                         "searchParam": [
                             {"name": p.name, "type": p.type, "documentation": p.documentation}
-                            for p in r.search_params
+                            for p in r.capability.search_params
                         ],
                     }
-                    for r in sorted(_resources.values(), key=lambda r: r.type)
+                    for r in fhir_resources()
                 ],
             }
         ],

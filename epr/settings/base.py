@@ -189,18 +189,7 @@ REST_FRAMEWORK = {
 FHIR_STATEMENT_TIMEOUT_MS = env.int("FHIR_STATEMENT_TIMEOUT_MS", default=5000)
 
 OAUTH2_PROVIDER = {
-    "SCOPES": {
-        "system/*.read": "Read any resource as a system client",
-        "system/*.write": "Create and update any resource as a system client",
-        "system/Patient.read": "Read patients as a system client",
-        "system/Patient.write": "Create and update patients as a system client",
-        "system/Observation.read": "Read observations as a system client",
-        "system/Observation.write": "Record observations as a system client",
-        "system/AllergyIntolerance.read": "Read allergies and intolerances as a system client",
-        "system/AllergyIntolerance.write": "Record allergies and intolerances as a system client",
-        "system/Condition.read": "Read problems and diagnoses as a system client",
-        "system/Condition.write": "Record problems and diagnoses as a system client",
-    },
+    # The scopes are built from the registered FHIR resource types (epr.fhir.registry.fhir_scopes).
     "DEFAULT_SCOPES": [],
     "SCOPES_BACKEND_CLASS": "epr.accounts.scopes.ApiClientScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,

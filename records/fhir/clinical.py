@@ -22,8 +22,8 @@ from django.db.models import Model, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
 from epr.fhir.errors import invalid_value
+from epr.fhir.registry import Capability, SearchParam
 from epr.fhir.resources import UK_CORE, codeable_concept, concept_codes, concept_text, validated
 from epr.fhir.search import SearchPage, date_range, instant_q
 from epr.terminology.models import CodeSystem
@@ -70,39 +70,33 @@ _COMMON_PARAMS = (
     SearchParam("_count", "number", f"Page size, default {DEFAULT_COUNT}, at most {MAX_COUNT}"),
     SearchParam("_offset", "number", "Index of the first result on the page"),
 )
-register_resource(
-    ResourceCapability(
-        type="AllergyIntolerance",
-        profile=ALLERGY_PROFILE,
-        interactions=("read", "create", "search-type"),
-        search_params=(
-            *_COMMON_PARAMS,
-            SearchParam(
-                "code",
-                "token",
-                f"SNOMED CT substance as system|code or code; {NO_KNOWN_ALLERGY} for none known",
-            ),
-            SearchParam("category", "token", "food, medication, environment or biologic"),
-            SearchParam("clinical-status", "token", "active, inactive or resolved"),
-            SearchParam("date", "date", "recordedDate with ge, le, gt, lt or eq; repeat for a range"),
+ALLERGY_CAPABILITY = Capability(
+    profile=ALLERGY_PROFILE,
+    interactions=("read", "create", "search-type"),
+    search_params=(
+        *_COMMON_PARAMS,
+        SearchParam(
+            "code",
+            "token",
+            f"SNOMED CT substance as system|code or code; {NO_KNOWN_ALLERGY} for none known",
         ),
-    )
+        SearchParam("category", "token", "food, medication, environment or biologic"),
+        SearchParam("clinical-status", "token", "active, inactive or resolved"),
+        SearchParam("date", "date", "recordedDate with ge, le, gt, lt or eq; repeat for a range"),
+    ),
 )
-register_resource(
-    ResourceCapability(
-        type="Condition",
-        profile=CONDITION_PROFILE,
-        interactions=("read", "create", "search-type"),
-        search_params=(
-            *_COMMON_PARAMS,
-            SearchParam("code", "token", f"SNOMED CT ({SNOMED}) or ICD-10 ({ICD10}) as system|code, or code"),
-            SearchParam("category", "token", f"{PROBLEM_LIST_ITEM} (every Condition here is one)"),
-            SearchParam("clinical-status", "token", "active, resolved or inactive"),
-            SearchParam("date", "date", "recordedDate with ge, le, gt, lt or eq; repeat for a range"),
-            SearchParam("recorded-date", "date", "the same as date"),
-            SearchParam("onset-date", "date", "onsetDateTime (a date) with ge, le, gt, lt or eq"),
-        ),
-    )
+CONDITION_CAPABILITY = Capability(
+    profile=CONDITION_PROFILE,
+    interactions=("read", "create", "search-type"),
+    search_params=(
+        *_COMMON_PARAMS,
+        SearchParam("code", "token", f"SNOMED CT ({SNOMED}) or ICD-10 ({ICD10}) as system|code, or code"),
+        SearchParam("category", "token", f"{PROBLEM_LIST_ITEM} (every Condition here is one)"),
+        SearchParam("clinical-status", "token", "active, resolved or inactive"),
+        SearchParam("date", "date", "recordedDate with ge, le, gt, lt or eq; repeat for a range"),
+        SearchParam("recorded-date", "date", "the same as date"),
+        SearchParam("onset-date", "date", "onsetDateTime (a date) with ge, le, gt, lt or eq"),
+    ),
 )
 
 

@@ -27,8 +27,8 @@ from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 
-from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
 from epr.fhir.errors import FHIRError, invalid_value
+from epr.fhir.registry import Capability, SearchParam
 from epr.fhir.resources import UK_CORE, Coding, codeable_concept, validated
 from epr.fhir.search import SearchPage, instant_q
 from records.errors import RecordError
@@ -227,26 +227,23 @@ SUB_SCORES: dict[str, Coding] = {
 }
 SPO2_SCALE_2_SCORE: Coding = (SNOMED, "1104321000000108", f"{_RCP} oxygen saturation scale 2 score")
 
-register_resource(
-    ResourceCapability(
-        type="Observation",
-        profile=f"{UK_CORE}UKCore-Observation",
-        interactions=("read", "create", "search-type"),
-        search_params=(
-            SearchParam("patient", "reference", "Patient/<id> or <id>; required for staff"),
-            SearchParam(
-                "code",
-                "token",
-                "LOINC or SNOMED CT code of a vital sign or the NEWS2 total, as system|code or code; "
-                "comma for any of several. A systolic or diastolic code finds the blood pressure panel.",
-            ),
-            SearchParam("category", "token", "vital-signs or survey (ACVPU and the NEWS2 score)"),
-            SearchParam("date", "date", "effectiveDateTime with ge, le, gt, lt or eq; repeat for a range"),
-            SearchParam("_sort", "string", "-date (newest first, the default) or date"),
-            SearchParam("_count", "number", f"Page size, default {DEFAULT_COUNT}, at most {MAX_COUNT}"),
-            SearchParam("_offset", "number", "Index of the first Observation on the page"),
+CAPABILITY = Capability(
+    profile=f"{UK_CORE}UKCore-Observation",
+    interactions=("read", "create", "search-type"),
+    search_params=(
+        SearchParam("patient", "reference", "Patient/<id> or <id>; required for staff"),
+        SearchParam(
+            "code",
+            "token",
+            "LOINC or SNOMED CT code of a vital sign or the NEWS2 total, as system|code or code; "
+            "comma for any of several. A systolic or diastolic code finds the blood pressure panel.",
         ),
-    )
+        SearchParam("category", "token", "vital-signs or survey (ACVPU and the NEWS2 score)"),
+        SearchParam("date", "date", "effectiveDateTime with ge, le, gt, lt or eq; repeat for a range"),
+        SearchParam("_sort", "string", "-date (newest first, the default) or date"),
+        SearchParam("_count", "number", f"Page size, default {DEFAULT_COUNT}, at most {MAX_COUNT}"),
+        SearchParam("_offset", "number", "Index of the first Observation on the page"),
+    ),
 )
 
 

@@ -20,8 +20,8 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from epr.fhir.capability import ResourceCapability, SearchParam, register_resource
 from epr.fhir.errors import FHIRError, invalid_value
+from epr.fhir.registry import Capability, SearchParam
 from epr.fhir.resources import codeable_concept, concept_codes, concept_text, validated
 from epr.fhir.search import check_parameters, paging
 from records.models import EthnicCategory, NHSNumberStatus, Patient, Sex
@@ -49,20 +49,17 @@ SUBSETTED = {
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 
-register_resource(
-    ResourceCapability(
-        type="Patient",
-        profile=PROFILE,
-        interactions=("read", "create", "update", "search-type"),
-        search_params=(
-            SearchParam("identifier", "token", f"{NHS_NUMBER_SYSTEM}|<NHS number>, or the hospital number"),
-            SearchParam("family", "string", "Part of the family name; case and accents ignored"),
-            SearchParam("given", "string", "Part of a given name; case and accents ignored"),
-            SearchParam("birthdate", "date", "Exact date of birth, YYYY-MM-DD"),
-            SearchParam("_count", "number", f"Page size, default {DEFAULT_COUNT}, at most {MAX_COUNT}"),
-            SearchParam("_offset", "number", "Index of the first result on the page"),
-        ),
-    )
+CAPABILITY = Capability(
+    profile=PROFILE,
+    interactions=("read", "create", "update", "search-type"),
+    search_params=(
+        SearchParam("identifier", "token", f"{NHS_NUMBER_SYSTEM}|<NHS number>, or the hospital number"),
+        SearchParam("family", "string", "Part of the family name; case and accents ignored"),
+        SearchParam("given", "string", "Part of a given name; case and accents ignored"),
+        SearchParam("birthdate", "date", "Exact date of birth, YYYY-MM-DD"),
+        SearchParam("_count", "number", f"Page size, default {DEFAULT_COUNT}, at most {MAX_COUNT}"),
+        SearchParam("_offset", "number", "Index of the first result on the page"),
+    ),
 )
 
 

@@ -79,3 +79,9 @@ def test_the_patient_page_sections_and_banner(client, users, admitted):
         }
         client.logout()
     _matches_snapshot("patient_page", seen)
+
+
+def test_the_oauth_scopes_are_built_from_the_fhir_resources():
+    from epr.fhir.registry import fhir_scopes
+
+    _matches_snapshot("oauth_scopes", fhir_scopes())

@@ -22,6 +22,7 @@ from epr.audit.services import audit_record
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from epr.fhir.search import bounded_query
+from epr.fhir.views import Caller, FHIRView, refused
 from epr.parsing import ascii_int
 from records import services
 from records.errors import RecordError
@@ -34,7 +35,6 @@ from records.fhir.views.observations import (
     get_patient_or_404,
     keep_search_parameters,
 )
-from records.fhir.views.patients import Caller, FHIRView, refused
 from records.models import AllergyIntolerance, Patient, Problem
 
 

@@ -1,125 +1,28 @@
 """FHIR R4 API for Patient. Thin: authenticate, check access, call a selector or service, render.
-
-Two kinds of caller:
-- a member of staff (browser session, or a token bound to a user): patient-level access through
-  records.access like the record pages, and the same model permissions for writes;
-- a system client (client-credentials token, no user): allowed by the token's SMART-style system
-  scopes, with no care relationship; its application name goes on every audit row.
-"""
+The view kit (callers, scopes, preconditions) is the kernel's, epr/fhir/views.py."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
 from typing import Any
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import http_date
-from oauth2_provider.models import get_access_token_model
-from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from epr.audit import context as audit_context
 from epr.audit.models import Action
 from epr.audit.services import audit_patients_shown, audit_record
-from epr.fhir.capability import capability_statement
 from epr.fhir.errors import FHIRError
-from epr.fhir.renderers import FHIRJSONParser, FHIRJSONRenderer, PlainJSONParser, PlainJSONRenderer
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from epr.fhir.search import bounded_query
+from epr.fhir.transactions import Outcomes, TransactionContext
+from epr.fhir.views import Caller, FHIRView, expected_version, refused, with_preconditions
 from records import services
 from records.access import Level, edit_level
 from records.errors import NoRelationship, RecordError, StaleEdit
 from records.fhir import patients as fhir
+from records.fhir.observations import in_entry
 from records.models import Patient
 from records.selectors import patients as selectors
-
-AccessToken = get_access_token_model()
-
-
-def system_token(request: Request) -> Any:
-    """The access token of a system client (client credentials: no user), else None."""
-    token = request.auth
-    return token if isinstance(token, AccessToken) and token.user_id is None else None
-
-
-def scopes_for(resource_type: str, method: str) -> frozenset[str]:
-    mode = "read" if method in SAFE_METHODS else "write"
-    return frozenset({f"system/*.{mode}", f"system/{resource_type}.{mode}"})
-
-
-class StaffOrScopedClient(BasePermission):
-    """Staff must be signed in; a system client needs a read or write scope for the resource type."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        token = system_token(request)
-        if token is None:
-            return bool(request.user and request.user.is_authenticated)
-        needed = scopes_for(view.resource_type, request.method)
-        if set(token.scope.split()) & needed:
-            return True
-        self.message = f"This client's token has none of the scopes {', '.join(sorted(needed))}."
-        return False
-
-
-@dataclass(frozen=True)
-class Caller:
-    user: Any  # the member of staff, or None for a system client
-
-    @property
-    def is_system(self) -> bool:
-        return self.user is None
-
-
-class FHIRView(APIView):
-    renderer_classes = [FHIRJSONRenderer, PlainJSONRenderer]
-    parser_classes = [FHIRJSONParser, PlainJSONParser]
-    permission_classes = [StaffOrScopedClient]
-    resource_type = "Patient"
-
-    uses_database = True  # False where the view reads nothing from the database
-
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        # One transaction per API call, so a statement timeout can bound every query it makes (one
-        # costly search must not hold a database connection for seconds). Errors are answered inside
-        # dispatch, so refusals and their audit rows still commit.
-        if not self.uses_database:
-            return super().dispatch(request, *args, **kwargs)
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                # SET LOCAL, as a function that takes a parameter: until this transaction ends.
-                timeout = f"{int(settings.FHIR_STATEMENT_TIMEOUT_MS)}ms"
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
-            return super().dispatch(request, *args, **kwargs)
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        # Say which application called on every audit row written during this request.
-        if isinstance(request.auth, AccessToken):
-            name = request.auth.application.name if request.auth.application_id else ""
-            self._audit_token = audit_context.activate(replace(audit_context.current(), api_client=name))
-
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        token = getattr(self, "_audit_token", None)
-        if token is not None:
-            audit_context.reset(token)
-            self._audit_token = None
-        return super().finalize_response(request, response, *args, **kwargs)
-
-    def caller(self) -> Caller:
-        return Caller(user=None if system_token(self.request) else self.request.user)
-
-    def base_url(self) -> str:
-        return self.request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("/metadata")
-
-
-def refused(message: str) -> FHIRError:
-    return FHIRError(message, status_code=403, code="forbidden")
 
 
 def _not_found(patient_id: int) -> FHIRError:
@@ -149,62 +52,6 @@ def _business_rule(exc: RecordError) -> FHIRError:
     )
 
 
-_VERSION = re.compile(r'^(?:W/)?"(\d+)"$')
-
-
-def expected_version(request: Request, resource: Any) -> int:
-    """The version the client based its change on: If-Match W/"n", else meta.versionId."""
-    header = request.headers.get("If-Match", "").strip()
-    if header:
-        match = _VERSION.match(header)
-        if match is None:
-            raise FHIRError('If-Match must be a version ETag such as W/"3".', code="invalid")
-        return int(match.group(1))
-    version = resource.meta.versionId if resource.meta else None
-    if version is None or not str(version).isdigit():
-        raise FHIRError(
-            'Say which version you changed: send If-Match: W/"<versionId>" or meta.versionId.',
-            code="required",
-            expression=["Patient.meta.versionId"],
-        )
-    return int(version)
-
-
-def _versions_in(header: str) -> set[str]:
-    """The version numbers (or "*") an If-Match / If-None-Match header lists; weak or strong tags alike."""
-    found = set()
-    for tag in header.split(","):
-        tag = tag.strip()
-        if tag == "*":
-            found.add("*")
-        elif match := _VERSION.match(tag):
-            found.add(match.group(1))
-    return found
-
-
-def with_preconditions(request: Request, response: Response) -> Response:
-    """A read honouring If-Match (412 unless the resource is at a listed version) and If-None-Match
-    (304 when the client already holds this version), by the response's ETag."""
-    current = _VERSION.match(response.get("ETag", ""))
-    version = current.group(1) if current else None
-    if_match = request.headers.get("If-Match", "").strip()
-    if if_match:
-        listed = _versions_in(if_match)
-        if version is None or not ({"*", version} & listed):
-            raise FHIRError(
-                f"The resource is at version {version}, not the one If-Match names: read it again.",
-                status_code=412,
-                code="conflict",
-            )
-    if_none_match = request.headers.get("If-None-Match", "").strip()
-    if if_none_match and version is not None and {"*", version} & _versions_in(if_none_match):
-        not_modified = Response(status=304)
-        for header in ("ETag", "Last-Modified"):
-            not_modified[header] = response[header]
-        return not_modified
-    return response
-
-
 def patient_response(patient: Patient, *, status: int = 200) -> Response:
     response = Response(fhir.patient_resource(patient), status=status)
     response["ETag"] = etag(patient.version)
@@ -212,18 +59,10 @@ def patient_response(patient: Patient, *, status: int = 200) -> Response:
     return response
 
 
-class CapabilityView(FHIRView):
-    # The CapabilityStatement describes the server, not patients: anyone may read it.
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def get(self, request: Request) -> Response:
-        statement = capability_statement(base_url=self.base_url(), date=timezone.localdate().isoformat())
-        return Response(validated(statement))
-
-
 class PatientTypeView(FHIRView):
     """GET /Patient (search) and POST /Patient (create)."""
+
+    resource_type = "Patient"
 
     def get(self, request: Request) -> Response:
         search = fhir.parse_search(bounded_query(request.query_params))
@@ -270,6 +109,8 @@ class PatientTypeView(FHIRView):
 class PatientInstanceView(FHIRView):
     """GET /Patient/<id> (read) and PUT /Patient/<id> (version-aware update)."""
 
+    resource_type = "Patient"
+
     def get(self, request: Request, id: int) -> Response:
         return with_preconditions(request, patient_response(open_patient(self.caller(), id)))
 
@@ -301,11 +142,26 @@ class PatientInstanceView(FHIRView):
         return patient_response(patient)
 
 
-class UnknownEndpointView(FHIRView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    uses_database = False
+def check_staff_may_register(caller: Caller, index: int) -> None:
+    if not caller.user.has_perm("records.add_patient"):
+        raise refused(f"Bundle.entry[{index}]: you may not register patients.")
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        raise FHIRError(f"No FHIR endpoint at {request.path}.", status_code=404, code="not-supported")
+
+def create_patients(context: TransactionContext, items: list[tuple[int, Any]]) -> Outcomes:
+    """A transaction's Patient entries: each registered, and kept by entry index for later parts."""
+    full_urls: set[str] = set()
+    for index, entry in items:
+        if entry.fullUrl and entry.fullUrl in full_urls:
+            raise FHIRError(
+                f"Bundle.entry[{index}]: fullUrl {entry.fullUrl} is used twice.",
+                expression=[f"Bundle.entry[{index}].fullUrl"],
+            )
+        full_urls.add(entry.fullUrl or "")
+        try:
+            values = fhir.demographics_from_resource(entry.resource)
+            context.created[index] = services.patient_register(registered_by=context.caller.user, **values)
+        except FHIRError as exc:
+            raise in_entry(exc, index) from exc
+        except RecordError as exc:
+            raise in_entry(_business_rule(exc), index) from exc
+    return {index: (f"Patient/{context.created[index].pk}", True) for index, _ in items}

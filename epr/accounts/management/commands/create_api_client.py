@@ -1,9 +1,9 @@
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from epr.accounts.services import api_client_create
+from epr.fhir.registry import fhir_scopes
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, name: str, scope: str, **options: Any) -> None:
         scopes = scope.split()
-        known = cast("dict[str, str]", settings.OAUTH2_PROVIDER["SCOPES"])
+        known = fhir_scopes()
         unknown = [s for s in scopes if s not in known]
         if not scopes or unknown:
             raise CommandError(f"Unknown scope(s) {unknown or scopes}. Known: {', '.join(known)}")

@@ -3,6 +3,6 @@ would make clients drop the body."""
 
 from django.urls import path
 
-from records.fhir.views import observations as fhir_observation_views
+from epr.fhir.views import TransactionView
 
-urlpatterns = [path("", fhir_observation_views.TransactionView.as_view())]
+urlpatterns = [path("", TransactionView.as_view())]
