@@ -32,8 +32,9 @@ dev: install ## Same as run but with DEBUG on (technical error pages, static fil
 test: install ## Run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) -m pytest
 
-check: install ## Lint, layer contracts, type check and migration check
+check: install ## Lint, formatting, layer contracts, type check and migration check
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	.venv/bin/lint-imports
 	DATABASE_URL=$${DATABASE_URL:-postgres://localhost/unused} $(PY) -m mypy
 	$(PY) manage.py makemigrations --check --dry-run

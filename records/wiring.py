@@ -18,6 +18,19 @@ from records.fhir import patients as fhir_patients
 from records.fhir.views import clinical as clinical_api
 from records.fhir.views import observations as observations_api
 from records.fhir.views import patients as patients_api
+from records.models import (
+    BreakGlassAccess,
+    CareRelationship,
+    PatientGroupObjectPermission,
+    PatientLink,
+    PatientMerge,
+    PatientUserObjectPermission,
+    SubjectAccessRequest,
+)
+from records.registries.subject_access import register_not_exported, register_section
+from records.registries.timeline import register_source
+from records.selectors import subject_access as subject_access_selectors
+from records.selectors import timeline as timeline_selectors
 from records.selectors.patients import alert_counts, wards_for_user
 
 
@@ -299,6 +312,34 @@ FHIR_RESOURCES = (
     ),
 )
 
+# Patient-linked rows that are not entries of the record, so not in a subject-access export.
+NOT_EXPORTED = {
+    CareRelationship: "who may open the record (derived from admissions); shown as the access log",
+    BreakGlassAccess: "each use is in the access log, with its reason",
+    PatientMerge: "identity administration: a merged record's entries are exported under the survivor",
+    PatientLink: "identity administration: a link between two records of one person",
+    SubjectAccessRequest: "the request itself, kept by information governance",
+    PatientGroupObjectPermission: "the permissions a care relationship grants, not the record",
+    PatientUserObjectPermission: "the permissions a care relationship grants, not the record",
+}
+
+
+def _subject_access_and_timeline() -> None:
+    for section in subject_access_selectors.RECORD_SECTIONS:
+        register_section(
+            section.key,
+            section.title,
+            section.collect,
+            order=section.order,
+            table=section.table,
+            models=section.models,
+        )
+    for model, reason in NOT_EXPORTED.items():
+        register_not_exported(model, reason)
+    for source in timeline_selectors.RECORD_SOURCES:
+        register_source(source)
+
+
 register_app_urls("records.urls")
 _role_permissions()
 _menu()
@@ -306,3 +347,4 @@ _landings()
 register_access_log_names(ACCESS_LOG_NAMES)
 for resource in FHIR_RESOURCES:
     register_fhir_resource(resource)
+_subject_access_and_timeline()

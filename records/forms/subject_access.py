@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from epr.forms import MemorableDateField, NHSFormMixin
 from records.models import RequesterKind
-from records.selectors.subject_access import ExportSection, SectionEntry
+from records.registries.subject_access import SectionEntry
+from records.selectors.subject_access import ExportSection
 
 # Suggestions for the reason field; any reason may be typed.
 REDACTION_REASONS = (

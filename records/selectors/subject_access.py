@@ -1,17 +1,6 @@
-"""What a subject-access export contains: a registry of sections, each collecting one kind of entry.
-
-Every kind of entry in the record contributes a section without the export knowing it:
-
-    from records.selectors.subject_access import SectionEntry, register_section
-
-    def _care_plans(patient):
-        return [SectionEntry(id=str(p.pk), when=p.created_at, summary=p.title, details={...})
-                for p in CarePlan.objects.filter(patient=patient)]
-
-    register_section("care-plans", "Care plans", _care_plans, order=70)
-
-Register at import time of a module that is always loaded (the app's selectors, or its
-AppConfig.ready); higher apps (prescribing, orders) may register too, since calls go down.
+"""What a subject-access export contains: the registered sections (records/registries/
+subject_access.py) collected for one patient, and records' own sections (RECORD_SECTIONS, registered
+by wiring.py).
 
 Decisions, recorded here because they are the trust's answer to "what did you send me?":
 - The whole record is exported, entries marked entered-in-error included and marked as such:
@@ -25,10 +14,8 @@ Decisions, recorded here because they are the trust's answer to "what did you se
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from epr.accounts.models import User
@@ -37,85 +24,26 @@ from epr.audit.models import Action
 from epr.audit.selectors import describe
 from epr.audit.services import audit_patients_shown
 from records.models import (
+    AllergyIntolerance,
     AllergyKind,
+    CarePlan,
     ClinicalAlert,
     ClinicalNote,
+    Encounter,
     EntryStatus,
     NoteStatus,
     ObservationSet,
     Patient,
+    Problem,
     SpO2ScaleSetting,
     SubjectAccessRequest,
     SubjectAccessStatus,
+    TreatmentEscalationPlan,
+    WardStay,
 )
 from records.models.notes import note_rows
+from records.registries.subject_access import Section, SectionEntry, sections
 from records.selectors import patients as selectors
-
-__all__ = [
-    "ExportSection",
-    "Redaction",
-    "Section",
-    "SectionEntry",
-    "collect_export",
-    "open_requests_for_user",
-    "register_section",
-    "requests_of",
-    "section_titles",
-    "sections",
-    "unregister_section",
-]
-
-
-@dataclass(frozen=True)
-class SectionEntry:
-    """One entry of the record. `details` maps a label to a JSON-friendly value (str, number, bool,
-    None, date, datetime or Decimal); `rows` are sub-entries (e.g. the ward stays of an admission)."""
-
-    id: str
-    when: datetime | date | None
-    summary: str
-    details: dict[str, Any] = field(default_factory=dict)
-    rows: tuple[dict[str, Any], ...] = ()
-    entered_in_error: bool = False
-
-
-Collector = Callable[[Patient], list[SectionEntry]]
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    title: str
-    collect: Collector
-    order: int = 100
-    table: bool = False  # print the entries as rows of one table (short, uniform entries)
-
-
-_sections: dict[str, Section] = {}
-_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-def register_section(
-    key: str, title: str, collect: Collector, *, order: int = 100, table: bool = False
-) -> None:
-    if not _KEY.match(key):
-        raise ValueError(f"Section key {key!r}: use lower-case letters, digits and hyphens.")
-    existing = _sections.get(key)
-    if existing is not None and existing.collect is not collect:
-        raise ValueError(f"A subject-access section {key!r} is already registered.")
-    _sections[key] = Section(key=key, title=title, collect=collect, order=order, table=table)
-
-
-def unregister_section(key: str) -> None:
-    _sections.pop(key, None)
-
-
-def sections() -> list[Section]:
-    return sorted(_sections.values(), key=lambda s: (s.order, s.title))
-
-
-def section_titles() -> dict[str, str]:
-    return {s.key: s.title for s in sections()}
 
 
 @dataclass(frozen=True)
@@ -368,6 +296,27 @@ def _spo2_scales(patient: Patient) -> list[SectionEntry]:
     ]
 
 
+def _escalation_plans(patient: Patient) -> list[SectionEntry]:
+    plans = TreatmentEscalationPlan.objects.filter(patient=patient).select_related("recorded_by")
+    return [
+        SectionEntry(
+            id=str(p.pk),
+            when=p.recorded_at,
+            summary=f"{p.get_cpr_decision_display()}; {p.get_escalation_level_display()}",
+            details={
+                "Senior clinician responsible": p.decided_by,
+                "Discussed with": p.discussed_with,
+                "Note": p.note,
+                "Review by": p.review_date,
+                "Recorded by": _person(p.recorded_by),
+                "Entered in error because": p.error_reason,
+            },
+            entered_in_error=p.status == EntryStatus.ENTERED_IN_ERROR,
+        )
+        for p in plans.order_by("recorded_at", "pk")
+    ]
+
+
 def _alerts(patient: Patient) -> list[SectionEntry]:
     alerts = (
         ClinicalAlert.objects.filter(patient=patient).select_related("acknowledged_by").order_by("raised_at")
@@ -486,16 +435,31 @@ def _audit_trail(patient: Patient) -> list[SectionEntry]:
     ]
 
 
-register_section("demographics", "Personal details", _demographics, order=10)
-register_section("admissions", "Admissions and ward stays", _admissions, order=20)
-register_section("allergies", "Allergies and intolerances", _allergies, order=30)
-register_section("problems", "Problems and diagnoses", _problems, order=40)
-register_section("observations", "Observations and NEWS2 scores", _observations, order=50)
-register_section("spo2-scale", "SpO2 scale decisions", _spo2_scales, order=55)
-register_section("alerts", "Clinical alerts", _alerts, order=60)
-register_section("care-plans", "Care plans", _care_plans, order=70)
-register_section("notes", "Clinical notes", _notes, order=80)
-register_section("access-log", "Who accessed this record", _audit_trail, order=1000, table=True)
+RECORD_SECTIONS = (
+    Section("demographics", "Personal details", _demographics, order=10, models=(Patient,)),
+    Section("admissions", "Admissions and ward stays", _admissions, order=20, models=(Encounter, WardStay)),
+    Section("allergies", "Allergies and intolerances", _allergies, order=30, models=(AllergyIntolerance,)),
+    Section("problems", "Problems and diagnoses", _problems, order=40, models=(Problem,)),
+    Section(
+        "observations",
+        "Observations and NEWS2 scores",
+        _observations,
+        order=50,
+        models=(ObservationSet,),
+    ),
+    Section("spo2-scale", "SpO2 scale decisions", _spo2_scales, order=55, models=(SpO2ScaleSetting,)),
+    Section(
+        "escalation-plans",
+        "Resuscitation and treatment escalation decisions",
+        _escalation_plans,
+        order=58,
+        models=(TreatmentEscalationPlan,),
+    ),
+    Section("alerts", "Clinical alerts", _alerts, order=60, models=(ClinicalAlert,)),
+    Section("care-plans", "Care plans", _care_plans, order=70, models=(CarePlan,)),
+    Section("notes", "Clinical notes", _notes, order=80, models=(ClinicalNote,)),
+    Section("access-log", "Who accessed this record", _audit_trail, order=1000, table=True),
+)
 
 
 # Reads of the requests themselves ------------------------------------------------------------

@@ -1,16 +1,14 @@
-"""One chronological view of a patient's record, assembled from sources that each kind of entry
-registers (one query per source, so the page cost does not grow with the record)."""
+"""One chronological view of a patient's record, assembled from the registered sources
+(records/registries/timeline.py), and records' own sources (RECORD_SOURCES, registered by wiring.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 from heapq import merge
 from itertools import islice
-from typing import Any
 
-from django.db.models import Model, Q
+from django.db.models import Q
 
 from records.models import (
     AlertTrigger,
@@ -24,51 +22,7 @@ from records.models import (
     Problem,
     WardStay,
 )
-
-
-@dataclass(frozen=True)
-class TimelineItem:
-    at: datetime
-    kind: str
-    title: str
-    detail: str
-    by: str
-    entered_in_error: bool = False
-    history_kind: str = ""  # a key of HISTORY_MODELS when the entry has versions to look back at
-    entry_id: int | None = None
-    raised: tuple[str, ...] = ()  # alerts this entry raised or updated, shown under it
-
-
-Fetch = Callable[[Patient, datetime | None, datetime | None, int], Iterable[TimelineItem]]
-_sources: dict[str, tuple[str, Fetch]] = {}
-HISTORY_MODELS: dict[str, type[Model]] = {}
-
-
-# Which entries of a kind are part of the record for everyone (e.g. not someone else's draft note).
-_VISIBLE: dict[str, Q] = {}
-_VISIBLE_VERSION: dict[str, Callable[[Any], bool]] = {}
-
-
-def register_source(
-    kind: str,
-    label: str,
-    fetch: Fetch,
-    *,
-    history_model: type[Model] | None = None,
-    visible: Q | None = None,
-    visible_version: Callable[[Any], bool] | None = None,
-) -> None:
-    _sources[kind] = (label, fetch)
-    if history_model is not None:
-        HISTORY_MODELS[kind] = history_model
-    if visible is not None:
-        _VISIBLE[kind] = visible
-    if visible_version is not None:
-        _VISIBLE_VERSION[kind] = visible_version
-
-
-def source_labels() -> dict[str, str]:
-    return {kind: label for kind, (label, _) in _sources.items()}
+from records.registries.timeline import TimelineItem, TimelineSource, history_models, sources
 
 
 def _window(queryset, field: str, since, until, limit: int):
@@ -83,9 +37,11 @@ def timeline(
     patient: Patient, *, kinds: Iterable[str] | None = None, since=None, until=None, limit: int = 100
 ) -> list[TimelineItem]:
     """The newest `limit` items across the chosen sources, newest first."""
-    chosen = [k for k in (kinds or _sources) if k in _sources]
+    registered = sources()
+    chosen = [k for k in (kinds or registered) if k in registered]
     streams = [
-        sorted(_sources[k][1](patient, since, until, limit), key=lambda i: i.at, reverse=True) for k in chosen
+        sorted(registered[k].fetch(patient, since, until, limit), key=lambda i: i.at, reverse=True)
+        for k in chosen
     ]
     return list(islice(merge(*streams, key=lambda i: i.at, reverse=True), limit))
 
@@ -286,36 +242,39 @@ def _careplans(patient, since, until, limit):
         )
 
 
-register_source("admissions", "Admissions and transfers", _admissions, history_model=Encounter)
-register_source("allergies", "Allergies", _allergies, history_model=AllergyIntolerance)
-register_source("problems", "Problems", _problems, history_model=Problem)
-register_source("observations", "Observations", _observations, history_model=ObservationSet)
-# A note's drafts, before it was signed, were never part of the record.
-register_source(
-    "notes",
-    "Notes",
-    _notes,
-    history_model=ClinicalNote,
-    visible=Q(signed_at__isnull=False),
-    visible_version=lambda version: version.signed_at is not None,
+RECORD_SOURCES = (
+    TimelineSource("admissions", "Admissions and transfers", _admissions, history_model=Encounter),
+    TimelineSource("allergies", "Allergies", _allergies, history_model=AllergyIntolerance),
+    TimelineSource("problems", "Problems", _problems, history_model=Problem),
+    TimelineSource("observations", "Observations", _observations, history_model=ObservationSet),
+    # A note's drafts, before it was signed, were never part of the record.
+    TimelineSource(
+        "notes",
+        "Notes",
+        _notes,
+        history_model=ClinicalNote,
+        visible=Q(signed_at__isnull=False),
+        visible_version=lambda version: version.signed_at is not None,
+    ),
+    TimelineSource("alerts", "Alerts", _alerts),
+    TimelineSource("careplans", "Care plans", _careplans, history_model=CarePlan),
 )
-register_source("alerts", "Alerts", _alerts)
-register_source("careplans", "Care plans", _careplans, history_model=CarePlan)
 
 
 def _visible(kind: str, patient: Patient):
-    return HISTORY_MODELS[kind].objects.filter(patient=patient).filter(_VISIBLE.get(kind, Q()))
+    source = sources()[kind]
+    return history_models()[kind].objects.filter(patient=patient).filter(source.visible or Q())
 
 
 def entry_as_of(kind: str, patient: Patient, entry_id: int, when: datetime):
     """The entry as it stood at `when` (its historical version), or None if it did not exist yet."""
-    model = HISTORY_MODELS[kind]
+    model = history_models()[kind]
     entry = _visible(kind, patient).get(pk=entry_id)
     try:
         version = entry.history.as_of(when)
     except model.DoesNotExist:
         return None
-    shown = _VISIBLE_VERSION.get(kind)
+    shown = sources()[kind].visible_version
     return version if shown is None or shown(version) else None
 
 

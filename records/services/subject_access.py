@@ -25,14 +25,9 @@ from records.models import (
     SubjectAccessRequest,
     SubjectAccessStatus,
 )
+from records.registries.subject_access import SectionEntry, section_titles
 from records.rules import subject_access as sar_rules
-from records.selectors.subject_access import (
-    ExportSection,
-    Redaction,
-    SectionEntry,
-    collect_export,
-    section_titles,
-)
+from records.selectors.subject_access import ExportSection, Redaction, collect_export
 
 logger = logging.getLogger(__name__)
 

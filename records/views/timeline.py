@@ -12,6 +12,7 @@ from django.utils import timezone
 from epr.forms import DateInput, NHSFormMixin
 from epr.parsing import parse_local_datetime
 from records.access import Level
+from records.registries.timeline import history_models, source_labels
 from records.selectors import patients as selectors
 from records.selectors import timeline as timeline
 from records.views.patients import patient_page
@@ -24,7 +25,7 @@ class TimelineFilter(NHSFormMixin, forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kinds"].choices = list(timeline.source_labels().items())
+        self.fields["kinds"].choices = list(source_labels().items())
         self.fields["kinds"].widget.attrs["class"] = "nhsuk-checkboxes__input"
 
 
@@ -83,11 +84,11 @@ def _fields(instance) -> list[tuple[str, object]]:
 def entry_history(
     request: HttpRequest, opened: selectors.PatientView, kind: str, entry_id: int
 ) -> HttpResponse:
-    if kind not in timeline.HISTORY_MODELS:
+    if kind not in history_models():
         raise Http404
     try:
         entry, versions = timeline.entry_versions(kind, opened.patient, entry_id)
-    except timeline.HISTORY_MODELS[kind].DoesNotExist as exc:
+    except history_models()[kind].DoesNotExist as exc:
         raise Http404("No such entry for this patient.") from exc
     as_of_text = request.GET.get("as_of", "")
     as_of = as_of_state = None

@@ -85,3 +85,29 @@ def test_the_oauth_scopes_are_built_from_the_fhir_resources():
     from epr.fhir.registry import fhir_scopes
 
     _matches_snapshot("oauth_scopes", fhir_scopes())
+
+
+def test_every_patient_linked_model_is_exported_or_listed_as_not_exported():
+    """A model holding a patient's data that no subject-access section exports, and that is not listed
+    as deliberately left out, would be silently missing from what the patient is sent."""
+    from django.apps import apps
+
+    from records.models import Patient
+    from records.registries.subject_access import exported_models, not_exported
+
+    def linked_to_patient(model) -> bool:
+        return any(
+            f.many_to_one and f.concrete and f.related_model is Patient for f in model._meta.get_fields()
+        )
+
+    def is_history(model) -> bool:  # django-simple-history's versions of a model that is covered
+        return model.__name__.startswith("Historical") and hasattr(model, "instance_type")
+
+    covered = exported_models() | set(not_exported())
+    missing = [
+        model._meta.label
+        for model in apps.get_models()
+        if linked_to_patient(model) and not is_history(model) and model not in covered
+    ]
+    assert missing == []
+    assert all(not_exported().values()), "each exclusion says why"

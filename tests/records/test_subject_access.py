@@ -17,8 +17,8 @@ from epr.audit.models import Action, AuditEvent
 from records import services
 from records.errors import RecordError, StaleEdit
 from records.models import SubjectAccessRequest, SubjectAccessStatus
+from records.registries.subject_access import SectionEntry, register_section, unregister_section
 from records.rules import subject_access as sar_rules
-from records.selectors.subject_access import SectionEntry, register_section, unregister_section
 from tests.records.test_pages import login
 
 MARKING = "NHS Confidential Personal Data about a patient"
@@ -194,6 +194,7 @@ def test_export_end_to_end(
         "problems",
         "observations",
         "spo2-scale",
+        "escalation-plans",
         "alerts",
         "care-plans",
         "notes",
@@ -487,3 +488,23 @@ def test_managers_and_ig_see_open_requests_with_days_left_overdue_first(
     for user in (clerk, nurse):
         login(client, user)
         assert client.get(reverse("records:sar_deadlines")).status_code == 403
+
+
+def test_resuscitation_and_escalation_decisions_are_exported(admitted, doctor):
+    """Found by the guard that every patient-linked model is exported: CPR decisions were missing."""
+    from records.selectors.subject_access import collect_export
+    from tests.records.test_whiteboard import plan
+
+    first = plan(admitted.patient, doctor)
+    services.escalation_plan_mark_error(
+        marked_by=doctor, plan=first, expected_version=first.version, reason="Wrong patient"
+    )
+    plan(admitted.patient, doctor, cpr_decision="attempt", escalation_level="full")
+    sections, _ = collect_export(admitted.patient, redactions=[])
+    entries = next(s for s in sections if s.key == "escalation-plans").entries
+    assert [e.summary for e in entries] == [
+        "Do not attempt CPR (DNACPR); Ward-based care: not for intensive care",
+        "For attempted CPR; Full escalation, including intensive care",
+    ]
+    assert entries[0].entered_in_error and entries[0].details["Entered in error because"] == "Wrong patient"
+    assert entries[1].details["Senior clinician responsible"] == "Dr Dee, consultant"
