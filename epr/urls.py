@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider import views as oauth2_views
 
 from epr import views
@@ -23,6 +24,8 @@ urlpatterns = [
     path("fhir", include("epr.fhir.base_urls")),
     path("fhir/", include("epr.fhir.urls")),
     path("o/", include(oauth2_urlpatterns)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -19,6 +19,7 @@ from records.fhir.views import clinical as clinical_api
 from records.fhir.views import observations as observations_api
 from records.fhir.views import patients as patients_api
 from records.models import (
+    AlertKind,
     BreakGlassAccess,
     CareRelationship,
     PatientGroupObjectPermission,
@@ -27,8 +28,10 @@ from records.models import (
     PatientUserObjectPermission,
     SubjectAccessRequest,
 )
+from records.registries.alerts import AlertKindSpec, register_alert_kind
 from records.registries.subject_access import register_not_exported, register_section
 from records.registries.timeline import register_source
+from records.rules import alerts as alert_rules
 from records.selectors import subject_access as subject_access_selectors
 from records.selectors import timeline as timeline_selectors
 from records.selectors.patients import alert_counts, wards_for_user
@@ -340,6 +343,19 @@ def _subject_access_and_timeline() -> None:
         register_source(source)
 
 
+ALERT_KINDS = (
+    AlertKindSpec(
+        AlertKind.NEWS2,
+        AlertKind.NEWS2.label,
+        alert_rules.NEWS2_ACTING_ROLES,
+        response_required=True,
+        order=10,
+    ),
+    AlertKindSpec(
+        AlertKind.OBS_OVERDUE, AlertKind.OBS_OVERDUE.label, alert_rules.OVERDUE_ACTING_ROLES, order=20
+    ),
+)
+
 register_app_urls("records.urls")
 _role_permissions()
 _menu()
@@ -348,3 +364,5 @@ register_access_log_names(ACCESS_LOG_NAMES)
 for resource in FHIR_RESOURCES:
     register_fhir_resource(resource)
 _subject_access_and_timeline()
+for kind in ALERT_KINDS:
+    register_alert_kind(kind)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -19,7 +21,7 @@ class _SafeJSONParser(JSONParser):
     """JSON that Python and PostgreSQL can hold: no NUL characters, no nesting deep enough to
     exhaust the parser's recursion (both would otherwise surface as a 500)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
@@ -29,7 +31,7 @@ class _SafeJSONParser(JSONParser):
         return data
 
 
-def _holds_nul(value) -> bool:
+def _holds_nul(value: Any) -> bool:
     stack = [value]  # iterative: the parsed document may be nested nearly as deep as the parser allows
     while stack:
         item = stack.pop()

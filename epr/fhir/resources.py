@@ -40,7 +40,7 @@ def concept_text(concept: Any) -> str:
     if concept is None:
         return ""
     if concept.text:
-        return concept.text
+        return str(concept.text)
     return next((display or code or "" for _, code, display in concept_codes(concept)), "")
 
 
@@ -113,7 +113,7 @@ def _is_primitive_extension(value: Any) -> bool:
     return isinstance(value, dict)
 
 
-def parse_resource(data: Any, expected_type: str):
+def parse_resource(data: Any, expected_type: str) -> Any:
     """Validate incoming JSON as a resource of the expected type; 400/422 OperationOutcome otherwise."""
     if not isinstance(data, dict):
         raise FHIRError("The body must be a JSON object holding one FHIR resource.", code="structure")

@@ -134,7 +134,7 @@ def date_range(raw: str) -> tuple[str, datetime, datetime]:
 
 def _instant_range(g: dict[str, str | None]) -> tuple[datetime, datetime]:
     naive = datetime(  # noqa: DTZ001 - the zone is added just below
-        int(g["year"]),
+        int(g["year"] or 0),  # the pattern always matches a year
         int(g["month"] or 1),
         int(g["day"] or 1),
         int(g["hour"] or 0),

@@ -11,6 +11,7 @@ Two kinds of caller:
 from __future__ import annotations
 
 import re
+from contextvars import Token
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -55,7 +56,7 @@ class StaffOrScopedClient(BasePermission):
         token = system_token(request)
         if token is None:
             return bool(request.user and request.user.is_authenticated)
-        needed = scopes_for(view.resource_type, request.method)
+        needed = scopes_for(getattr(view, "resource_type", ""), request.method or "GET")
         if set(token.scope.split()) & needed:
             return True
         self.message = f"This client's token has none of the scopes {', '.join(sorted(needed))}."
@@ -72,12 +73,14 @@ class Caller:
 
 
 class FHIRView(APIView):
+    schema = None  # described by the CapabilityStatement, not the OpenAPI schema of the JSON APIs
     renderer_classes = [FHIRJSONRenderer, PlainJSONRenderer]
     parser_classes = [FHIRJSONParser, PlainJSONParser]
     permission_classes = [StaffOrScopedClient]
     resource_type = ""
 
     uses_database = True  # False where the view reads nothing from the database
+    _audit_token: Token[audit_context.AuditContext] | None = None
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         # One transaction per API call, so a statement timeout can bound every query it makes (one

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "oauth2_provider",
     "guardian",
     "simple_history",
@@ -184,6 +186,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "epr.fhir.errors.fhir_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI 3 schema of the JSON APIs (/api/schema/, browsable at /api/docs/), for signed-in staff
+# and API clients. The FHIR API is described by its own CapabilityStatement (/fhir/metadata) instead.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EPR JSON APIs",
+    "DESCRIPTION": "The EPR's JSON APIs other than FHIR (see /fhir/metadata for the FHIR R4 API).",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI's files come from the drf-spectacular-sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # Every query of one FHIR API call stops after this long (a costly search must not hold the database).
 FHIR_STATEMENT_TIMEOUT_MS = env.int("FHIR_STATEMENT_TIMEOUT_MS", default=5000)

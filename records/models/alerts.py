@@ -24,6 +24,8 @@ __all__ = [
 
 
 class AlertKind(models.TextChoices):
+    """records' own kinds; the field is open to every kind registered (records/registries/alerts.py)."""
+
     NEWS2 = "news2", "NEWS2 escalation"
     OBS_OVERDUE = "obs_overdue", "Observations overdue"
 
@@ -62,7 +64,9 @@ class ClinicalAlert(models.Model):
 
     key = models.CharField(max_length=100, unique=True, help_text="The key of the trigger that raised it.")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="clinical_alerts")
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    kind = models.CharField(
+        max_length=20, help_text="A registered alert kind (records/registries/alerts.py)."
+    )
     severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
     risk = models.CharField(max_length=15, blank=True, help_text="NEWS2 risk band of the latest trigger.")
     score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Latest NEWS2 total.")

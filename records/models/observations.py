@@ -8,6 +8,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from records.models.core import Encounter, Patient
+from records.rules import news2
 
 __all__ = ["EntryStatus", "ObservationSet", "OxygenDevice", "SpO2ScaleSetting"]
 
@@ -100,6 +101,13 @@ class ObservationSet(models.Model):
 
     def __str__(self) -> str:
         return f"Observations {self.taken_at:%d-%b-%Y %H:%M}"
+
+    @property
+    def news2_result(self) -> news2.News2Result | None:
+        """The NEWS2 the set was scored with when recorded, or None if it was not scored."""
+        if self.news2_total is None:
+            return None
+        return news2.News2Result(total=self.news2_total, scores=self.news2_scores, scale=self.spo2_scale)
 
     @property
     def is_complete_for_news2(self) -> bool:

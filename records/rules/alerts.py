@@ -8,21 +8,16 @@ from datetime import datetime
 
 from records.rules.news2 import Risk
 
-# The roles that act on each kind of alert (RCP Chart 4: the registered nurse, then the medical team).
-# Healthcare assistants take the observations, so they see overdue sets; pharmacists see neither.
-ACTING_ROLES: dict[str, frozenset[str]] = {
-    "news2": frozenset({"nurse", "doctor"}),
-    "obs_overdue": frozenset({"nurse", "hca"}),
-}
+# The roles that act on records' two kinds of alert (RCP Chart 4: the registered nurse, then the
+# medical team). Healthcare assistants take the observations, so they see overdue sets; pharmacists
+# see neither.
+NEWS2_ACTING_ROLES = frozenset({"nurse", "doctor"})
+OVERDUE_ACTING_ROLES = frozenset({"nurse", "hca"})
 
 _RISK_ORDER = {Risk.LOW: 0, Risk.LOW_MEDIUM: 1, Risk.MEDIUM: 2, Risk.HIGH: 3}
 
 # Outcomes of an escalation that close the alert; "review requested" keeps it open until the review.
 OUTCOMES_AWAITING_REVIEW = frozenset({"review_requested"})
-
-
-def acts_on(role: str, kind: str) -> bool:
-    return role in ACTING_ROLES.get(kind, frozenset())
 
 
 def risk_rank(risk: str) -> int:
@@ -37,13 +32,6 @@ def risk_rose(before: str, after: str) -> bool:
     return risk_rank(after) > risk_rank(before)
 
 
-def response_required(kind: str) -> bool:
-    """Every NEWS2 alert is raised at a red single parameter or a total of 5 or more (RCP Chart 4), and
-    each of those needs the medical team informed: so acknowledging one must say who, when and what came
-    of it. Overdue observations are answered by doing them."""
-    return kind == "news2"
-
-
 @dataclass(frozen=True)
 class ResponseErrors:
     errors: dict[str, str]
@@ -53,11 +41,14 @@ class ResponseErrors:
 
 
 def check_response(
-    *, kind: str, informed: str, informed_at: datetime | None, outcome: str, now: datetime
+    *, required: bool, informed: str, informed_at: datetime | None, outcome: str, now: datetime
 ) -> ResponseErrors:
-    """What is missing from a response to an alert, field by field."""
+    """What is missing from a response to an alert, field by field. Where a response is required (every
+    NEWS2 alert is raised at a red single parameter or a total of 5 or more, RCP Chart 4, and each needs
+    the medical team informed), it must say who was informed, when and what came of it; overdue
+    observations are answered by doing them."""
     errors: dict[str, str] = {}
-    if not response_required(kind):
+    if not required:
         return ResponseErrors(errors)
     if not informed.strip():
         errors["informed"] = "Enter the name of the clinician or team you informed"

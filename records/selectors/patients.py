@@ -48,7 +48,7 @@ from records.models import (
     Ward,
     WardStay,
 )
-from records.rules import alerts as alert_rules
+from records.registries.alerts import alert_kinds, kinds_acted_on_by
 from records.rules import patients as rules
 from records.selectors.wards import current_plan
 
@@ -341,7 +341,7 @@ def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalA
     no NEWS2 escalations), for patients they may still open. Active ones in triage order: urgent first,
     NEWS2 escalations before overdue observations, awaiting a response before awaiting review, then the
     longest waiting."""
-    kinds = [kind for kind in alert_rules.ACTING_ROLES if alert_rules.acts_on(user.role, kind)]
+    kinds = kinds_acted_on_by(user.role)
     queryset = (
         ClinicalAlert.objects.filter(kind__in=kinds)
         .filter(
@@ -357,7 +357,8 @@ def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalA
         queryset = queryset.filter(status__in=ACTIVE_ALERT_STATUSES)
     return queryset.select_related("patient", "observation_set", "acknowledged_by").order_by(
         Case(When(severity="urgent", then=Value(0)), default=Value(1)),
-        Case(When(kind="news2", then=Value(0)), default=Value(1)),  # a deteriorating patient before late obs
+        # By kind: a deteriorating patient (NEWS2) before late observations, as the kinds' order says.
+        Case(*[When(kind=k.code, then=Value(k.order)) for k in alert_kinds()], default=Value(1000)),
         Case(When(status=AlertStatus.OPEN, then=Value(0)), default=Value(1)),
         "needs_response_since",
         "pk",

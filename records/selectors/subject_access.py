@@ -42,6 +42,7 @@ from records.models import (
     WardStay,
 )
 from records.models.notes import note_rows
+from records.registries.alerts import alert_kind
 from records.registries.subject_access import Section, SectionEntry, sections
 from records.selectors import patients as selectors
 
@@ -325,10 +326,10 @@ def _alerts(patient: Patient) -> list[SectionEntry]:
         SectionEntry(
             id=str(a.pk),
             when=a.raised_at,
-            summary=f"{a.get_severity_display()}: {a.get_kind_display()}",
+            summary=f"{a.get_severity_display()}: {alert_kind(a.kind).label}",
             details={
                 "Raised": a.raised_at,
-                "Kind": a.get_kind_display(),
+                "Kind": alert_kind(a.kind).label,
                 "Severity": a.get_severity_display(),
                 "Message": a.message,
                 "Status": a.get_status_display(),

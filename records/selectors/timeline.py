@@ -22,6 +22,7 @@ from records.models import (
     Problem,
     WardStay,
 )
+from records.registries.alerts import alert_kind
 from records.registries.timeline import TimelineItem, TimelineSource, history_models, sources
 
 
@@ -216,7 +217,7 @@ def _alerts(patient, since, until, limit):
         yield TimelineItem(
             a.raised_at,
             "alerts",
-            f"{a.get_severity_display()}: {a.get_kind_display()}",
+            f"{a.get_severity_display()}: {alert_kind(a.kind).label}",
             f"{a.message} ({state})",
             "Decision support",
         )

@@ -34,10 +34,10 @@ from records.models import (
     Team,
     WardStay,
 )
+from records.registries.alerts import alert_kind
 from records.rules import alerts as alert_rules
 from records.rules import news2 as news2
 from records.services.access import care_access_sync
-from records.services.observations import result_of
 
 FIRST_OBSERVATIONS_DUE = timedelta(hours=1)
 
@@ -135,6 +135,7 @@ def alert_raise(
     Idempotent by `key`: a trigger seen before changes nothing and returns None. A trigger in a higher
     risk band than the response so far re-opens the alert (a new response is needed, and it is sent again).
     """
+    alert_kind(kind)  # an unregistered kind is refused: nobody's Alerts page would show it
     _lock_condition(patient_id, kind)
     if AlertTrigger.objects.filter(key=key).exists():
         return None
@@ -211,7 +212,7 @@ def _news2_message(result: news2.News2Result) -> str:
 
 
 def alert_raise_for_set(*, obs: ObservationSet) -> ClinicalAlert | None:
-    result = result_of(obs)
+    result = obs.news2_result
     if obs.status != EntryStatus.FINAL or result is None or result.escalation == news2.Escalation.NONE:
         return None
     severity = AlertSeverity.URGENT if result.escalation == news2.Escalation.URGENT else AlertSeverity.ALERT
@@ -238,7 +239,7 @@ def alerts_after_observations(*, obs: ObservationSet) -> None:
     """A complete set was recorded: it answers an overdue-observations alert, and a set that scores
     without escalating still updates the NEWS2 alert that is waiting, so the ward sees the latest score.
     An incomplete set (a weight, a pulse alone) answers neither."""
-    result = result_of(obs)
+    result = obs.news2_result
     if result is None:
         return
     now = timezone.now()
@@ -273,7 +274,7 @@ def alert_send_email(*, alert: ClinicalAlert) -> bool:
         return False
     send_mail(
         subject=f"EPR {locked.get_severity_display()} alert",
-        message=f"An {locked.get_kind_display()} alert needs a response in the EPR (alert {locked.pk}).",
+        message=f"An {alert_kind(locked.kind).label} alert needs a response in the EPR (alert {locked.pk}).",
         from_email=None,
         recipient_list=[address],
     )
@@ -305,7 +306,11 @@ def alert_acknowledge(
         raise RecordError(f"This alert was already answered by {_answered_by(locked)}.")
     now = timezone.now()
     problems = alert_rules.check_response(
-        kind=locked.kind, informed=informed, informed_at=informed_at, outcome=outcome, now=now
+        required=alert_kind(locked.kind).response_required,
+        informed=informed,
+        informed_at=informed_at,
+        outcome=outcome,
+        now=now,
     )
     if problems:
         first = next(iter(problems.errors.values()))
@@ -391,7 +396,7 @@ def alert_record_review(
 def observations_due_at(encounter: Encounter, last: ObservationSet | None) -> datetime:
     if last is None:
         return encounter.admitted_at + FIRST_OBSERVATIONS_DUE
-    result = result_of(last)
+    result = last.news2_result
     interval = result.monitoring_interval if result else timedelta(hours=4)
     return last.taken_at + interval
 

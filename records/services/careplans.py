@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from records.errors import RecordError, StaleEdit
+from records.errors import RecordError
 from records.models import CarePlan, CarePlanReview, CarePlanStatus, Patient
-from records.services.entries import strike_through
+from records.services.entries import lock_for_edit, strike_through
 from records.services.patients import patient_require_writable
 
 CAREPLAN_FIELDS = ("need", "problem", "goals", "interventions", "responsible", "team", "review_date")
@@ -49,12 +49,12 @@ def careplan_create(*, created_by, patient: Patient, **values: Any) -> CarePlan:
 
 
 def _lock_active(plan: CarePlan, expected_version: int | None) -> CarePlan:
-    locked = CarePlan.objects.select_for_update().get(pk=plan.pk)
-    if locked.status != CarePlanStatus.ACTIVE:
-        raise RecordError("This care plan is no longer active.")
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleEdit()
-    return locked
+    return lock_for_edit(
+        plan,
+        expected_version,
+        noun="care plan",
+        refuse=lambda p: "" if p.status == CarePlanStatus.ACTIVE else "This care plan is no longer active.",
+    )
 
 
 @transaction.atomic

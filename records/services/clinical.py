@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.terminology.models import CodeSystem
 from epr.terminology.selectors import concept, icd10_for_snomed
-from records.errors import RecordError, StaleEdit
+from records.errors import RecordError
 from records.models import (
     AllergyIntolerance,
     AllergyKind,
@@ -22,7 +22,7 @@ from records.models import (
     Problem,
     ProblemStatus,
 )
-from records.services.entries import strike_through
+from records.services.entries import lock_for_edit, strike_through
 from records.services.patients import patient_require_writable
 
 ALLERGY_FIELDS = (
@@ -119,15 +119,6 @@ def allergy_record_none_known(*, recorded_by, patient: Patient) -> AllergyIntole
     return allergy
 
 
-def _lock_for_change(obj: models.Model, expected_version: int | None):
-    locked = type(obj).objects.select_for_update().get(pk=obj.pk)
-    if locked.status == EntryStatus.ENTERED_IN_ERROR:
-        raise RecordError("This entry was marked as entered in error and cannot be changed.")
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleEdit()
-    return locked
-
-
 def _require_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if not reason:
@@ -145,7 +136,7 @@ def entry_amend(*, amended_by, entry, expected_version: int, changes: dict[str, 
     if unknown:
         raise TypeError(f"Fields that cannot be amended: {sorted(unknown)}")
     reason = _require_reason(reason)
-    locked = _lock_for_change(entry, expected_version)
+    locked = lock_for_edit(entry, expected_version)
     changed = [f for f, v in changes.items() if getattr(locked, f) != v]
     if not changed:
         return locked

@@ -1,14 +1,45 @@
-"""What every kind of clinical entry shares: it is never deleted, only struck through with a reason."""
+"""What every kind of clinical entry shares: it is changed only under a row lock and from the version
+the user saw, and it is never deleted, only struck through with a reason."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.db import models, transaction
+from django.db.models import QuerySet
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError, StaleEdit
 
 ENTERED_IN_ERROR = "entered-in-error"
+
+Row = TypeVar("Row", bound=models.Model)
+
+
+def lock_for_edit(
+    row: Row,
+    expected_version: int | None,
+    *,
+    noun: str = "entry",
+    refuse: Callable[[Row], str] | None = None,
+    queryset: QuerySet[Row] | None = None,
+) -> Row:
+    """The row, locked until the transaction ends, for a change. Refused, in this order: for the reason
+    `refuse` gives (a care plan no longer active); if it was struck through; and, with
+    expected_version, if someone changed it since the user opened it (StaleEdit, never a blind save).
+    Call inside the transaction that writes the change."""
+    source = queryset if queryset is not None else type(row)._default_manager.all()
+    locked = source.select_for_update().get(pk=row.pk)
+    reason = refuse(locked) if refuse is not None else ""
+    if reason:
+        raise RecordError(reason)
+    if getattr(locked, "status", None) == ENTERED_IN_ERROR:
+        raise RecordError(f"This {noun} was marked as entered in error and cannot be changed.")
+    if expected_version is not None and getattr(locked, "version", None) != expected_version:
+        raise StaleEdit()
+    return locked
 
 
 @transaction.atomic
@@ -25,11 +56,15 @@ def strike_through(
     reason = " ".join((reason or "").split())
     if not reason:
         raise RecordError("Give the reason the entry was made in error.", field="reason")
-    locked = type(entry).objects.select_for_update().get(pk=entry.pk)
-    if locked.status == ENTERED_IN_ERROR:
-        raise RecordError("This entry is already marked as entered in error.")
-    if expected_version is not None and getattr(locked, "version", None) != expected_version:
-        raise StaleEdit()
+    locked = lock_for_edit(
+        entry,
+        expected_version,
+        refuse=lambda row: (
+            "This entry is already marked as entered in error."
+            if getattr(row, "status", None) == ENTERED_IN_ERROR
+            else ""
+        ),
+    )
     locked.status = ENTERED_IN_ERROR
     setattr(locked, reason_field, reason)
     if hasattr(locked, "version"):

@@ -9,19 +9,20 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from records.errors import RecordError, StaleEdit
+from records.errors import RecordError
 from records.models import Encounter, EncounterStatus
+from records.services.entries import lock_for_edit
 
 
 @transaction.atomic
 def encounter_set_expected_discharge(
     *, set_by, encounter: Encounter, expected: date | None, expected_version: int
 ) -> Encounter:
-    locked = Encounter.objects.select_for_update().get(pk=encounter.pk)
-    if locked.status != EncounterStatus.ACTIVE:
-        raise RecordError("The patient has been discharged.")
-    if locked.version != expected_version:
-        raise StaleEdit()
+    locked = lock_for_edit(
+        encounter,
+        expected_version,
+        refuse=lambda e: "" if e.status == EncounterStatus.ACTIVE else "The patient has been discharged.",
+    )
     if expected is not None and expected < timezone.localdate():
         raise RecordError("The expected discharge date must be today or in the future", field="expected")
     if expected is not None and expected < timezone.localtime(locked.admitted_at).date():

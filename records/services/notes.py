@@ -15,6 +15,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError, StaleEdit
 from records.models import ClinicalNote, Encounter, FieldKind, NoteStatus, NoteTemplate, Patient
+from records.services.entries import lock_for_edit
 from records.services.patients import patient_require_writable
 
 TEXT_LIMITS = {FieldKind.TEXT: 500, FieldKind.TEXTAREA: 10_000}
@@ -112,12 +113,9 @@ def _reason(reason: str, what: str) -> str:
 
 
 def _lock(note: ClinicalNote, expected_version: int | None) -> ClinicalNote:
-    locked = ClinicalNote.objects.select_for_update().select_related("template").get(pk=note.pk)
-    if locked.status == NoteStatus.ENTERED_IN_ERROR:
-        raise RecordError("This note was marked as entered in error and cannot be changed.")
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleEdit()
-    return locked
+    return lock_for_edit(
+        note, expected_version, noun="note", queryset=ClinicalNote.objects.select_related("template")
+    )
 
 
 def _lock_draft(note: ClinicalNote, user, expected_version: int) -> ClinicalNote:
@@ -127,7 +125,7 @@ def _lock_draft(note: ClinicalNote, user, expected_version: int) -> ClinicalNote
     if locked.status != NoteStatus.DRAFT:
         raise RecordError("This note is already signed; amend it instead.")
     if locked.version != expected_version:
-        raise StaleEdit()
+        raise StaleEdit()  # checked after the author and state, so their messages come first
     return locked
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
+from epr.tasks import queue_after_commit
 from records.errors import AlreadySubmitted, RecordError
 from records.models import (
     Encounter,
@@ -19,6 +20,7 @@ from records.models import (
     SpO2ScaleSetting,
 )
 from records.rules import news2 as news2
+from records.services.alerts import alerts_after_observations, alerts_withdraw_for_set
 from records.services.entries import strike_through
 from records.services.patients import patient_require_writable
 
@@ -76,12 +78,6 @@ def score_set(obs: ObservationSet) -> None:
         return
     result = news2.news2(vitals, scale=obs.spo2_scale)
     obs.news2_total, obs.news2_scores, obs.news2_risk = result.total, result.scores, result.risk.value
-
-
-def result_of(obs: ObservationSet) -> news2.News2Result | None:
-    if obs.news2_total is None:
-        return None
-    return news2.News2Result(total=obs.news2_total, scores=obs.news2_scores, scale=obs.spo2_scale)
 
 
 def _check(values: dict[str, Any], taken_at: datetime) -> None:
@@ -156,24 +152,18 @@ def observation_set_record(
 
 
 def _after_observations(obs: ObservationSet) -> None:
-    from records.services.alerts import alerts_after_observations  # alerts build on observations
-
     alerts_after_observations(obs=obs)
 
 
 def queue_escalation(obs: ObservationSet) -> None:
-    result = result_of(obs)
+    result = obs.news2_result
     if result is None or result.escalation == news2.Escalation.NONE:
         return
-    from records.tasks import raise_news2_alert  # tasks import services: import here to avoid a cycle
-
-    transaction.on_commit(lambda: raise_news2_alert.delay(obs.pk))
+    queue_after_commit("records.tasks.raise_news2_alert", obs.pk)
 
 
 @transaction.atomic
 def observation_set_mark_error(*, marked_by, obs: ObservationSet, reason: str) -> ObservationSet:
-    from records.services.alerts import alerts_withdraw_for_set  # alerts build on observations
-
     locked = strike_through(entry=obs, marked_by=marked_by, reason=reason)
     alerts_withdraw_for_set(obs=locked, user=marked_by)
     return locked

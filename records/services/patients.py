@@ -9,9 +9,10 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records import signals
-from records.errors import RecordError, StaleEdit
+from records.errors import RecordError
 from records.models import NHSNumberStatus, Patient, PatientStatus
 from records.rules import patients as rules
+from records.services.entries import lock_for_edit
 
 DEMOGRAPHIC_FIELDS = (
     "nhs_number",
@@ -159,13 +160,6 @@ def patient_require_writable(patient: Patient) -> None:
         raise RecordError("This record is archived: nothing can be added to it.")
 
 
-def _lock_current(patient: Patient, expected_version: int | None) -> Patient:
-    locked = Patient.objects.select_for_update().get(pk=patient.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleEdit()
-    return locked
-
-
 @transaction.atomic
 def patient_update(
     *, updated_by, patient: Patient, expected_version: int, changes: dict[str, Any], reason: str = ""
@@ -174,7 +168,7 @@ def patient_update(
     unknown = [k for k in changes if k not in DEMOGRAPHIC_FIELDS]
     if unknown:
         raise TypeError(f"Unknown patient fields: {unknown}")
-    locked = _lock_current(patient, expected_version)
+    locked = lock_for_edit(patient, expected_version)
     if not locked.is_active:
         raise RecordError("This record is merged or archived and cannot be changed.")
     cleaned = _clean_demographics(changes, today=timezone.localdate())
@@ -204,7 +198,7 @@ def patient_rollback(
 ) -> Patient:
     """Write a new version whose demographics equal an earlier one; nothing is erased. The reason,
     when given, is kept in the history beside the version rolled back to."""
-    locked = _lock_current(patient, expected_version)
+    locked = lock_for_edit(patient, expected_version)
     if not locked.is_active:
         raise RecordError("This record is merged or archived and cannot be changed.")
     try:

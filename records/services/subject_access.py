@@ -3,20 +3,18 @@ reporting progress), downloaded (audited) and closed when sent."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date
 
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from epr.audit.context import Channel
 from epr.audit.models import Action
 from epr.audit.services import audit_record
+from epr.tasks import queue_after_commit
+from records import documents
 from records.errors import RecordError, StaleEdit
 from records.models import (
     Patient,
@@ -25,13 +23,12 @@ from records.models import (
     SubjectAccessRequest,
     SubjectAccessStatus,
 )
-from records.registries.subject_access import SectionEntry, section_titles
+from records.registries.subject_access import section_titles
 from records.rules import subject_access as sar_rules
-from records.selectors.subject_access import ExportSection, Redaction, collect_export
+from records.selectors.subject_access import collect_export
 
 logger = logging.getLogger(__name__)
 
-MARKING = "NHS Confidential Personal Data about a patient"
 EXPORT_FORMATS = ("pdf", "json")
 # Statuses from which an export may be (re)generated.
 GENERATABLE = (
@@ -140,9 +137,7 @@ def subject_access_queue_generation(*, requested_by, sar: SubjectAccessRequest) 
         obj=locked,
         detail={"status": locked.status},
     )
-    from records.tasks import generate_subject_access_export  # tasks import services: avoid a cycle
-
-    transaction.on_commit(lambda: generate_subject_access_export.delay(locked.pk))
+    queue_after_commit("records.tasks.generate_subject_access_export", locked.pk)
     return locked
 
 
@@ -176,10 +171,10 @@ def subject_access_generate(*, sar_id: int) -> SubjectAccessRequest | None:
         generated_at = timezone.now()
         step = "Writing the JSON file"
         _report(sar_id, 82, step)
-        json_bytes = render_json(sar, export_sections, applied, generated_at)
+        json_bytes = documents.subject_access_json(sar, export_sections, applied, generated_at)
         step = "Rendering the PDF"
         _report(sar_id, 85, step)
-        pdf_bytes = render_pdf(sar, export_sections, applied, generated_at)
+        pdf_bytes = documents.subject_access_pdf(sar, export_sections, applied, generated_at)
         step = "Saving the files"
         _report(sar_id, 95, step)
         return _finish(sar_id, pdf_bytes, json_bytes, generated_at, redacted=len(applied))
@@ -266,77 +261,3 @@ def subject_access_close(*, closed_by, sar: SubjectAccessRequest) -> SubjectAcce
         detail={"status": "closed"},
     )
     return locked
-
-
-# Rendering -----------------------------------------------------------------------------------
-
-
-def _entry_json(entry: SectionEntry) -> dict:
-    return {
-        "id": entry.id,
-        "when": entry.when,
-        "summary": entry.summary,
-        "entered_in_error": entry.entered_in_error,
-        "details": entry.details,
-        "rows": list(entry.rows),
-    }
-
-
-def _patient_json(patient: Patient) -> dict:
-    return {
-        "nhs_number": patient.nhs_number,
-        "hospital_number": patient.hospital_number,
-        "name": patient.display_name,
-        "date_of_birth": patient.date_of_birth,
-    }
-
-
-def render_json(
-    sar: SubjectAccessRequest, sections: list[ExportSection], redactions: list[Redaction], generated_at
-) -> bytes:
-    document = {
-        "marking": MARKING,
-        "export": "subject-access",
-        "organisation": settings.EPR_ORGANISATION_ODS,
-        "request": {
-            "id": sar.pk,
-            "received_on": sar.received_on,
-            "deadline": sar.deadline,
-            "requester": sar.requester_display,
-        },
-        "generated_at": generated_at,
-        "patient": _patient_json(sar.patient),
-        "sections": [
-            {"key": s.key, "title": s.title, "entries": [_entry_json(e) for e in s.entries]} for s in sections
-        ],
-        "redactions": [
-            {
-                "section": r.section,
-                "section_title": r.section_title,
-                "entry_id": r.entry_id,
-                "reason": r.reason,
-            }
-            for r in redactions
-        ],
-    }
-    return json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
-
-
-def render_pdf(
-    sar: SubjectAccessRequest, sections: list[ExportSection], redactions: list[Redaction], generated_at
-) -> bytes:
-    from weasyprint import HTML  # heavy import, needed only by the worker
-
-    html = render_to_string(
-        "records/subject_access/export_pdf.html",
-        {
-            "sar": sar,
-            "patient": sar.patient,
-            "sections": sections,
-            "redactions": redactions,
-            "generated_at": generated_at,
-            "marking": MARKING,
-            "organisation": settings.EPR_ORGANISATION_ODS,
-        },
-    )
-    return HTML(string=html).write_pdf()

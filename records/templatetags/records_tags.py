@@ -1,6 +1,7 @@
 from django import template
 from django.utils import timezone
 
+from records.registries.alerts import alert_kind
 from records.rules import patients as rules
 
 register = template.Library()
@@ -35,3 +36,9 @@ def waited_short(since, now=None) -> str:
     if days:
         return f"{days}d {hours}h"
     return f"{hours}h {minutes}m" if hours else f"{minutes}m"
+
+
+@register.filter
+def alert_kind_label(code: str) -> str:
+    """What the registered kind of alert is called ("NEWS2 escalation")."""
+    return alert_kind(code).label

@@ -21,14 +21,13 @@ from records.errors import AlreadySubmitted, RecordError
 from records.forms.alerts import AlertAcknowledgeForm, AlertResponseForm, AlertReviewForm
 from records.forms.patients import ObservationForm, SpO2ScaleForm
 from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, EncounterStatus, ObservationSet
-from records.rules import alerts as alert_rules
+from records.registries.alerts import alert_kind
 from records.rules import news2 as news2
 from records.rules import patients as rules
 from records.rules.news2 import VitalSignsError
 from records.selectors import chart as chart
 from records.selectors import patients as selectors
 from records.services.alerts import observations_due_at
-from records.services.observations import result_of
 from records.views.patients import NOT_DONE, patient_form_page, patient_page, submitted
 
 
@@ -60,7 +59,7 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
         except RecordError as exc:
             form.add_error(None, exc.message)
         else:
-            result = result_of(obs)
+            result = obs.news2_result
             if result is None:  # amber, not green: an unscored set is not the all-clear a score would be
                 messages.warning(request, f"Observations saved. {chart.not_scored_reason(obs)}")
             else:
@@ -108,7 +107,7 @@ def observation_chart(request: HttpRequest, opened: selectors.PatientView) -> Ht
             "sections": chart.chart_sections(sets, scale=scale.scale if scale else 1, columns=columns),
             "scale": scale,
             "scored": scored,
-            "latest": result_of(scored) if scored else None,
+            "latest": scored.news2_result if scored else None,
             "scored_when": rules.describe_moment(scored.taken_at, now=now) if scored else "",
             "latest_unscored": unscored,
             "unscored_when": rules.describe_moment(unscored.taken_at, now=now) if unscored else "",
@@ -170,7 +169,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 def _alert_form(alert: ClinicalAlert, user, data=None):
     if alert.status == AlertStatus.ESCALATED:
         return AlertReviewForm(data, reviewer=user.get_full_name() or user.username)
-    if alert_rules.response_required(alert.kind):
+    if alert_kind(alert.kind).response_required:
         return AlertResponseForm(data)
     return AlertAcknowledgeForm(data)
 

@@ -75,6 +75,13 @@ def test_main_pages_report_no_policy_violation(transactional_db, live_server, br
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(SHOTS / f"form-error-{label}.png"), full_page=True)
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    # The JSON APIs' Swagger UI, from the site's own files.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/api/docs/")
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("heading", name=re.compile("EPR JSON APIs"))).to_be_visible()
+    assert not _violations(page, problems), f"api docs: {_violations(page, problems)}"
+    page.screenshot(path=str(SHOTS / "api-docs.png"))
 
 
 def test_htmx_fills_the_bed_list_under_the_policy(

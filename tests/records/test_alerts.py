@@ -13,6 +13,7 @@ from django.utils import timezone
 from records import services
 from records.errors import RecordError
 from records.models import AlertEvent, AlertStatus, AlertTrigger, ClinicalAlert
+from records.registries.alerts import alert_kind, kinds_acted_on_by
 from records.rules import alerts as alert_rules
 from records.selectors import patients as selectors
 from tests.factories import BedFactory, PatientFactory
@@ -57,22 +58,62 @@ def test_a_rise_is_a_higher_risk_band(before, after, rose):
 
 def test_a_news2_response_names_who_when_and_what():
     now = timezone.now()
-    missing = alert_rules.check_response(kind="news2", informed=" ", informed_at=None, outcome="", now=now)
+    missing = alert_rules.check_response(required=True, informed=" ", informed_at=None, outcome="", now=now)
     assert set(missing.errors) == {"informed", "informed_at", "outcome"}
     future = alert_rules.check_response(
-        kind="news2", informed="Dr K", informed_at=now + timedelta(minutes=1), outcome="reviewed", now=now
+        required=True, informed="Dr K", informed_at=now + timedelta(minutes=1), outcome="reviewed", now=now
     )
     assert future.errors == {"informed_at": "The time you informed them cannot be in the future"}
-    assert not alert_rules.check_response(
-        kind="obs_overdue", informed="", informed_at=None, outcome="", now=now
-    )
+    assert not alert_rules.check_response(required=False, informed="", informed_at=None, outcome="", now=now)
 
 
 def test_pharmacists_and_hcas_do_not_act_on_news2_escalations():
-    assert alert_rules.acts_on("nurse", "news2") and alert_rules.acts_on("doctor", "news2")
-    assert not alert_rules.acts_on("pharmacist", "news2")
-    assert not alert_rules.acts_on("pharmacist", "obs_overdue")
-    assert alert_rules.acts_on("hca", "obs_overdue")
+    assert kinds_acted_on_by("nurse") == ["news2", "obs_overdue"]
+    assert kinds_acted_on_by("doctor") == ["news2"]
+    assert kinds_acted_on_by("hca") == ["obs_overdue"]
+    assert kinds_acted_on_by("pharmacist") == []
+    assert alert_kind("news2").response_required and not alert_kind("obs_overdue").response_required
+
+
+def test_an_alert_of_a_kind_nobody_registered_is_refused(admitted):
+    with pytest.raises(LookupError, match="No alert kind 'nonsense' is registered"):
+        services.alert_raise(
+            key="t:1",
+            patient_id=admitted.patient_id,
+            kind="nonsense",
+            severity="alert",
+            message="x",
+            encounter=admitted,
+        )
+
+
+def test_another_app_can_register_a_kind_and_raise_it_once_by_key(admitted, nurse, doctor):
+    """What orders will do for an abnormal result: register a kind, raise it, and a retry changes nothing."""
+    from records.registries.alerts import AlertKindSpec, _kinds, register_alert_kind
+
+    register_alert_kind(AlertKindSpec("test_result", "Abnormal result", frozenset({"doctor"}), order=30))
+    try:
+        first = services.alert_raise(
+            key="result:42",
+            patient_id=admitted.patient_id,
+            kind="test_result",
+            severity="urgent",
+            message="Potassium 6.8 mmol/L",
+            encounter=admitted,
+        )
+        again = services.alert_raise(
+            key="result:42",
+            patient_id=admitted.patient_id,
+            kind="test_result",
+            severity="urgent",
+            message="Potassium 6.8 mmol/L",
+            encounter=admitted,
+        )
+        assert first is not None and again is None
+        assert list(selectors.alerts_for_user(doctor)) == [first]
+        assert list(selectors.alerts_for_user(nurse)) == []  # not a kind the nurse's role acts on
+    finally:
+        _kinds.pop("test_result")
 
 
 # One alert per patient and condition ------------------------------------------------------------------
