@@ -1,9 +1,11 @@
-"""The one place that decides whether a user may see a patient, and how much.
+"""The one place that decides whether a user may see a patient, and how much, and the one door every
+page, htmx fragment, export and FHIR call opens a patient through (`open_record`).
 
 - Clinical staff open a record through a care relationship (a django-guardian object permission
   granted to their ward or team group) or through break-glass.
 - Ward clerks, managers and administrators see demographics and administrative detail by role,
   never clinical detail.
+- A system API client (no user) is let in by its token's scopes, checked before it gets here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
 from epr.accounts.roles import Role
+from epr.audit.models import Action
+from epr.audit.services import audit_record
+from records.errors import NoRelationship
 from records.models import BreakGlassAccess, Patient
 
 CARE_PERMISSION = "access_patient_record"
@@ -30,7 +35,7 @@ class Level(IntEnum):
 @dataclass(frozen=True)
 class PatientAccess:
     level: Level
-    via: str  # "care", "break_glass", "role" or "" when refused
+    via: str  # "care", "break_glass", "role", "system" or "" when refused
     break_glass: BreakGlassAccess | None = None
 
     @property
@@ -47,6 +52,7 @@ class PatientAccess:
 
 
 NO_ACCESS = PatientAccess(Level.NONE, "")
+SYSTEM_ACCESS = PatientAccess(Level.CLINICAL, "system")
 
 
 def edit_level(user) -> Level:
@@ -110,3 +116,25 @@ def patients_with_care_relationship(user, patients: list[Patient]) -> set[int]:
         ).values_list("patient_id", flat=True)
     )
     return cared | glass
+
+
+def open_record(
+    user, patient: Patient, *, minimum: Level = Level.DEMOGRAPHIC, audit_action: str | None = Action.VIEW
+) -> PatientAccess:
+    """The door: the caller's access to the patient, or NoRelationship (after a "denied" audit row)
+    below `minimum`. With `audit_action` the opening is audited as that read, with any break-glass
+    reason; without it the caller audits what it then reads (a FHIR search names what it found).
+    `user` None is a system API client."""
+    access = SYSTEM_ACCESS if user is None else patient_access(user, patient)
+    if access.level < minimum:
+        audit_record(user=user, action=Action.DENIED, patient_id=patient.pk, obj=patient)
+        raise NoRelationship(patient)
+    if audit_action is not None:
+        audit_record(
+            user=user,
+            action=audit_action,
+            patient_id=patient.pk,
+            obj=patient,
+            break_glass_reason=access.break_glass_reason,
+        )
+    return access

@@ -29,6 +29,7 @@ from records.models import (
     SubjectAccessRequest,
 )
 from records.registries.alerts import AlertKindSpec, register_alert_kind
+from records.registries.patient_page import PatientSection, register_patient_section
 from records.registries.subject_access import register_not_exported, register_section
 from records.registries.timeline import register_source
 from records.rules import alerts as alert_rules
@@ -356,6 +357,35 @@ ALERT_KINDS = (
     ),
 )
 
+
+def _details_current(here: str, user: Any) -> bool:
+    # Clerks and managers open a patient on the summary URL and see the details there.
+    return here == "records:patient_demographics" or (
+        here == "records:patient_detail" and not user.is_clinical
+    )
+
+
+PATIENT_SECTIONS = (
+    PatientSection(
+        "Summary",
+        "records:patient_detail",
+        10,
+        current_when=lambda here, user: here == "records:patient_detail" and user.is_clinical,
+    ),
+    PatientSection(
+        "Observations", "records:observation_chart", 20, also_current_on=("records:observations_record",)
+    ),
+    PatientSection("Allergies", "records:allergy_list", 30, also_current_on=("records:allergy_new",)),
+    PatientSection("Problems", "records:problem_list", 40, also_current_on=("records:problem_new",)),
+    PatientSection("Notes", "records:note_list", 50),
+    PatientSection("Care plans", "records:careplan_list", 60),
+    PatientSection("CPR and escalation", "records:escalation_plan", 70),
+    PatientSection("Timeline", "records:patient_timeline", 80),
+    PatientSection(
+        "Details", "records:patient_demographics", 1000, clinical=False, current_when=_details_current
+    ),
+)
+
 register_app_urls("records.urls")
 _role_permissions()
 _menu()
@@ -366,3 +396,5 @@ for resource in FHIR_RESOURCES:
 _subject_access_and_timeline()
 for kind in ALERT_KINDS:
     register_alert_kind(kind)
+for section in PATIENT_SECTIONS:
+    register_patient_section(section)

@@ -10,16 +10,15 @@ from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
-from epr.audit.services import audit_patients_shown, audit_record
+from epr.audit.services import audit_patients_shown
 from records.access import (
     CARE_PERMISSION,
     Level,
     PatientAccess,
-    patient_access,
+    open_record,
     patients_with_care_relationship,
     sees_by_role,
 )
-from records.errors import NoRelationship
 from records.models import (
     ACTIVE_ALERT_STATUSES,
     AlertStatus,
@@ -122,17 +121,7 @@ def patient_for_user(
 ) -> PatientView:
     """Fetch a patient the user may see and audit it; raises Patient.DoesNotExist or NoRelationship."""
     patient = Patient.objects.get(pk=patient_id)
-    access = patient_access(user, patient)
-    if access.level < minimum:
-        audit_record(user=user, action=Action.DENIED, patient_id=patient.pk, obj=patient)
-        raise NoRelationship(patient)
-    audit_record(
-        user=user,
-        action=action,
-        patient_id=patient.pk,
-        obj=patient,
-        break_glass_reason=access.break_glass_reason,
-    )
+    access = open_record(user, patient, minimum=minimum, audit_action=action)
     return PatientView(
         patient=patient,
         access=access,

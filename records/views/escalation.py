@@ -19,6 +19,7 @@ from records.views.patients import (
     NOT_DONE,
     patient_form_page,
     patient_page,
+    refusal_on_form,
     require_perm,
     strike_through_posted,
     submitted,
@@ -37,8 +38,7 @@ def escalation_plan(request: HttpRequest, opened: selectors.PatientView) -> Http
                     recorded_by=request.user, patient=opened.patient, **form.cleaned_data
                 )
             except RecordError as exc:
-                for field, message in exc.errors.items() or [(None, exc.message)]:
-                    form.add_error(field if field in form.fields else None, message)
+                refusal_on_form(form, exc)
             else:
                 messages.success(request, "Resuscitation and treatment escalation decision recorded.")
                 return redirect("records:escalation_plan", opened.patient.pk)

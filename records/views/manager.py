@@ -15,7 +15,7 @@ from records.forms.manager import AccessLogFilterForm, BreakGlassReviewForm
 from records.selectors import manager as selectors_manager
 from records.selectors import patients as selectors
 from records.services.access import break_glass_review as record_break_glass_review
-from records.views.patients import patient_page
+from records.views.patients import patient_page, refusal_on_form
 
 BREAK_GLASS_LIST_LIMIT = 500
 
@@ -71,7 +71,7 @@ def break_glass_review_use(request: HttpRequest, use_id: int) -> HttpResponse:
         try:
             record_break_glass_review(reviewed_by=request.user, use=use, **form.cleaned_data)
         except RecordError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            refusal_on_form(form, exc)
         else:
             messages.success(
                 request, f"Review recorded for {use.user}'s access to {use.patient.display_name}."

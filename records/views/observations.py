@@ -28,7 +28,7 @@ from records.rules.news2 import VitalSignsError
 from records.selectors import chart as chart
 from records.selectors import patients as selectors
 from records.services.alerts import observations_due_at
-from records.views.patients import NOT_DONE, patient_form_page, patient_page, submitted
+from records.views.patients import NOT_DONE, patient_form_page, patient_page, refusal_on_form, submitted
 
 
 @patient_page(minimum=Level.CLINICAL)
@@ -57,7 +57,7 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
             for field, message in exc.errors.items():
                 form.add_error(None if field == "__all__" else field, message)
         except RecordError as exc:
-            form.add_error(None, exc.message)
+            refusal_on_form(form, exc)
         else:
             result = obs.news2_result
             if result is None:  # amber, not green: an unscored set is not the all-clear a score would be
@@ -224,7 +224,6 @@ def _answer(request: HttpRequest, alert: ClinicalAlert, form) -> bool:
             else:
                 messages.success(request, f"Alert for {alert.patient.display_name} answered.")
     except RecordError as exc:
-        for field, message in (exc.errors or {None: exc.message}).items():
-            form.add_error(field if field in form.fields else None, message)
+        refusal_on_form(form, exc)
         return False
     return True

@@ -81,8 +81,11 @@ def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
     return decorate
 
 
-def _form_error(form, exc: RecordError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+def refusal_on_form(form, exc: RecordError) -> None:
+    """A refused rule shown on the form: each refused field's message on that field, the rest (or a
+    refusal of the whole change) above the form. The one place a RecordError becomes form errors."""
+    for field, message in (exc.errors or {None: exc.message}).items():
+        form.add_error(field if field in form.fields else None, message)
 
 
 def require_perm(
@@ -109,7 +112,7 @@ def submitted(request: HttpRequest, form, action: Callable[[dict], Any]) -> Any:
     try:
         return action(form.cleaned_data)
     except RecordError as exc:
-        _form_error(form, exc)
+        refusal_on_form(form, exc)
         return NOT_DONE
 
 
@@ -280,7 +283,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
             try:
                 patient = services.patient_register(registered_by=request.user, **values)
             except RecordError as exc:
-                _form_error(form, exc)
+                refusal_on_form(form, exc)
             else:
                 messages.success(
                     request, f"Registered {patient.display_name}, hospital number {patient.hospital_number}."
@@ -370,7 +373,7 @@ def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
                     updated_by=request.user, patient=patient, expected_version=version, changes=values
                 )
             except RecordError as exc:
-                _form_error(form, exc)
+                refusal_on_form(form, exc)
             else:
                 messages.success(request, "Details saved.")
                 return redirect("records:patient_detail", patient.pk)
@@ -709,7 +712,7 @@ def break_glass(request: HttpRequest, patient_id: int) -> HttpResponse:
         try:
             services.break_glass_start(user=request.user, patient=patient, reason=form.cleaned_data["reason"])
         except RecordError as exc:
-            _form_error(form, exc)
+            refusal_on_form(form, exc)
         else:
             return redirect("records:patient_detail", patient.pk)
     return render(

@@ -16,8 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from records import services
-from records.access import patient_access
-from records.errors import RecordError
+from records.access import open_record
+from records.errors import NoRelationship, RecordError
 from records.forms.subject_access import (
     REDACTION_REASONS,
     SubjectAccessRequestForm,
@@ -29,7 +29,7 @@ from records.models import SubjectAccessRequest
 from records.selectors import patients as selectors
 from records.selectors.subject_access import collect_export, open_requests_for_user, requests_of
 from records.services.subject_access import EXPORT_FORMATS
-from records.views.patients import patient_page, posted_version
+from records.views.patients import patient_page, posted_version, refusal_on_form
 
 MANAGE = "records.manage_subject_access"
 
@@ -43,13 +43,15 @@ def _request_of(opened: selectors.PatientView, request_id: int) -> SubjectAccess
 
 
 def _unaudited_request(request: HttpRequest, patient_id: int, request_id: int) -> SubjectAccessRequest:
-    """For the progress poll and downloads, which are not page reads of the record: the same access
-    helper decides, and the caller audits what needs it."""
+    """For the progress poll and downloads, which are not page reads of the record: the one door
+    decides (a refusal is audited), and the caller audits what needs it."""
     sar = get_object_or_404(
         SubjectAccessRequest.objects.select_related("patient"), pk=request_id, patient_id=patient_id
     )
-    if not patient_access(request.user, sar.patient).allowed:
-        raise PermissionDenied("You may not see this patient's record.")
+    try:
+        open_record(request.user, sar.patient, audit_action=None)
+    except NoRelationship as exc:
+        raise PermissionDenied("You may not see this patient's record.") from exc
     return sar
 
 
@@ -73,7 +75,7 @@ def sar_create(request: HttpRequest, opened: selectors.PatientView) -> HttpRespo
                 logged_by=request.user, patient=opened.patient, **form.cleaned_data
             )
         except RecordError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            refusal_on_form(form, exc)
         else:
             messages.success(
                 request,

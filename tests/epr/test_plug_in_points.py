@@ -111,3 +111,39 @@ def test_every_patient_linked_model_is_exported_or_listed_as_not_exported():
     ]
     assert missing == []
     assert all(not_exported().values()), "each exclusion says why"
+
+
+@pytest.mark.parametrize(
+    ("who", "page", "current"),
+    [
+        ("nurse", "records:patient_detail", "Summary"),
+        ("nurse", "records:observations_record", "Observations"),
+        ("nurse", "records:allergy_new", "Allergies"),
+        ("nurse", "records:patient_demographics", "Details"),
+        ("clerk", "records:patient_detail", "Details"),
+    ],
+)
+def test_the_section_being_looked_at_is_marked(client, users, admitted, who, page, current):
+    html = login(client, users[who]).get(reverse(page, args=[admitted.patient_id])).content.decode()
+    nav = html[html.index('class="epr-subnav') : html.index("</nav>", html.index('class="epr-subnav'))]
+    assert re.findall(r'aria-current="page">([^<]+)<', nav) == [current]
+
+
+def test_another_app_can_add_an_item_to_the_banner(client, users, admitted):
+    """What mentalhealth will do for a legal status: an item shown only where there is one."""
+    from records.registries import patient_page
+
+    item = patient_page.BannerItem(
+        key="test-item",
+        template="includes/error_home_link.html",
+        order=10,
+        shown_for=lambda opened: opened.patient.pk == admitted.patient_id,
+    )
+    patient_page.register_banner_item(item)
+    try:
+        login(client, users["nurse"])
+        html = client.get(reverse("records:patient_detail", args=[admitted.patient_id])).content.decode()
+        clinical_row = html[html.index('data-testid="banner-clinical"') :]
+        assert "Go to the home page" in clinical_row[: clinical_row.index("</div>")]
+    finally:
+        patient_page._banner_items.pop("test-item")

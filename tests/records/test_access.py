@@ -125,3 +125,20 @@ def test_writes_are_audited_with_the_actor(admitted, clerk):
     event = AuditEvent.objects.get(patient_id=admitted.patient_id, action=Action.ADMIT)
     assert event.username == "clara" and event.role == "clerk"
     assert event.object_type == "records.Encounter"
+
+
+# The one door (records.access.open_record) ---------------------------------------------------------
+
+
+def test_the_door_audits_an_opening_and_a_refusal_alike_for_every_surface(admitted, nurse, outsider):
+    from records.access import open_record
+
+    patient = admitted.patient
+    assert open_record(nurse, patient, minimum=Level.CLINICAL).via == "care"
+    with pytest.raises(NoRelationship):
+        open_record(outsider, patient, minimum=Level.CLINICAL, audit_action=None)
+    assert open_record(None, patient, audit_action=None).via == "system"  # a system API client
+    rows = list(AuditEvent.objects.filter(patient_id=patient.pk).values_list("username", "action"))
+    assert ("alice", Action.VIEW) in rows and ("charlie", Action.DENIED) in rows
+    assert ("", Action.VIEW) not in rows  # audit_action=None: the caller audits what it reads
+

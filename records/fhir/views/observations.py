@@ -24,8 +24,8 @@ from epr.fhir.search import bounded_query
 from epr.fhir.transactions import AuditedRefusal, Outcomes, TransactionContext
 from epr.fhir.views import Caller, FHIRView, refused, with_preconditions
 from records import services
-from records.access import patient_access
-from records.errors import RecordError
+from records.access import Level, open_record
+from records.errors import NoRelationship, RecordError
 from records.fhir import observations as obs_fhir
 from records.fhir.common import audit_search, patient_reference_id
 from records.models import ObservationSet, Patient, PatientStatus
@@ -47,16 +47,14 @@ def get_patient_or_404(patient_id: int) -> Patient:
 
 def clinical_access(caller: Caller, patient: Patient) -> str:
     """Refuse staff without clinical access to the patient (audited); returns any break-glass reason."""
-    if caller.is_system:
-        return ""
-    access = patient_access(caller.user, patient)
-    if not access.clinical:
-        audit_record(user=caller.user, action=Action.DENIED, patient_id=patient.pk, obj=patient)
+    try:
+        access = open_record(caller.user, patient, minimum=Level.CLINICAL, audit_action=None)
+    except NoRelationship as exc:
         raise AuditedRefusal(
             "You have no care relationship with this patient. Emergency (break-glass) access is given "
             "only in the record pages, with a stated reason.",
             patient_id=patient.pk,
-        )
+        ) from exc
     return access.break_glass_reason
 
 

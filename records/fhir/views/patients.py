@@ -10,19 +10,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from epr.audit.models import Action
-from epr.audit.services import audit_patients_shown, audit_record
+from epr.audit.services import audit_patients_shown
 from epr.fhir.errors import FHIRError
 from epr.fhir.resources import etag, parse_resource, search_bundle, validated
 from epr.fhir.search import bounded_query
 from epr.fhir.transactions import Outcomes, TransactionContext
 from epr.fhir.views import Caller, FHIRView, expected_version, refused, with_preconditions
 from records import services
-from records.access import Level, edit_level
+from records.access import Level, edit_level, open_record
 from records.errors import NoRelationship, RecordError, StaleEdit
 from records.fhir import patients as fhir
 from records.fhir.observations import in_entry
 from records.models import Patient
-from records.selectors import patients as selectors
 
 
 def _not_found(patient_id: int) -> FHIRError:
@@ -32,11 +31,9 @@ def _not_found(patient_id: int) -> FHIRError:
 def open_patient(caller: Caller, patient_id: int, *, minimum: Level = Level.DEMOGRAPHIC) -> Patient:
     """The patient, if the caller may see them; the access (or refusal) is audited."""
     try:
-        if caller.is_system:
-            patient = Patient.objects.get(pk=patient_id)
-            audit_record(user=None, action=Action.VIEW, patient_id=patient.pk, obj=patient)
-            return patient
-        return selectors.patient_for_user(caller.user, patient_id, minimum=minimum).patient
+        patient = Patient.objects.get(pk=patient_id)
+        open_record(caller.user, patient, minimum=minimum)
+        return patient
     except Patient.DoesNotExist as exc:
         raise _not_found(patient_id) from exc
     except NoRelationship as exc:
