@@ -141,4 +141,3 @@ def test_the_door_audits_an_opening_and_a_refusal_alike_for_every_surface(admitt
     rows = list(AuditEvent.objects.filter(patient_id=patient.pk).values_list("username", "action"))
     assert ("alice", Action.VIEW) in rows and ("charlie", Action.DENIED) in rows
     assert ("", Action.VIEW) not in rows  # audit_action=None: the caller audits what it reads
-
