@@ -23,7 +23,7 @@ from records.errors import RecordError
 from records.forms.patients import ReasonForm
 from records.models import CarePlan, Problem, Team
 from records.selectors import patients as selectors
-from records.views.patients import (
+from records.views.base import (
     NOT_DONE,
     patient_form_page,
     patient_page,

@@ -21,7 +21,7 @@ from records.forms.patients import (
 )
 from records.models import AllergyIntolerance, Problem
 from records.selectors import patients as selectors
-from records.views.patients import (
+from records.views.base import (
     NOT_DONE,
     patient_form_page,
     patient_page,

@@ -15,7 +15,7 @@ from records.forms.escalation import EscalationPlanForm, ExpectedDischargeForm
 from records.models import TreatmentEscalationPlan
 from records.selectors import patients as selectors
 from records.selectors import wards as ward_selectors
-from records.views.patients import (
+from records.views.base import (
     NOT_DONE,
     patient_form_page,
     patient_page,

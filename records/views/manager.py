@@ -15,7 +15,7 @@ from records.forms.manager import AccessLogFilterForm, BreakGlassReviewForm
 from records.selectors import manager as selectors_manager
 from records.selectors import patients as selectors
 from records.services.access import break_glass_review as record_break_glass_review
-from records.views.patients import patient_page, refusal_on_form
+from records.views.base import patient_page, refusal_on_form
 
 BREAK_GLASS_LIST_LIMIT = 500
 

@@ -18,7 +18,7 @@ from records.forms.patients import ReasonForm
 from records.models import ClinicalNote, NoteStatus, NoteType
 from records.selectors import notes as selectors_notes
 from records.selectors import patients as selectors
-from records.views.patients import (
+from records.views.base import (
     NOT_DONE,
     patient_form_page,
     patient_page,

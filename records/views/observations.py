@@ -28,7 +28,7 @@ from records.rules.news2 import VitalSignsError
 from records.selectors import chart as chart
 from records.selectors import patients as selectors
 from records.services.alerts import observations_due_at
-from records.views.patients import NOT_DONE, patient_form_page, patient_page, refusal_on_form, submitted
+from records.views.base import NOT_DONE, patient_form_page, patient_page, refusal_on_form, submitted
 
 
 @patient_page(minimum=Level.CLINICAL)

@@ -29,7 +29,7 @@ from records.models import SubjectAccessRequest
 from records.selectors import patients as selectors
 from records.selectors.subject_access import collect_export, open_requests_for_user, requests_of
 from records.services.subject_access import EXPORT_FORMATS
-from records.views.patients import patient_page, posted_version, refusal_on_form
+from records.views.base import patient_page, posted_version, refusal_on_form
 
 MANAGE = "records.manage_subject_access"
 

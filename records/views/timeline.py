@@ -15,7 +15,7 @@ from records.access import Level
 from records.registries.timeline import history_models, source_labels
 from records.selectors import patients as selectors
 from records.selectors import timeline as timeline
-from records.views.patients import patient_page
+from records.views.base import patient_page
 
 
 class TimelineFilter(NHSFormMixin, forms.Form):
