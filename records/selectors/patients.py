@@ -8,6 +8,7 @@ from datetime import date
 from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from epr.accounts.roles import Role
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
 from epr.audit.services import audit_patients_shown
@@ -622,3 +623,11 @@ def merge_moved_counts(merge: PatientMerge) -> list[MovedKind]:
             name = label
         counts[name] = counts.get(name, 0) + len(ids)
     return [MovedKind(label=name[:1].upper() + name[1:], count=n) for name, n in sorted(counts.items())]
+
+
+def wards_to_choose(user) -> list[Ward]:
+    """Ward staff choose among their wards; doctors (on call, at any ward) and the roles that see every
+    ward by role choose any ward."""
+    if sees_by_role(user) or user.role == Role.DOCTOR:
+        return list(Ward.objects.filter(active=True).select_related("site").order_by("site__name", "name"))
+    return list(wards_for_user(user))

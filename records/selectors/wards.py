@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
@@ -201,3 +202,51 @@ def patient_summary(user, patient: Patient, admitted_at: datetime | None) -> Pat
         .order_by("review_date")
     )
     return PatientSummary(facts=facts, alerts=alerts, problems=problems, notes=notes, reviews_due=reviews_due)
+
+
+WHITEBOARD_SORTS = {
+    "bed": lambda row: (row.sort_bed,),
+    "name": lambda row: (row.sort_name,),
+    "news2": lambda row: (-(row.summary.news2.news2_total if row.summary.news2 else -1), row.sort_bed),
+    "due": lambda row: (row.summary.due_sort, row.sort_bed),
+}
+
+
+@dataclass(frozen=True)
+class WhiteboardRow:
+    bed: Any
+    stay: Any
+    summary: ClinicalSummary | None
+
+    @property
+    def patient(self):
+        return self.stay.encounter.patient if self.stay else None
+
+    @property
+    def sort_bed(self) -> str:
+        ward = self.stay.ward.name if self.stay else ""
+        if self.bed is None:
+            return f"{ward} ~"
+        return f"{ward} {self.bed.bay.name} {self.bed.label:>6}"
+
+    @property
+    def sort_name(self) -> str:
+        return self.patient.display_name if self.patient else "~"
+
+
+def whiteboard_rows(user, stays_by_bed: list[tuple[Any, Any]], sort: str = "bed") -> list[WhiteboardRow]:
+    """The ward whiteboard (or My patients): a row per bed with the patient's clinical summary, sorted
+    by bed, name, NEWS2 (highest first) or when observations are due; sorted by a patient's column,
+    empty beds go last. An unknown sort is by bed."""
+    patients = [stay.encounter.patient for _, stay in stays_by_bed if stay]
+    admitted = {stay.encounter.patient_id: stay.encounter.admitted_at for _, stay in stays_by_bed if stay}
+    summaries = clinical_summaries(user, patients, admitted)
+    rows = [
+        WhiteboardRow(bed=bed, stay=stay, summary=summaries.get(stay.encounter.patient_id) if stay else None)
+        for bed, stay in stays_by_bed
+    ]
+    key = WHITEBOARD_SORTS.get(sort, WHITEBOARD_SORTS["bed"])
+    if sort == "bed":
+        return sorted(rows, key=key)
+    # Sorted by a patient's column, empty beds go last.
+    return sorted([r for r in rows if r.stay], key=key) + [r for r in rows if not r.stay]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from epr.accounts.models import User
 from epr.accounts.roles import Role
 from epr.parsing import ascii_int
 from records import services
-from records.access import may_change_record, patient_access, sees_by_role
+from records.access import may_change_record, patient_access
 from records.errors import RecordError
 from records.forms.patients import (
     AdmitForm,
@@ -52,51 +51,6 @@ from records.views.base import (
     submitted,
 )
 
-WHITEBOARD_SORTS = {
-    "bed": lambda row: (row.sort_bed,),
-    "name": lambda row: (row.sort_name,),
-    "news2": lambda row: (-(row.summary.news2.news2_total if row.summary.news2 else -1), row.sort_bed),
-    "due": lambda row: (row.summary.due_sort, row.sort_bed),
-}
-
-
-@dataclass(frozen=True)
-class WhiteboardRow:
-    bed: Any
-    stay: Any
-    summary: ward_selectors.ClinicalSummary | None
-
-    @property
-    def patient(self):
-        return self.stay.encounter.patient if self.stay else None
-
-    @property
-    def sort_bed(self) -> str:
-        ward = self.stay.ward.name if self.stay else ""
-        if self.bed is None:
-            return f"{ward} ~"
-        return f"{ward} {self.bed.bay.name} {self.bed.label:>6}"
-
-    @property
-    def sort_name(self) -> str:
-        return self.patient.display_name if self.patient else "~"
-
-
-def _whiteboard(request: HttpRequest, stays_by_bed: list[tuple[Any, Any]]) -> list[WhiteboardRow]:
-    patients = [stay.encounter.patient for _, stay in stays_by_bed if stay]
-    admitted = {stay.encounter.patient_id: stay.encounter.admitted_at for _, stay in stays_by_bed if stay}
-    summaries = ward_selectors.clinical_summaries(request.user, patients, admitted)
-    rows = [
-        WhiteboardRow(bed=bed, stay=stay, summary=summaries.get(stay.encounter.patient_id) if stay else None)
-        for bed, stay in stays_by_bed
-    ]
-    sort = request.GET.get("sort", "bed")
-    key = WHITEBOARD_SORTS.get(sort, WHITEBOARD_SORTS["bed"])
-    if sort == "bed":
-        return sorted(rows, key=key)
-    # Sorted by a patient's column, empty beds go last.
-    return sorted([r for r in rows if r.stay], key=key) + [r for r in rows if not r.stay]
-
 
 @login_required
 def my_patients(request: HttpRequest) -> HttpResponse:
@@ -104,22 +58,16 @@ def my_patients(request: HttpRequest) -> HttpResponse:
     selectors.audit_list_shown(
         request.user, listing="my patients", patient_ids=[s.encounter.patient_id for s in stays]
     )
-    rows = _whiteboard(request, [(s.bed, s) for s in stays])
+    rows = ward_selectors.whiteboard_rows(
+        request.user, [(s.bed, s) for s in stays], request.GET.get("sort", "bed")
+    )
     context = {"rows": rows, "sort": request.GET.get("sort", "bed"), "now": timezone.now()}
     return render(request, "records/my_patients.html", context)
 
 
-def _wards_for(user) -> list[Ward]:
-    """Ward staff choose among their wards; doctors (on call, at any ward) and the roles that see every
-    ward by role choose any ward."""
-    if sees_by_role(user) or user.role == Role.DOCTOR:
-        return list(Ward.objects.filter(active=True).select_related("site").order_by("site__name", "name"))
-    return list(selectors.wards_for_user(user))
-
-
 @login_required
 def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
-    wards = _wards_for(request.user)
+    wards = selectors.wards_to_choose(request.user)
     ward_id = ward_id or ascii_int(request.GET.get("ward", ""))
     if not wards:
         return render(request, "records/ward_list.html", {"wards": [], "ward": None})
@@ -135,7 +83,9 @@ def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
         listing=f"ward {ward.code}",
         patient_ids=[r.stay.encounter.patient_id for r in beds if r.stay],
     )
-    rows = _whiteboard(request, [(r.bed, r.stay) for r in beds])
+    rows = ward_selectors.whiteboard_rows(
+        request.user, [(r.bed, r.stay) for r in beds], request.GET.get("sort", "bed")
+    )
     return render(
         request,
         "records/ward_list.html",
