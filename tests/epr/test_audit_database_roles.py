@@ -36,7 +36,14 @@ def _roles_configured() -> bool:
 def runtime() -> Iterator[psycopg.Connection]:
     """A connection to the test database as the app's runtime role."""
     if not _roles_configured():
-        message = "DATABASE_MIGRATE_URL is not set, so the app and its migrations share one role"
+        # Nothing to attack with: the only role there is owns the tables. This happens only when a developer
+        # points DATABASE_URL at a superuser and sets no DATABASE_MIGRATE_URL; `make test` on the embedded
+        # server and CI (EPR_REQUIRE_DB_ROLES=1, which turns this into a failure) always have both roles.
+        message = (
+            "DATABASE_MIGRATE_URL is not set, so the app and its migrations share one role and there is no "
+            "runtime role to attack as: set DATABASE_URL to a runtime role and DATABASE_MIGRATE_URL to the "
+            "owner (docs/security.md), or run `make test` on the embedded PostgreSQL"
+        )
         if os.environ.get("EPR_REQUIRE_DB_ROLES"):
             pytest.fail(message)
         pytest.skip(message)
