@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.records.test_pages import login
+from tests.support import login
 
 pytestmark = pytest.mark.django_db
 

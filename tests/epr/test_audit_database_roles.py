@@ -20,6 +20,8 @@ from psycopg import errors
 from epr.audit.chain import verify_chain
 from epr.audit.models import AuditChainLink, AuditEvent
 from epr.database import as_role
+from tests.records.test_submit_once import FORM
+from tests.support import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -176,8 +178,6 @@ def test_the_app_works_as_the_runtime_role(client, admitted, nurse, clerk, app_a
     from django.urls import reverse
 
     from records.models import ObservationSet
-    from tests.records.test_pages import login
-    from tests.records.test_submit_once import FORM
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")

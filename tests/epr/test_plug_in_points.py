@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.records.test_pages import login
+from tests.support import login
 
 pytestmark = pytest.mark.django_db
 SNAPSHOTS = Path(__file__).parent / "snapshots"

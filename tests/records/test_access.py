@@ -12,6 +12,7 @@ from records.access import Level, patient_access
 from records.errors import NoRelationship, RecordError
 from records.selectors import patients as selectors
 from records.tasks import withdraw_ended_care_relationships
+from tests.factories import PatientFactory
 
 
 def test_ward_staff_and_team_get_access_on_admission(
@@ -56,7 +57,6 @@ def test_discharge_withdraws_everyone_after_the_grace_period(admitted, nurse, do
 
 
 def test_a_bed_cannot_be_given_twice(admitted, bed, doctor, clerk):
-    from tests.factories import PatientFactory
 
     with pytest.raises(RecordError, match="occupied"):
         services.encounter_admit(

@@ -16,8 +16,8 @@ from records.models import AlertEvent, AlertStatus, AlertTrigger, ClinicalAlert
 from records.registries.alerts import alert_kind, kinds_acted_on_by
 from records.rules import alerts as alert_rules
 from records.selectors import patients as selectors
-from tests.factories import BedFactory, PatientFactory
-from tests.records.test_pages import login
+from tests.factories import BedFactory, PatientFactory, UserFactory
+from tests.support import login
 from tests.vitals import FIVE, NINE, NORMAL, RED_SCORE, TWO
 
 
@@ -474,7 +474,6 @@ def test_a_partial_set_does_not_restart_the_overdue_clock(admitted, colleague):
 
 def test_an_alert_for_a_patient_not_admitted_goes_to_the_fallback_team(patient, colleague, doctor):
     from epr.accounts.roles import Role
-    from tests.factories import UserFactory
 
     outreach_nurse = UserFactory(username="olive", role=Role.NURSE)
     services.team_create(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from records import services
 from records.errors import RecordError, StaleEdit
 from records.models import CarePlan
-from tests.records.test_pages import login
+from tests.support import login
 
 
 @pytest.fixture

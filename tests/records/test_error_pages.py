@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views import defaults
 
 from records.forms.patients import DischargeForm, OtherRecordForm, ReasonForm
-from tests.records.test_pages import login
+from tests.support import login
 
 # A browser always posts the CSRF token, so "submitted empty" is never an empty POST (which the views
 # treat as no submission).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,14 +11,13 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 from django.utils import timezone
-from fhir.resources.R4B import get_fhir_model_class
 
-from epr.accounts.services import api_client_create
 from epr.audit.models import Action, AuditEvent
 from records import services
 from records.fhir import observations as obs_fhir
 from records.models import AlertSeverity, ClinicalAlert, ObservationSet, Patient, PatientStatus
 from tests.factories import PatientFactory
+from tests.support import assert_outcome, body_of, login, signed_in, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -47,41 +45,8 @@ SCORES_SEVEN = {
 # --- Helpers --------------------------------------------------------------------------------------
 
 
-def body_of(response, resource_type: str) -> dict[str, Any]:
-    """The response body, after checking it is a valid FHIR R4 resource of the expected type."""
-    body = response.json()
-    assert body["resourceType"] == resource_type, body
-    get_fhir_model_class(resource_type).model_validate(body)
-    return body
-
-
-def assert_outcome(response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(FHIR_JSON)
-    body = body_of(response, "OperationOutcome")
-    if code:
-        assert body["issue"][0]["code"] == code
-    return body
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def send(client: Client, url: str, body: Any):
     return client.post(url, json.dumps(body), content_type=FHIR_JSON)
-
-
-def token_client(client: Client, name: str, scopes: list[str]) -> Client:
-    api_client, secret = api_client_create(name=name, scopes=scopes)
-    basic = base64.b64encode(f"{api_client.application.client_id}:{secret}".encode()).decode()
-    response = client.post(
-        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
-    )
-    assert response.status_code == 200, response.content
-    return Client(HTTP_AUTHORIZATION=f"Bearer {response.json()['access_token']}")
 
 
 def record_set(patient, user, *, taken_at: datetime | None = None, **values: Any) -> ObservationSet:
@@ -913,7 +878,6 @@ def test_search_query_count_does_not_grow_with_the_sets(
 
 
 def test_transaction_bundle_posted_to_the_base_without_a_slash_is_not_redirected(client, nurse, admitted):
-    from tests.records.test_pages import login
 
     login(client, nurse)
     response = client.post("/fhir", data="{}", content_type="application/fhir+json")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import date
 from typing import Any
@@ -10,43 +9,19 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
-from fhir.resources.R4B import get_fhir_model_class
 
-from epr.accounts.services import api_client_create
 from epr.audit.models import Action, AuditEvent
 from epr.fhir.resources import parse_resource
 from records.fhir import patients as fhir
 from records.models import Patient, PatientStatus
 from records.services import DEMOGRAPHIC_FIELDS, patient_update
 from tests.factories import PatientFactory, valid_nhs_number
+from tests.support import assert_outcome, body_of, signed_in, token_client
 
 pytestmark = pytest.mark.django_db
 
 FHIR_JSON = "application/fhir+json"
 NHS = fhir.NHS_NUMBER_SYSTEM
-
-
-def body_of(response, resource_type: str) -> dict[str, Any]:
-    """The response body, after checking it is a valid FHIR R4 resource of the expected type."""
-    body = response.json()
-    assert body["resourceType"] == resource_type, body
-    get_fhir_model_class(resource_type).model_validate(body)
-    return body
-
-
-def assert_outcome(response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(FHIR_JSON)
-    body = body_of(response, "OperationOutcome")
-    if code:
-        assert body["issue"][0]["code"] == code
-    return body
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def send(client: Client, method: str, url: str, body: Any, **headers: Any):
@@ -106,18 +81,6 @@ def new_patient_resource(**overrides: Any) -> dict[str, Any]:
 def system_client(client):
     """A PAS feed with read and write scopes, signed in by the client-credentials grant."""
     return token_client(client, "PAS feed", ["system/Patient.read", "system/Patient.write"])
-
-
-def token_client(client: Client, name: str, scopes: list[str]) -> Client:
-    api_client, secret = api_client_create(name=name, scopes=scopes)
-    basic = base64.b64encode(f"{api_client.application.client_id}:{secret}".encode()).decode()
-    response = client.post(
-        "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
-    )
-    assert response.status_code == 200, response.content
-    token = response.json()
-    assert set(token["scope"].split()) == set(scopes)
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token['access_token']}")
 
 
 # --- CapabilityStatement --------------------------------------------------------------------------

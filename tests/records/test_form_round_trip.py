@@ -32,7 +32,7 @@ from records.models import (
     SubjectAccessRequest,
 )
 from tests.factories import UserFactory
-from tests.records.test_pages import login
+from tests.support import login
 
 # What a browser does with an input's value attribute (HTML's value sanitisation algorithm).
 _VALID = {

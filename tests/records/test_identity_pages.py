@@ -12,7 +12,7 @@ from epr.audit.models import Action, AuditEvent
 from records import services
 from records.models import Encounter, EncounterStatus, Patient, PatientMerge, WardStay
 from tests.factories import PatientFactory
-from tests.records.test_pages import login
+from tests.support import login
 
 
 def _local(moment) -> str:

@@ -17,9 +17,9 @@ from records.fhir import patients as fhir
 from records.models import AlertStatus, ClinicalAlert
 from records.selectors import patients as selectors
 from records.selectors.subject_access import collect_export
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, UserFactory
 from tests.records.test_alerts import record, respond
-from tests.records.test_pages import login
+from tests.support import login, token_client
 from tests.vitals import NINE, RED_SCORE
 
 
@@ -53,7 +53,6 @@ def neighbour(admitted, second_bed, ward, clerk):
 @pytest.fixture
 def elsewhere(other_bed, other_ward, clerk, outsider):
     """A patient on Ward 9, under a team of its own: on no list of Ward 7's."""
-    from tests.factories import UserFactory
 
     consultant = UserFactory(username="drelse", role="doctor")
     team = services.team_create(name="Elsewhere firm", specialty="300", consultant=consultant)
@@ -161,7 +160,6 @@ def test_a_fhir_patient_search_leaves_a_row_in_each_found_patients_log(client, o
 def test_a_fhir_observation_search_of_many_patients_is_one_insert(admitted, neighbour, colleague):
     for p in (admitted.patient, neighbour):
         services.observation_set_record(recorded_by=colleague, patient=p, **NINE)
-    from tests.records.test_fhir_observation import token_client
 
     api = token_client(Client(), "Warehouse", ["system/Observation.read"])
     with CaptureQueriesContext(connection) as queries:

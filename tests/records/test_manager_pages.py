@@ -16,7 +16,7 @@ from records.errors import RecordError
 from records.models import BreakGlassAccess
 from records.services.access import break_glass_review
 from tests.factories import BedFactory, PatientFactory, SiteFactory, WardFactory
-from tests.records.test_pages import login
+from tests.support import login
 
 # --- Bed state ---
 

@@ -13,7 +13,7 @@ from epr.audit.models import AuditEvent
 from records import services
 from records.errors import RecordError, StaleEdit
 from records.models import ClinicalNote, NoteStatus, NoteTemplate, NoteType, template_field_errors
-from tests.records.test_pages import login
+from tests.support import login
 
 FIELDS = [
     {"key": "impression", "label": "Impression", "kind": "textarea", "required": True},

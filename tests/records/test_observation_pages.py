@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from records import services
 from records.models import ObservationSet
-from tests.records.test_pages import login
+from tests.support import login
 
 FORM_SEVEN = {
     "respiration_rate": "22",

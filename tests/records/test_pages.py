@@ -8,19 +8,7 @@ from django.urls import reverse
 from epr.audit.models import Action, AuditEvent
 from records.models import Encounter, Patient
 from tests.factories import BedFactory, PatientFactory
-
-
-def login(client, user):
-    client.force_login(user)
-    if user.role == "admin":
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-    return client
-
+from tests.support import login
 
 OPEN_RECORD = {
     "nurse": 200,

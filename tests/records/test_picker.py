@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from records.models import AllergyIntolerance, Problem
-from tests.records.test_pages import login
+from tests.support import login
 
 COPD = "13645005"
 PENICILLIN = "764146007"

@@ -19,7 +19,9 @@ from records.errors import RecordError, StaleEdit
 from records.models import SubjectAccessRequest, SubjectAccessStatus
 from records.registries.subject_access import SectionEntry, register_section, unregister_section
 from records.rules import subject_access as sar_rules
-from tests.records.test_pages import login
+from tests.factories import PatientFactory
+from tests.records.test_whiteboard import plan
+from tests.support import login
 
 MARKING = "NHS Confidential Personal Data about a patient"
 
@@ -329,7 +331,6 @@ def test_only_information_governance_may_download_or_generate(
 def test_a_request_is_reached_only_through_its_own_patient(
     client, record, admin_user, django_capture_on_commit_callbacks
 ):
-    from tests.factories import PatientFactory
 
     sar = _ready_request(record["patient"], admin_user, django_capture_on_commit_callbacks)
     other = PatientFactory()
@@ -438,7 +439,6 @@ def test_closing_needs_a_ready_export_and_keeps_the_files(
 def test_managers_and_ig_see_open_requests_with_days_left_overdue_first(
     client, admin_user, manager, clerk, nurse, django_assert_max_num_queries
 ):
-    from tests.factories import PatientFactory
 
     today = timezone.localdate()
     overdue_patient, due_patient, closed_patient = PatientFactory(), PatientFactory(), PatientFactory()
@@ -493,7 +493,6 @@ def test_managers_and_ig_see_open_requests_with_days_left_overdue_first(
 def test_resuscitation_and_escalation_decisions_are_exported(admitted, doctor):
     """Found by the guard that every patient-linked model is exported: CPR decisions were missing."""
     from records.selectors.subject_access import collect_export
-    from tests.records.test_whiteboard import plan
 
     first = plan(admitted.patient, doctor)
     services.escalation_plan_mark_error(

@@ -12,7 +12,7 @@ from django.urls import reverse
 from records import services
 from records.errors import AlreadySubmitted
 from records.models import ClinicalAlert, ObservationSet
-from tests.records.test_pages import login
+from tests.support import login
 from tests.vitals import NINE, NORMAL
 
 FORM = {

@@ -10,7 +10,7 @@ from django.utils import timezone
 from records import services
 from records.models import AllergyIntolerance
 from records.selectors import timeline as timeline
-from tests.records.test_pages import login
+from tests.support import login
 
 
 @pytest.fixture
