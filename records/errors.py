@@ -1,5 +1,9 @@
 class RecordError(Exception):
-    """A business rule refused the change; the message is for the user."""
+    """A business rule refused the change; the message is for the user. The one refusal type: a form
+    shows it with records.views.base.refusal_on_form, the FHIR API with records.fhir.common.refusal."""
+
+    # True when the refusal is of values as given (implausible, missing) rather than of the change.
+    about_values = False
 
     def __init__(
         self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None

@@ -22,6 +22,7 @@ from records.models import (
     AlertKind,
     BreakGlassAccess,
     CareRelationship,
+    CareRelationshipKind,
     PatientGroupObjectPermission,
     PatientLink,
     PatientMerge,
@@ -29,10 +30,18 @@ from records.models import (
     SubjectAccessRequest,
 )
 from records.registries.alerts import AlertKindSpec, register_alert_kind
+from records.registries.care_relationships import register_care_relationship_kind
+from records.registries.documents import (
+    CLINIC_LETTER,
+    DISCHARGE_SUMMARY,
+    DocumentSection,
+    register_document_section,
+)
 from records.registries.patient_page import PatientSection, register_patient_section
 from records.registries.subject_access import register_not_exported, register_section
 from records.registries.timeline import register_source
 from records.rules import alerts as alert_rules
+from records.selectors import documents as document_selectors
 from records.selectors import subject_access as subject_access_selectors
 from records.selectors import timeline as timeline_selectors
 from records.selectors.patients import alert_counts, wards_for_user
@@ -386,6 +395,22 @@ PATIENT_SECTIONS = (
     ),
 )
 
+BOTH_DOCUMENTS = frozenset({DISCHARGE_SUMMARY, CLINIC_LETTER})
+DOCUMENT_SECTIONS = (
+    # PRSB eDischarge and outpatient letter headings; both are mandatory in a discharge summary.
+    DocumentSection(
+        "allergies",
+        "Allergies and adverse reactions",
+        BOTH_DOCUMENTS,
+        document_selectors.allergies_draft,
+        order=30,
+        mandatory=True,
+    ),
+    DocumentSection(
+        "diagnoses", "Diagnoses", BOTH_DOCUMENTS, document_selectors.diagnoses_draft, order=40, mandatory=True
+    ),
+)
+
 register_app_urls("records.urls")
 _role_permissions()
 _menu()
@@ -398,3 +423,7 @@ for kind in ALERT_KINDS:
     register_alert_kind(kind)
 for section in PATIENT_SECTIONS:
     register_patient_section(section)
+for document_section in DOCUMENT_SECTIONS:
+    register_document_section(document_section)
+for relationship_kind, label in CareRelationshipKind.choices:
+    register_care_relationship_kind(relationship_kind, label)

@@ -38,7 +38,8 @@ class AuditEvent(models.Model):
     role = models.CharField(max_length=20, blank=True)
     api_client = models.CharField(max_length=255, blank=True)
     patient_id = models.BigIntegerField(null=True)
-    action = models.CharField(max_length=20, choices=Action.choices)
+    # An open vocabulary: the kernel's Action and what apps register (epr.audit.actions).
+    action = models.CharField(max_length=20)
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     client_address = models.GenericIPAddressField(null=True)

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
+from epr.audit.actions import audit_action_label
 from epr.audit.models import Action, AuditEvent
 
 ACCESS_LOG_PAGE_SIZE = 50
@@ -72,7 +73,7 @@ def describe(event: AuditEvent) -> str:
             (name for key, name in _names.fhir_search_keys.items() if key in (event.detail or {})), ""
         )
         if kind:
-            verb = FHIR_VERBS.get(event.action, event.get_action_display().lower())
+            verb = FHIR_VERBS.get(event.action, audit_action_label(event.action).lower())
             return f"FHIR {kind} {verb}"
         return "FHIR API"
     listing = (event.detail or {}).get("list")

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import models
 
 from epr.audit import context
+from epr.audit.actions import check_audit_action
 from epr.audit.models import AuditEvent
 
 
@@ -37,6 +38,7 @@ def audit_record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit row; call it inside the transaction of the write it records."""
+    check_audit_action(action)
     ctx = context.current()
     return AuditEvent.objects.create(
         **_who(user),
@@ -68,6 +70,7 @@ def audit_patients_shown(
     detail (the list's name, the criteria) goes on every row; per_patient adds what was shown of that
     patient (the resource ids of a FHIR search). A list that showed nobody still leaves one row, with no
     patient, so the user's own activity shows the look."""
+    check_audit_action(action)
     ctx = context.current()
     channel = channel or ctx.channel
     who = _who(user)

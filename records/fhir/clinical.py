@@ -35,6 +35,7 @@ from records.fhir.common import (
     record_search_fields,
 )
 from records.models import (
+    ENTERED_IN_ERROR,
     AllergyCategory,
     AllergyCriticality,
     AllergyIntolerance,
@@ -59,7 +60,6 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 PROBLEM_LIST_ITEM = "problem-list-item"
-ENTERED_IN_ERROR = "entered-in-error"
 NO_KNOWN_ALLERGY = "716186003"
 REACTION_NOT_RECORDED = "Reaction not recorded"
 
@@ -546,7 +546,7 @@ CONDITION_SEARCH = SearchSpec(
 
 def search_page(model: type[Model], search: ClinicalSearch) -> SearchPage[Any]:
     """One page of matching rows in two queries (a count, then the page), however many there are."""
-    queryset: QuerySet = model.objects.filter(search.where)
+    queryset: QuerySet = model._default_manager.filter(search.where)
     if search.patient_id is not None:
         queryset = queryset.filter(patient_id=search.patient_id)
     total = queryset.count()

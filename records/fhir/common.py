@@ -8,7 +8,7 @@ ETags) is in epr.fhir.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from epr.audit.services import audit_patients_shown
 from epr.fhir.errors import FHIRError, invalid_value
 from epr.fhir.resources import reference_id
 from epr.fhir.search import check_parameters, paging
+from records.errors import RecordError
 
 # Paging of a patient's clinical entries; the Patient search has its own, smaller, page.
 DEFAULT_COUNT = 50
@@ -119,3 +120,15 @@ def audit_search(
         per_patient={patient_id: {noun: resource_ids} for patient_id, resource_ids in ids.items()},
         break_glass_reason=reason,
     )
+
+
+def refusal(exc: RecordError, paths: Mapping[str, str], *, resource: str | None) -> FHIRError:
+    """A service's refusal as a 422 OperationOutcome, the one place a RecordError becomes one.
+    `paths` names the element each model field came from; a field it does not name points at the
+    resource (or at nothing, with resource None). Refused values are all named, with code "value";
+    any other refusal is a "business-rule" naming its one field."""
+    if exc.about_values:
+        expression = sorted({where for name in exc.errors if (where := paths.get(name, resource))})
+        return FHIRError(" ".join(exc.errors.values()), status_code=422, code="value", expression=expression)
+    where = paths.get(exc.field, resource) if exc.field else None
+    return FHIRError(exc.message, status_code=422, code="business-rule", expression=[where] if where else [])

@@ -31,7 +31,6 @@ from epr.fhir.errors import FHIRError, invalid_value
 from epr.fhir.registry import Capability, SearchParam
 from epr.fhir.resources import UK_CORE, Coding, codeable_concept, validated
 from epr.fhir.search import SearchPage, instant_q
-from records.errors import RecordError
 from records.fhir.common import (
     DEFAULT_COUNT,
     MAX_COUNT,
@@ -673,17 +672,6 @@ def observation_from_resource(resource: Any) -> ObservationInput:
         values=values,
         paths={**paths, "taken_at": "Observation.effectiveDateTime"},
     )
-
-
-def vital_signs_error(exc: news2.VitalSignsError, paths: dict[str, str]) -> FHIRError:
-    """The service's per-field refusals as one 422 OperationOutcome naming the elements."""
-    expressions = sorted({paths.get(name, "Observation") for name in exc.errors})
-    return FHIRError(" ".join(exc.errors.values()), status_code=422, code="value", expression=expressions)
-
-
-def record_error(exc: RecordError, paths: dict[str, str]) -> FHIRError:
-    expression = [paths.get(exc.field, "Observation")] if exc.field else []
-    return FHIRError(exc.message, status_code=422, code="business-rule", expression=expression)
 
 
 # --- Writes (for records.services.observations; kept here while that package is being changed) -----

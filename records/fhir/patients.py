@@ -398,7 +398,7 @@ def _ethnic_category(resource: Any) -> str:
     return code
 
 
-_EXPRESSIONS = {
+FIELD_ELEMENTS = {
     "nhs_number": "Patient.identifier",
     "nhs_number_status": "Patient.identifier.extension",
     "title": "Patient.name.prefix",
@@ -424,7 +424,7 @@ _EXPRESSIONS = {
 
 def expression_for(field_name: str | None) -> list[str]:
     """Where in a Patient resource a model field lives, for OperationOutcome.issue.expression."""
-    return [_EXPRESSIONS[field_name]] if field_name in _EXPRESSIONS else []
+    return [FIELD_ELEMENTS[field_name]] if field_name in FIELD_ELEMENTS else []
 
 
 def _check_lengths(values: dict[str, Any]) -> None:

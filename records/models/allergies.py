@@ -3,12 +3,11 @@ reason, or marked entered-in-error."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from records.models.core import Encounter, Patient
-from records.models.observations import EntryStatus
+from records.models.entries import ClinicalEntry
 
 __all__ = [
     "AllergyCategory",
@@ -61,7 +60,7 @@ class ClinicalStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-class AllergyIntolerance(models.Model):
+class AllergyIntolerance(ClinicalEntry):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="allergies")
     kind = models.CharField(max_length=12, choices=AllergyKind.choices, default=AllergyKind.ALLERGY)
     substance_code = models.CharField(max_length=20, blank=True, help_text="SNOMED CT concept id")
@@ -78,11 +77,6 @@ class AllergyIntolerance(models.Model):
         max_length=10, choices=ClinicalStatus.choices, default=ClinicalStatus.ACTIVE
     )
     note = models.TextField(blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=EntryStatus.choices, default=EntryStatus.FINAL)
-    error_reason = models.TextField(blank=True)
-    version = models.PositiveIntegerField(default=1)
 
     history = HistoricalRecords()
 
@@ -112,7 +106,7 @@ class ProblemVerification(models.TextChoices):
     DIFFERENTIAL = "differential", "Differential"
 
 
-class Problem(models.Model):
+class Problem(ClinicalEntry):
     """A problem or diagnosis coded in SNOMED CT, with ICD-10 where the map gives one."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="problems")
@@ -132,11 +126,6 @@ class Problem(models.Model):
     onset_date = models.DateField(null=True, blank=True)
     resolved_date = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=EntryStatus.choices, default=EntryStatus.FINAL)
-    error_reason = models.TextField(blank=True)
-    version = models.PositiveIntegerField(default=1)
 
     history = HistoricalRecords()
 

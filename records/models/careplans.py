@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 
 from records.models.allergies import Problem
 from records.models.core import Patient, Team
+from records.models.entries import ENTERED_IN_ERROR
 
 __all__ = ["CarePlan", "CarePlanReview", "CarePlanStatus"]
 
@@ -15,7 +16,7 @@ __all__ = ["CarePlan", "CarePlanReview", "CarePlanStatus"]
 class CarePlanStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     COMPLETED = "completed", "Completed"
-    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+    ENTERED_IN_ERROR = ENTERED_IN_ERROR, "Entered in error"
 
 
 class CarePlan(models.Model):

@@ -270,7 +270,7 @@ class Bed(models.Model):
         constraints = [models.UniqueConstraint(fields=["ward", "label"], name="bed_unique_in_ward")]
 
     def __str__(self) -> str:
-        return f"{self.bay.name} bed {self.label}" if self.bay_id else f"Bed {self.label}"
+        return f"{self.bay.name} bed {self.label}" if self.bay is not None else f"Bed {self.label}"
 
 
 class Team(models.Model):
@@ -387,7 +387,8 @@ class CareRelationship(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_relationships")
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=10, choices=CareRelationshipKind.choices)
+    # An open vocabulary: what apps register (records.registries.care_relationships).
+    kind = models.CharField(max_length=10)
     encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, null=True, related_name="+")
     started_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
@@ -400,7 +401,7 @@ class CareRelationship(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.group.name}"
+        return f"{self.kind}: {self.group.name}"
 
 
 class BreakGlassOutcome(models.TextChoices):

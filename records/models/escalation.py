@@ -3,12 +3,11 @@ ward can show them, never only inside a note. The newest final entry is the curr
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from records.models.core import Encounter, Patient
-from records.models.observations import EntryStatus
+from records.models.entries import ClinicalEntry
 
 __all__ = ["CPRDecision", "EscalationLevel", "TreatmentEscalationPlan"]
 
@@ -24,7 +23,7 @@ class EscalationLevel(models.TextChoices):
     COMFORT = "comfort", "Comfort care: symptom control only"
 
 
-class TreatmentEscalationPlan(models.Model):
+class TreatmentEscalationPlan(ClinicalEntry):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="escalation_plans")
     encounter = models.ForeignKey(
         Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -43,11 +42,6 @@ class TreatmentEscalationPlan(models.Model):
     )
     note = models.TextField(blank=True)
     review_date = models.DateField(null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField()
-    status = models.CharField(max_length=20, choices=EntryStatus.choices, default=EntryStatus.FINAL)
-    error_reason = models.TextField(blank=True)
-    version = models.PositiveIntegerField(default=1)
 
     history = HistoricalRecords()
 

@@ -18,6 +18,7 @@ from simple_history.models import HistoricalRecords
 
 from epr.accounts.roles import CLINICAL_ROLES, Role
 from records.models.core import Encounter, Patient
+from records.models.entries import ENTERED_IN_ERROR
 
 __all__ = [
     "ClinicalNote",
@@ -52,7 +53,7 @@ class NoteStatus(models.TextChoices):
     AWAITING_COUNTERSIGNATURE = "awaiting-countersignature", "Awaiting countersignature"
     SIGNED = "signed", "Signed"
     COUNTERSIGNED = "countersigned", "Countersigned"
-    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+    ENTERED_IN_ERROR = ENTERED_IN_ERROR, "Entered in error"
 
 
 FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -8,14 +8,10 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from records.models.core import Encounter, Patient
+from records.models.entries import Retractable
 from records.rules import news2
 
-__all__ = ["EntryStatus", "ObservationSet", "OxygenDevice", "SpO2ScaleSetting"]
-
-
-class EntryStatus(models.TextChoices):
-    FINAL = "final", "Final"
-    ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+__all__ = ["ObservationSet", "OxygenDevice", "SpO2ScaleSetting"]
 
 
 class OxygenDevice(models.TextChoices):
@@ -47,7 +43,7 @@ class SpO2ScaleSetting(models.Model):
         return f"Scale {self.scale}"
 
 
-class ObservationSet(models.Model):
+class ObservationSet(Retractable):
     """One set of vital signs taken together. Never edited: a mistake is marked entered-in-error."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="observation_sets")
@@ -82,9 +78,6 @@ class ObservationSet(models.Model):
     news2_total = models.PositiveSmallIntegerField(null=True, blank=True)
     news2_scores = models.JSONField(default=dict, blank=True)
     news2_risk = models.CharField(max_length=12, blank=True)
-
-    status = models.CharField(max_length=20, choices=EntryStatus.choices, default=EntryStatus.FINAL)
-    error_reason = models.TextField(blank=True)
 
     history = HistoricalRecords()
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any
+
+from records.errors import RecordError
 
 
 class Consciousness(StrEnum):
@@ -72,10 +75,13 @@ NEWS2_PARAMETERS = (
 )
 
 
-class VitalSignsError(ValueError):
+class VitalSignsError(RecordError, ValueError):
+    """Values refused as implausible or missing, each on its field ("__all__" for the whole set)."""
+
+    about_values = True
+
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+        super().__init__("; ".join(errors.values()), errors=errors)
 
 
 @dataclass(frozen=True)
@@ -277,7 +283,7 @@ def range_error(name: str, value) -> str | None:
     return f"{LABELS[name]} must be between {low} and {high} {unit}".rstrip() + "."
 
 
-def check_plausible(values: dict[str, object]) -> None:
+def check_plausible(values: Mapping[str, Any]) -> None:
     """Refuse impossible values with a message per field; missing values are not checked here."""
     errors = {}
     for name, value in values.items():

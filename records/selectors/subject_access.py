@@ -20,10 +20,12 @@ from typing import Any
 
 from epr.accounts.models import User
 from epr.accounts.roles import Role
+from epr.audit.actions import audit_action_label
 from epr.audit.models import Action
 from epr.audit.selectors import describe
 from epr.audit.services import audit_patients_shown
 from records.models import (
+    ENTERED_IN_ERROR,
     AllergyIntolerance,
     AllergyKind,
     CarePlan,
@@ -31,7 +33,6 @@ from records.models import (
     ClinicalNote,
     Encounter,
     EntryStatus,
-    NoteStatus,
     ObservationSet,
     Patient,
     Problem,
@@ -215,7 +216,7 @@ def _allergies(patient: Patient) -> list[SectionEntry]:
                 "Amended": a.version > 1,
                 **_error_fields(a),
             },
-            entered_in_error=a.status == EntryStatus.ENTERED_IN_ERROR,
+            entered_in_error=a.status == ENTERED_IN_ERROR,
         )
         for a in selectors.allergies_of(patient)
     ]
@@ -241,7 +242,7 @@ def _problems(patient: Patient) -> list[SectionEntry]:
                 "Amended": p.version > 1,
                 **_error_fields(p),
             },
-            entered_in_error=p.status == EntryStatus.ENTERED_IN_ERROR,
+            entered_in_error=p.status == ENTERED_IN_ERROR,
         )
         for p in selectors.problems_of(patient)
     ]
@@ -278,7 +279,7 @@ def _observations(patient: Patient) -> list[SectionEntry]:
                 "Recorded by": _person(o.recorded_by) or o.source,
                 **_error_fields(o),
             },
-            entered_in_error=o.status == EntryStatus.ENTERED_IN_ERROR,
+            entered_in_error=o.status == ENTERED_IN_ERROR,
         )
         for o in sets
     ]
@@ -312,7 +313,7 @@ def _escalation_plans(patient: Patient) -> list[SectionEntry]:
                 "Recorded by": _person(p.recorded_by),
                 "Entered in error because": p.error_reason,
             },
-            entered_in_error=p.status == EntryStatus.ENTERED_IN_ERROR,
+            entered_in_error=p.status == ENTERED_IN_ERROR,
         )
         for p in plans.order_by("recorded_at", "pk")
     ]
@@ -361,7 +362,7 @@ def _care_plans(patient: Patient) -> list[SectionEntry]:
                 "Reviews": "; ".join(f"{r.reviewed_at:%d-%b-%Y} {r.outcome}" for r in c.reviews.all()),
                 "Created by": _person(c.created_by),
             },
-            entered_in_error=c.status == "entered-in-error",
+            entered_in_error=c.status == ENTERED_IN_ERROR,
         )
         for c in selectors.careplans_of(patient)
     ]
@@ -388,7 +389,7 @@ def _notes(patient: Patient) -> list[SectionEntry]:
                 "Amendment reason": n.amendment_reason,
                 "Status": n.get_status_display(),
             },
-            entered_in_error=n.status == NoteStatus.ENTERED_IN_ERROR,
+            entered_in_error=n.status == ENTERED_IN_ERROR,
         )
         for n in notes
     ]
@@ -420,12 +421,12 @@ def _audit_trail(patient: Patient) -> list[SectionEntry]:
         SectionEntry(
             id=str(e.pk),
             when=e.at,
-            summary=f"{e.get_action_display()} by {who(e)}",
+            summary=f"{audit_action_label(e.action)} by {who(e)}",
             details={
                 "When": e.at,
                 "Who": who(e),
                 "Role": _role(e.role),
-                "Action": e.get_action_display(),
+                "Action": audit_action_label(e.action),
                 # What was looked at, in a person's words: "Ward list (A1)", "NEWS2 chart".
                 "What": describe(e),
                 "How": CHANNELS.get(e.channel, e.channel),

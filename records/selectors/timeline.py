@@ -8,9 +8,11 @@ from datetime import datetime
 from heapq import merge
 from itertools import islice
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 
 from records.models import (
+    ENTERED_IN_ERROR,
     AlertTrigger,
     AllergyIntolerance,
     CarePlan,
@@ -116,7 +118,7 @@ def _allergies(patient, since, until, limit):
             f"Allergy: {a.substance}",
             detail,
             _by(a.recorded_by),
-            a.status == "entered-in-error",
+            a.status == ENTERED_IN_ERROR,
             "allergies",
             a.pk,
         )
@@ -137,7 +139,7 @@ def _problems(patient, since, until, limit):
             f"Problem: {p.snomed_display}",
             detail,
             _by(p.recorded_by),
-            p.status == "entered-in-error",
+            p.status == ENTERED_IN_ERROR,
             "problems",
             p.pk,
         )
@@ -181,7 +183,7 @@ def _observations(patient, since, until, limit):
             title,
             " · ".join(v for v in values if v),
             _by(o.recorded_by),
-            o.status == "entered-in-error",
+            o.status == ENTERED_IN_ERROR,
             "observations",
             o.pk,
             raised.get(o.pk, ()),
@@ -199,7 +201,7 @@ def _notes(patient, since, until, limit):
             f"{n.get_note_type_display()}: {n.title}",
             detail,
             _by(n.author),
-            n.status == "entered-in-error",
+            n.status == ENTERED_IN_ERROR,
             "notes",
             n.pk,
         )
@@ -237,7 +239,7 @@ def _careplans(patient, since, until, limit):
             f"Care plan: {c.need}",
             f"{c.get_status_display()}, review by {c.review_date:%d-%b-%Y}",
             _by(c.created_by),
-            c.status == "entered-in-error",
+            c.status == ENTERED_IN_ERROR,
             "careplans",
             c.pk,
         )
@@ -264,16 +266,15 @@ RECORD_SOURCES = (
 
 def _visible(kind: str, patient: Patient):
     source = sources()[kind]
-    return history_models()[kind].objects.filter(patient=patient).filter(source.visible or Q())
+    return history_models()[kind]._default_manager.filter(patient=patient).filter(source.visible or Q())
 
 
 def entry_as_of(kind: str, patient: Patient, entry_id: int, when: datetime):
     """The entry as it stood at `when` (its historical version), or None if it did not exist yet."""
-    model = history_models()[kind]
     entry = _visible(kind, patient).get(pk=entry_id)
     try:
         version = entry.history.as_of(when)
-    except model.DoesNotExist:
+    except ObjectDoesNotExist:
         return None
     shown = sources()[kind].visible_version
     return version if shown is None or shown(version) else None

@@ -17,6 +17,7 @@ from records.models import (
     Patient,
     PatientGroupObjectPermission,
 )
+from records.registries.care_relationships import care_relationship_kind_label
 
 
 def _care_permission() -> Permission:
@@ -54,6 +55,7 @@ def care_access_sync(*, patient: Patient) -> None:
 def care_relationship_start(
     *, patient: Patient, group: Group, kind: str, encounter: Encounter | None, at=None
 ) -> CareRelationship:
+    care_relationship_kind_label(kind)  # refuses a kind nobody registered
     relationship = CareRelationship.objects.create(
         patient=patient, group=group, kind=kind, encounter=encounter, started_at=at or timezone.now()
     )

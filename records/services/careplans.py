@@ -12,6 +12,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError
 from records.models import CarePlan, CarePlanReview, CarePlanStatus, Patient
+from records.models.entries import history_note
 from records.services.entries import lock_for_edit, strike_through
 from records.services.patients import patient_require_writable
 
@@ -72,7 +73,7 @@ def careplan_update(
     for field in changed:
         setattr(locked, field, changes[field])
     locked.version += 1
-    locked._change_reason = reason.strip() or "Care plan updated"
+    history_note(locked, reason=reason.strip() or "Care plan updated")
     locked.save()
     audit_record(
         user=updated_by,
@@ -114,7 +115,7 @@ def careplan_review(
     else:
         locked.review_date = next_review_date
     locked.version += 1
-    locked._change_reason = "Completed at review" if complete else "Reviewed"
+    history_note(locked, reason="Completed at review" if complete else "Reviewed")
     locked.save()
     audit_record(user=reviewed_by, action=Action.UPDATE, patient_id=locked.patient_id, obj=review)
     return review

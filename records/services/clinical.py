@@ -22,6 +22,7 @@ from records.models import (
     Problem,
     ProblemStatus,
 )
+from records.models.entries import history_note
 from records.services.entries import lock_for_edit, strike_through
 from records.services.patients import patient_require_writable
 
@@ -82,7 +83,7 @@ def allergy_record(
     for nka in _active_allergies(patient).filter(kind=AllergyKind.NO_KNOWN_ALLERGY):
         nka.clinical_status = ClinicalStatus.INACTIVE
         nka.version += 1
-        nka._change_reason = "Superseded by a recorded allergy"
+        history_note(nka, reason="Superseded by a recorded allergy")
         nka.save()
     allergy = AllergyIntolerance.objects.create(
         patient=patient,
@@ -145,7 +146,7 @@ def entry_amend(*, amended_by, entry, expected_version: int, changes: dict[str, 
     if isinstance(locked, Problem):
         _check_problem_dates(locked.onset_date, locked.resolved_date)
     locked.version += 1
-    locked._change_reason = reason
+    history_note(locked, reason=reason)
     locked.save()
     audit_record(
         user=amended_by,

@@ -21,6 +21,7 @@ from records.models import (
     Ward,
     WardStay,
 )
+from records.models.entries import history_note
 from records.services.access import care_relationship_end, care_relationship_start
 from records.services.alerts import alerts_readdress
 
@@ -234,6 +235,5 @@ def _record_death(
     patient.date_of_death = local.date()
     patient.time_of_death = local.time().replace(second=0, microsecond=0)
     patient.version += 1
-    patient._change_reason = "Died in hospital (recorded at discharge)"
-    patient._history_user = discharged_by
+    history_note(patient, reason="Died in hospital (recorded at discharge)", user=discharged_by)
     patient.save()

@@ -12,8 +12,7 @@ from django.db.models import QuerySet
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError, StaleEdit
-
-ENTERED_IN_ERROR = "entered-in-error"
+from records.models.entries import ENTERED_IN_ERROR, history_note
 
 Row = TypeVar("Row", bound=models.Model)
 
@@ -69,7 +68,7 @@ def strike_through(
     setattr(locked, reason_field, reason)
     if hasattr(locked, "version"):
         locked.version += 1
-    locked._change_reason = f"Entered in error: {reason}"
+    history_note(locked, reason=f"Entered in error: {reason}")
     locked.save()
     audit_record(
         user=marked_by,

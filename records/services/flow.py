@@ -11,6 +11,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError
 from records.models import Encounter, EncounterStatus
+from records.models.entries import history_note
 from records.services.entries import lock_for_edit
 
 
@@ -29,7 +30,7 @@ def encounter_set_expected_discharge(
         raise RecordError("The expected discharge date cannot be before admission", field="expected")
     locked.expected_discharge_date = expected
     locked.version += 1
-    locked._change_reason = "Expected discharge date"
+    history_note(locked, reason="Expected discharge date")
     locked.save(update_fields=["expected_discharge_date", "version"])
     audit_record(
         user=set_by, action=Action.UPDATE, patient_id=locked.patient_id, obj=locked, detail={"field": "edd"}

@@ -26,6 +26,7 @@ from records.models import (
     PatientStatus,
     PatientUserObjectPermission,
 )
+from records.models.entries import history_note
 from records.services.access import care_access_sync
 from records.services.alerts import alerts_supersede_before_merge
 
@@ -83,14 +84,14 @@ def patients_merge(*, merged_by, survivor: Patient, duplicate: Patient, reason: 
     alerts_supersede_before_merge(survivor_id=survivor.pk, duplicate_id=duplicate.pk, user=merged_by)
     moves: dict[str, list[int]] = {}
     for model, field in _patient_foreign_keys():
-        ids = list(model.objects.filter(**{field: duplicate}).values_list("pk", flat=True))
+        ids = list(model._default_manager.filter(**{field: duplicate}).values_list("pk", flat=True))
         if ids:
             moves[f"{model._meta.label}:{field}"] = ids
     _move_rows(moves, to_patient=survivor)
     duplicate.status = PatientStatus.MERGED
     duplicate.merged_into = survivor
     duplicate.version += 1
-    duplicate._change_reason = f"Merged into {survivor.hospital_number}"
+    history_note(duplicate, reason=f"Merged into {survivor.hospital_number}")
     duplicate.save()
     merge = PatientMerge.objects.create(
         survivor=survivor,
@@ -138,7 +139,7 @@ def patient_unmerge(*, unmerged_by, merge: PatientMerge, reason: str) -> Patient
     duplicate.status = PatientStatus.ACTIVE
     duplicate.merged_into = None
     duplicate.version += 1
-    duplicate._change_reason = f"Unmerged from {survivor.hospital_number}"
+    history_note(duplicate, reason=f"Unmerged from {survivor.hospital_number}")
     duplicate.save()
     merge.unmerged_by = unmerged_by
     merge.unmerged_at = timezone.now()
@@ -182,7 +183,7 @@ def patient_archive(*, archived_by, patient: Patient, reason: str) -> Patient:
         raise RecordError("The patient is in hospital; discharge them before archiving the record.")
     locked.status = PatientStatus.ARCHIVED
     locked.version += 1
-    locked._change_reason = f"Archived: {reason.strip()}"
+    history_note(locked, reason=f"Archived: {reason.strip()}")
     locked.save()
     audit_record(user=archived_by, action=Action.ARCHIVE, patient_id=locked.pk, obj=locked)
     return locked

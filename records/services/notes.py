@@ -15,6 +15,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from records.errors import RecordError, StaleEdit
 from records.models import ClinicalNote, Encounter, FieldKind, NoteStatus, NoteTemplate, Patient
+from records.models.entries import history_note
 from records.services.entries import lock_for_edit
 from records.services.patients import patient_require_writable
 
@@ -131,8 +132,7 @@ def _lock_draft(note: ClinicalNote, user, expected_version: int) -> ClinicalNote
 
 def _save(note: ClinicalNote, user, why: str, *, action: str = Action.UPDATE, **detail: Any) -> None:
     note.version += 1
-    note._change_reason = why
-    note._history_user = user
+    history_note(note, reason=why, user=user)
     note.save()
     audit_record(user=user, action=action, patient_id=note.patient_id, obj=note, detail=detail)
 
@@ -189,8 +189,7 @@ def note_start(
         author=author,
         created_at=timezone.now(),
     )
-    note._change_reason = "Draft started"
-    note._history_user = author
+    history_note(note, reason="Draft started", user=author)
     note.save()
     audit_record(user=author, action=Action.CREATE, patient_id=patient.pk, obj=note)
     if sign:

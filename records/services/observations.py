@@ -19,6 +19,7 @@ from records.models import (
     Patient,
     SpO2ScaleSetting,
 )
+from records.models.entries import history_note
 from records.rules import news2 as news2
 from records.services.alerts import alerts_after_observations, alerts_withdraw_for_set
 from records.services.entries import strike_through
@@ -227,7 +228,7 @@ def observation_set_add_values(
     for name, value in new.items():
         setattr(locked, name, value)
     score_set(locked)
-    locked._change_reason = f"Added {', '.join(sorted(new))}"
+    history_note(locked, reason=f"Added {', '.join(sorted(new))}")
     locked.save()
     audit_record(
         user=added_by,

@@ -11,6 +11,7 @@ from epr.audit.services import audit_record
 from records import signals
 from records.errors import RecordError
 from records.models import NHSNumberStatus, Patient, PatientStatus
+from records.models.entries import history_note
 from records.rules import patients as rules
 from records.services.entries import lock_for_edit
 
@@ -140,8 +141,7 @@ def patient_register(*, registered_by, **values: Any) -> Patient:
         raise RecordError("A verified or present status needs an NHS number.", field="nhs_number_status")
     _check_nhs_number_free(cleaned.get("nhs_number", ""))
     patient = Patient(hospital_number=next_hospital_number(), **cleaned)
-    patient._change_reason = "Registered"
-    patient._history_user = registered_by  # "who" in the history, also outside a web request
+    history_note(patient, reason="Registered", user=registered_by)  # "who", also outside a web request
     _save_guarding_unique(patient)
     audit_record(user=registered_by, action=Action.CREATE, patient_id=patient.pk, obj=patient)
     transaction.on_commit(lambda: signals.patient_registered.send(sender=Patient, patient=patient))
@@ -182,8 +182,7 @@ def patient_update(
     if not locked.nhs_number and locked.nhs_number_status in _STATUSES_NEEDING_A_NUMBER:
         raise RecordError("A verified or present status needs an NHS number.", field="nhs_number_status")
     locked.version += 1
-    locked._change_reason = reason or "Demographics updated"
-    locked._history_user = updated_by
+    history_note(locked, reason=reason or "Demographics updated", user=updated_by)
     _save_guarding_unique(locked)
     # Field names only: values are patient data and the audit detail is shown widely.
     audit_record(
@@ -212,10 +211,11 @@ def patient_rollback(
     for field in changed:
         setattr(locked, field, values[field])
     locked.version += 1
-    locked._change_reason = f"Rolled back to version {old.version}" + (
-        f": {reason.strip()}" if reason.strip() else ""
+    history_note(
+        locked,
+        reason=f"Rolled back to version {old.version}" + (f": {reason.strip()}" if reason.strip() else ""),
+        user=rolled_back_by,
     )
-    locked._history_user = rolled_back_by
     _save_guarding_unique(locked)
     audit_record(
         user=rolled_back_by,

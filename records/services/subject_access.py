@@ -23,6 +23,7 @@ from records.models import (
     SubjectAccessRequest,
     SubjectAccessStatus,
 )
+from records.models.entries import history_note
 from records.registries.subject_access import section_titles
 from records.rules import subject_access as sar_rules
 from records.selectors.subject_access import collect_export
@@ -189,7 +190,7 @@ def _mark_failed(sar_id: int, message: str) -> SubjectAccessRequest:
     if sar.status == SubjectAccessStatus.GENERATING:
         sar.status = SubjectAccessStatus.FAILED
         sar.error_message = message[:2000]
-        sar._history_user = sar.generation_requested_by
+        history_note(sar, user=sar.generation_requested_by)
         sar.save()
     return sar
 
@@ -213,7 +214,7 @@ def _finish(sar_id: int, pdf: bytes, data: bytes, generated_at, *, redacted: int
     sar.progress = 100
     sar.progress_step = "Export ready"
     sar.progress_at = timezone.now()
-    sar._history_user = sar.generation_requested_by
+    history_note(sar, user=sar.generation_requested_by)
     sar.save()
     audit_record(
         user=sar.generation_requested_by,

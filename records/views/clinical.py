@@ -120,7 +120,7 @@ def _entry(kind: str, patient_id: int, entry_id: int):
     if kind not in ENTRY_TYPES:
         raise Http404
     model = ENTRY_TYPES[kind][0]
-    entry = model.objects.filter(pk=entry_id, patient_id=patient_id).first()
+    entry = model._default_manager.filter(pk=entry_id, patient_id=patient_id).first()
     if entry is None:
         raise Http404("No such entry for this patient.")
     return entry

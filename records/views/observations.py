@@ -24,7 +24,6 @@ from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, En
 from records.registries.alerts import alert_kind
 from records.rules import news2 as news2
 from records.rules import patients as rules
-from records.rules.news2 import VitalSignsError
 from records.selectors import chart as chart
 from records.selectors import patients as selectors
 from records.services.alerts import observations_due_at
@@ -53,9 +52,6 @@ def observations_record(request: HttpRequest, opened: selectors.PatientView) -> 
                 f"by {first.recorded_by}; they were not saved twice.",
             )
             return redirect("records:observation_chart", opened.patient.pk)
-        except VitalSignsError as exc:
-            for field, message in exc.errors.items():
-                form.add_error(None if field == "__all__" else field, message)
         except RecordError as exc:
             refusal_on_form(form, exc)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -88,7 +89,7 @@ def entry_history(
         raise Http404
     try:
         entry, versions = timeline.entry_versions(kind, opened.patient, entry_id)
-    except history_models()[kind].DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:
         raise Http404("No such entry for this patient.") from exc
     as_of_text = request.GET.get("as_of", "")
     as_of = as_of_state = None

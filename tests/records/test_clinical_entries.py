@@ -7,9 +7,16 @@ from django.urls import reverse
 
 from records import services
 from records.errors import RecordError, StaleEdit
-from records.models import AllergyIntolerance, Problem
+from records.models import (
+    AllergyIntolerance,
+    ClinicalEntry,
+    ObservationSet,
+    Problem,
+    Retractable,
+    TreatmentEscalationPlan,
+)
 from records.selectors import patients as selectors
-from tests.records.test_pages import login
+from tests.support import login
 
 
 def test_not_recorded_none_known_and_present_are_distinct(patient, nurse):
@@ -198,3 +205,12 @@ def test_hints_and_errors_are_linked_for_screen_readers(client, admitted, doctor
     assert 'aria-describedby="reaction-hint"' in html and 'id="reaction-hint"' in html
     assert 'aria-describedby="verification-error"' in html and 'id="verification-error"' in html
     assert "Reaction (optional)" in html
+
+
+def test_every_clinical_entry_shares_the_entry_base_and_knows_when_it_is_in_error(patient, nurse):
+    assert issubclass(AllergyIntolerance, ClinicalEntry) and issubclass(Problem, ClinicalEntry)
+    assert issubclass(TreatmentEscalationPlan, ClinicalEntry) and issubclass(ObservationSet, Retractable)
+    allergy = services.allergy_record(recorded_by=nurse, patient=patient, substance_text="Latex")
+    assert not allergy.entered_in_error
+    struck = services.entry_mark_error(marked_by=nurse, entry=allergy, reason="Wrong patient")
+    assert struck.entered_in_error and struck.error_reason == "Wrong patient"

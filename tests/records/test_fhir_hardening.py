@@ -18,9 +18,13 @@ from hypothesis import strategies as st
 from epr.fhir import search as fhir_search
 from epr.fhir.errors import FHIRError
 from records import services
+from records.errors import RecordError
 from records.fhir import observations as obs_fhir
+from records.fhir.common import refusal
 from records.models import ObservationSet
-from tests.records.test_fhir_patient import assert_outcome, new_patient_resource, signed_in, token_client
+from records.rules.news2 import VitalSignsError
+from tests.records.test_fhir_patient import new_patient_resource
+from tests.support import assert_outcome, signed_in, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -504,3 +508,16 @@ def test_a_patient_read_honours_if_match(system, patient):
     assert system.get(url, HTTP_IF_MATCH=etag).status_code == 200
     assert_outcome(system.get(url, HTTP_IF_MATCH='W/"999"'), 412, "conflict")
     assert system.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_a_refusal_becomes_one_operation_outcome_naming_the_elements():
+    paths = {"pulse": "Observation.valueQuantity", "taken_at": "Observation.effectiveDateTime"}
+    values = refusal(
+        VitalSignsError({"taken_at": "In the future.", "pulse": "Too high."}), paths, resource="Observation"
+    )
+    assert (values.status_code, values.code, values.diagnostics) == (422, "value", "In the future. Too high.")
+    assert values.expression == ["Observation.effectiveDateTime", "Observation.valueQuantity"]
+    rule = refusal(RecordError("Archived.", field="status"), paths, resource="AllergyIntolerance")
+    assert (rule.code, rule.expression) == ("business-rule", ["AllergyIntolerance"])
+    unplaced = refusal(RecordError("Archived.", field="status"), paths, resource=None)
+    assert unplaced.expression == [] and refusal(RecordError("No."), paths, resource="X").expression == []

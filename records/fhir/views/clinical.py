@@ -27,8 +27,7 @@ from epr.parsing import ascii_int
 from records import services
 from records.errors import RecordError
 from records.fhir import clinical as fhir_clinical
-from records.fhir import observations as obs_fhir
-from records.fhir.common import audit_search, patient_reference_id
+from records.fhir.common import audit_search, patient_reference_id, refusal
 from records.fhir.views.observations import (
     check_recordable,
     clinical_access,
@@ -149,7 +148,7 @@ class ClinicalTypeView(FHIRView):
         try:
             row = kind.record(caller, patient, item)
         except RecordError as exc:
-            raise obs_fhir.record_error(exc, item.paths) from exc
+            raise refusal(exc, item.paths, resource=kind.resource_type) from exc
         response = entry_response(kind, row, status=201)
         response["Location"] = f"{self.base_url()}/{kind.resource_type}/{row.pk}"
         return response
@@ -163,7 +162,9 @@ class ClinicalInstanceView(FHIRView):
     def get(self, request: Request, id: str) -> Response:
         kind, caller = self.kind, self.caller()
         row = (
-            kind.model.objects.select_related("recorded_by", "patient").filter(pk=ascii_int(id)).first()
+            kind.model._default_manager.select_related("recorded_by", "patient")
+            .filter(pk=ascii_int(id))
+            .first()
             if ascii_int(id) is not None
             else None
         )

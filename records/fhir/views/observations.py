@@ -27,7 +27,7 @@ from records import services
 from records.access import Level, open_record
 from records.errors import NoRelationship, RecordError
 from records.fhir import observations as obs_fhir
-from records.fhir.common import audit_search, patient_reference_id
+from records.fhir.common import audit_search, patient_reference_id, refusal
 from records.models import ObservationSet, Patient, PatientStatus
 from records.rules import news2 as news2
 
@@ -102,10 +102,8 @@ def record_observation(
         return services.observation_set_record_at(
             recorded_by=caller.user, patient=patient, taken_at=taken_at, **item_values
         )
-    except news2.VitalSignsError as exc:
-        raise obs_fhir.vital_signs_error(exc, paths) from exc
     except RecordError as exc:
-        raise obs_fhir.record_error(exc, paths) from exc
+        raise refusal(exc, paths, resource="Observation") from exc
 
 
 class ObservationTypeView(FHIRView):

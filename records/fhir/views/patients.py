@@ -20,6 +20,7 @@ from records import services
 from records.access import Level, edit_level, open_record
 from records.errors import NoRelationship, RecordError, StaleEdit
 from records.fhir import patients as fhir
+from records.fhir.common import refusal
 from records.fhir.observations import in_entry
 from records.models import Patient
 
@@ -41,12 +42,6 @@ def open_patient(caller: Caller, patient_id: int, *, minimum: Level = Level.DEMO
             "You have no care relationship with this patient. Emergency (break-glass) access is given "
             "only in the record pages, with a stated reason."
         ) from exc
-
-
-def _business_rule(exc: RecordError) -> FHIRError:
-    return FHIRError(
-        exc.message, status_code=422, code="business-rule", expression=fhir.expression_for(exc.field)
-    )
 
 
 def patient_response(patient: Patient, *, status: int = 200) -> Response:
@@ -97,7 +92,7 @@ class PatientTypeView(FHIRView):
         try:
             patient = services.patient_register(registered_by=caller.user, **values)
         except RecordError as exc:
-            raise _business_rule(exc) from exc
+            raise refusal(exc, fhir.FIELD_ELEMENTS, resource=None) from exc
         response = patient_response(patient, status=201)
         response["Location"] = f"{self.base_url()}/Patient/{patient.pk}"
         return response
@@ -135,7 +130,7 @@ class PatientInstanceView(FHIRView):
                 code="conflict",
             ) from exc
         except RecordError as exc:
-            raise _business_rule(exc) from exc
+            raise refusal(exc, fhir.FIELD_ELEMENTS, resource=None) from exc
         return patient_response(patient)
 
 
@@ -160,5 +155,5 @@ def create_patients(context: TransactionContext, items: list[tuple[int, Any]]) -
         except FHIRError as exc:
             raise in_entry(exc, index) from exc
         except RecordError as exc:
-            raise in_entry(_business_rule(exc), index) from exc
+            raise in_entry(refusal(exc, fhir.FIELD_ELEMENTS, resource=None), index) from exc
     return {index: (f"Patient/{context.created[index].pk}", True) for index, _ in items}
