@@ -44,7 +44,8 @@ from records.rules import alerts as alert_rules
 from records.selectors import documents as document_selectors
 from records.selectors import subject_access as subject_access_selectors
 from records.selectors import timeline as timeline_selectors
-from records.selectors.patients import alert_counts, wards_for_user
+from records.selectors.alerts import alert_counts
+from records.selectors.wards import wards_for_user
 
 
 def _role_permissions() -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from epr.accounts.roles import Role
 from epr.audit.models import Action
 from epr.audit.selectors import audit_events_for_patients
 from epr.audit.services import audit_patients_shown
@@ -21,16 +20,9 @@ from records.access import (
     sees_by_role,
 )
 from records.models import (
-    ACTIVE_ALERT_STATUSES,
-    AlertStatus,
     AllergyIntolerance,
     AllergyKind,
-    Bed,
     BreakGlassAccess,
-    CarePlan,
-    CarePlanReview,
-    CarePlanStatus,
-    ClinicalAlert,
     ClinicalStatus,
     Encounter,
     EncounterStatus,
@@ -38,17 +30,12 @@ from records.models import (
     ObservationSet,
     Patient,
     PatientGroupObjectPermission,
-    PatientLink,
     PatientMerge,
     PatientStatus,
-    Problem,
     SpO2ScaleSetting,
-    Team,
     TreatmentEscalationPlan,
-    Ward,
     WardStay,
 )
-from records.registries.alerts import alert_kinds, kinds_acted_on_by
 from records.rules import patients as rules
 from records.selectors.wards import current_plan
 
@@ -204,54 +191,6 @@ def _stay_of(patient: Patient) -> WardStay | None:
     return None
 
 
-@dataclass(frozen=True)
-class BedRow:
-    bed: Bed | None
-    stay: WardStay | None
-
-
-def wards_for_user(user) -> QuerySet[Ward]:
-    return Ward.objects.filter(staff_group__user=user, active=True).select_related("site")
-
-
-def ward_list(ward: Ward) -> list[BedRow]:
-    """Every bed on the ward with who is in it, plus patients on the ward without a bed; 3 queries."""
-    beds = list(
-        Bed.objects.filter(ward=ward, active=True).select_related("bay").order_by("bay__name", "label")
-    )
-    stays = list(
-        WardStay.objects.filter(ward=ward, ended_at__isnull=True).select_related(
-            "ward", "encounter__patient", "encounter__consultant", "encounter__team", "bed__bay"
-        )
-    )
-    by_bed = {s.bed_id: s for s in stays if s.bed_id}
-    rows = [BedRow(bed=b, stay=by_bed.get(b.pk)) for b in beds]
-    rows += [BedRow(bed=None, stay=s) for s in stays if not s.bed_id]
-    return rows
-
-
-def team_patients(user) -> list[WardStay]:
-    """Current stays of patients under the user's treating teams (a consultant's or junior's list)."""
-    return list(
-        WardStay.objects.filter(
-            ended_at__isnull=True,
-            encounter__team__staff_group__user=user,
-            encounter__status=EncounterStatus.ACTIVE,
-        )
-        .select_related("ward", "bed__bay", "encounter__patient", "encounter__consultant", "encounter__team")
-        .order_by("ward__name", "bed__bay__name", "bed__label")
-    )
-
-
-def free_beds(ward: Ward) -> QuerySet[Bed]:
-    return (
-        Bed.objects.filter(ward=ward, active=True)
-        .exclude(Exists(WardStay.objects.filter(bed=OuterRef("pk"), ended_at__isnull=True)))
-        .select_related("bay")
-        .order_by("bay__name", "label")
-    )
-
-
 def encounters_of(patient: Patient) -> list[Encounter]:
     return list(
         Encounter.objects.filter(patient=patient)
@@ -264,36 +203,6 @@ def encounters_of(patient: Patient) -> list[Encounter]:
         )
         .order_by("-admitted_at")
     )
-
-
-def merges_involving(patient: Patient) -> list[PatientMerge]:
-    return list(
-        PatientMerge.objects.filter(Q(survivor=patient) | Q(duplicate=patient)).select_related(
-            "survivor", "duplicate", "merged_by", "unmerged_by"
-        )
-    )
-
-
-def links_of(patient: Patient) -> list[Patient]:
-    links = PatientLink.objects.filter(Q(first=patient) | Q(second=patient)).select_related("first", "second")
-    return [link.second if link.first_id == patient.pk else link.first for link in links]
-
-
-def merged_ids(patient: Patient) -> list[int]:
-    """This record and every record merged into it (whose audit rows belong to this person too)."""
-    ids = {patient.pk}
-    frontier = {patient.pk}
-    while frontier:
-        frontier = (
-            set(
-                PatientMerge.objects.filter(survivor_id__in=frontier, unmerged_at__isnull=True).values_list(
-                    "duplicate_id", flat=True
-                )
-            )
-            - ids
-        )
-        ids |= frontier
-    return sorted(ids)
 
 
 def access_log(patient: Patient):
@@ -326,122 +235,6 @@ def cared_for_by(user) -> Q:
     return Q(Exists(care)) | Q(Exists(glass))
 
 
-def alerts_for_user(user, *, include_closed: bool = False) -> QuerySet[ClinicalAlert]:
-    """Alerts addressed to the user's wards and teams, of the kinds their role acts on (a pharmacist gets
-    no NEWS2 escalations), for patients they may still open. Active ones in triage order: urgent first,
-    NEWS2 escalations before overdue observations, awaiting a response before awaiting review, then the
-    longest waiting."""
-    kinds = kinds_acted_on_by(user.role)
-    queryset = (
-        ClinicalAlert.objects.filter(kind__in=kinds)
-        .filter(
-            Exists(
-                ClinicalAlert.recipients.through.objects.filter(
-                    clinicalalert_id=OuterRef("pk"), group__user=user
-                )
-            )
-        )
-        .filter(cared_for_by(user))
-    )
-    if not include_closed:
-        queryset = queryset.filter(status__in=ACTIVE_ALERT_STATUSES)
-    return queryset.select_related("patient", "observation_set", "acknowledged_by").order_by(
-        Case(When(severity="urgent", then=Value(0)), default=Value(1)),
-        # By kind: a deteriorating patient (NEWS2) before late observations, as the kinds' order says.
-        Case(*[When(kind=k.code, then=Value(k.order)) for k in alert_kinds()], default=Value(1000)),
-        Case(When(status=AlertStatus.OPEN, then=Value(0)), default=Value(1)),
-        "needs_response_since",
-        "pk",
-    )
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    alert: ClinicalAlert
-    stay: WardStay | None
-
-
-def alert_rows(user, *, limit: int = 200) -> list[AlertRow]:
-    """The active alerts with where each patient is now (ward and bed), in triage order; 2 queries."""
-    alerts = list(alerts_for_user(user)[:limit])
-    stays = {
-        s.encounter.patient_id: s
-        for s in WardStay.objects.filter(
-            ended_at__isnull=True, encounter__patient_id__in=[a.patient_id for a in alerts]
-        ).select_related("ward", "bed__bay", "encounter")
-    }
-    return [AlertRow(alert=a, stay=stays.get(a.patient_id)) for a in alerts]
-
-
-def alert_counts(user) -> dict[str, int]:
-    """Active alerts by severity, for the menu badge: {"urgent": n, "alert": m, "total": n + m}."""
-    counts = {"urgent": 0, "alert": 0}
-    for row in alerts_for_user(user).order_by().values("severity").annotate(n=Count("pk")):
-        counts[row["severity"]] = row["n"]
-    return {**counts, "total": sum(counts.values())}
-
-
-def open_alert_count(user) -> int:
-    return alert_counts(user)["total"]
-
-
-def alert_for_user(user, alert_id: int) -> ClinicalAlert:
-    """One alert addressed to the user (active or answered); raises ClinicalAlert.DoesNotExist."""
-    return alerts_for_user(user, include_closed=True).get(pk=alert_id)
-
-
-def alert_history(alert: ClinicalAlert) -> tuple[list, list]:
-    """Its triggers (every score) and every answer, oldest first, leaving out the 'shown' receipts."""
-    triggers = list(alert.triggers.select_related("observation_set"))
-    events = list(alert.events.exclude(action="shown").select_related("user"))
-    return triggers, events
-
-
-def _entered_in_error_last() -> Case:
-    return Case(When(status=EntryStatus.ENTERED_IN_ERROR, then=Value(1)), default=Value(0))
-
-
-def allergies_of(patient: Patient) -> list[AllergyIntolerance]:
-    """Every allergy entry, entered-in-error ones included (shown struck through)."""
-    return list(
-        AllergyIntolerance.objects.filter(patient=patient)
-        .select_related("recorded_by")
-        .order_by(_entered_in_error_last(), "-recorded_at")
-    )
-
-
-def problems_of(patient: Patient) -> list[Problem]:
-    return list(
-        Problem.objects.filter(patient=patient)
-        .select_related("recorded_by")
-        .order_by(_entered_in_error_last(), "clinical_status", "-onset_date", "-pk")
-    )
-
-
-def careplans_of(patient: Patient) -> list[CarePlan]:
-    return list(
-        CarePlan.objects.filter(patient=patient)
-        .select_related("responsible", "team", "problem", "created_by")
-        .prefetch_related(Prefetch("reviews", queryset=CarePlanReview.objects.select_related("reviewed_by")))
-        .order_by("status", "review_date")
-    )
-
-
-def overdue_careplans_for(user) -> list[CarePlan]:
-    """Active plans past their review date that the user's team or ward is looking after."""
-    on_users_ward = WardStay.objects.filter(
-        encounter__patient=OuterRef("patient"), ended_at__isnull=True, ward__staff_group__user=user
-    )
-    team_member = Team.objects.filter(pk=OuterRef("team"), staff_group__user=user)
-    return list(
-        CarePlan.objects.filter(status=CarePlanStatus.ACTIVE, review_date__lt=timezone.localdate())
-        .filter(Q(responsible=user) | Exists(team_member) | Exists(on_users_ward))
-        .filter(cared_for_by(user))
-        .select_related("patient", "responsible", "team")
-        .order_by("review_date")
-    )
-
-
 def audit_list_shown(user, *, listing: str, patient_ids: list[int]) -> None:
     """A list page read each patient it showed: one audit row per patient, the list named in each, so
     every one of them finds it in "who accessed this record"; one INSERT whatever the list's length."""
@@ -460,58 +253,6 @@ def latest_scored_set(patient: Patient) -> ObservationSet | None:
 
 
 # --- Identity safety: duplicates, NHS number holders, comparisons and history (identity pages) ---
-
-
-def possible_duplicates(
-    *,
-    family_name: str,
-    given_names: str = "",
-    date_of_birth: date | None = None,
-    sex: str = "",
-    postcode: str = "",
-    limit: int = 10,
-) -> list[Patient]:
-    """Active records that may be the same person as a registration: the same family name and first
-    given name, with the same date of birth and sex, or the same postcode. One query."""
-    family = rules.search_key(family_name)
-    if not family:
-        return []
-    queryset = Patient.objects.filter(status=PatientStatus.ACTIVE, family_name_key=family)
-    first_given = next(iter(rules.search_key(given_names).split()), "")
-    if first_given:
-        # "Grace" matches "Grace Ann": the first given name is what people reliably give.
-        queryset = queryset.filter(
-            Q(given_names_key=first_given) | Q(given_names_key__startswith=f"{first_given} ")
-        )
-    same_person = Q(pk__in=[])
-    if date_of_birth and sex:
-        same_person |= Q(date_of_birth=date_of_birth, sex=sex)
-    tidy_postcode = " ".join((postcode or "").upper().split())
-    if tidy_postcode:
-        same_person |= Q(postcode=tidy_postcode)
-    return list(queryset.filter(same_person).order_by("family_name_key", "given_names_key", "pk")[:limit])
-
-
-def active_holder_of_nhs_number(nhs_number: str, *, exclude_id: int | None = None) -> Patient | None:
-    """The active record that already has this NHS number, if any (the one a clash refers to)."""
-    digits = rules.normalise_nhs_number(nhs_number)
-    if not digits:
-        return None
-    queryset = Patient.objects.filter(nhs_number=digits, status=PatientStatus.ACTIVE)
-    if exclude_id is not None:
-        queryset = queryset.exclude(pk=exclude_id)
-    return queryset.first()
-
-
-@dataclass(frozen=True)
-class FieldComparison:
-    label: str
-    left: str
-    right: str
-
-    @property
-    def differs(self) -> bool:
-        return self.left != self.right
 
 
 def demographic_label(field_name: str) -> str:
@@ -559,13 +300,6 @@ def demographic_value(record, field_name: str) -> str:
     return str(value)
 
 
-def compare_demographics(left: Patient, right: Patient, fields: tuple[str, ...]) -> list[FieldComparison]:
-    return [
-        FieldComparison(demographic_label(f), demographic_value(left, f), demographic_value(right, f))
-        for f in fields
-    ]
-
-
 @dataclass(frozen=True)
 class HistoryRow:
     record: object  # a historical Patient row
@@ -604,30 +338,29 @@ def rollback_preview(patient: Patient, history_id: int, fields: tuple[str, ...])
     return old, changes
 
 
+def merged_ids(patient: Patient) -> list[int]:
+    """This record and every record merged into it (whose audit rows belong to this person too)."""
+    ids = {patient.pk}
+    frontier = {patient.pk}
+    while frontier:
+        frontier = (
+            set(
+                PatientMerge.objects.filter(survivor_id__in=frontier, unmerged_at__isnull=True).values_list(
+                    "duplicate_id", flat=True
+                )
+            )
+            - ids
+        )
+        ids |= frontier
+    return sorted(ids)
+
+
 @dataclass(frozen=True)
-class MovedKind:
+class FieldComparison:
     label: str
-    count: int
+    left: str
+    right: str
 
-
-def merge_moved_counts(merge: PatientMerge) -> list[MovedKind]:
-    """What a merge moved, counted by kind of entry (from the ids listed on the merge record)."""
-    from django.apps import apps
-
-    counts: dict[str, int] = {}
-    for key, ids in (merge.moved_rows or {}).items():
-        label = key.rsplit(":", 1)[0]
-        try:
-            name = str(apps.get_model(label)._meta.verbose_name_plural)
-        except LookupError:  # a model removed since the merge: still count its rows
-            name = label
-        counts[name] = counts.get(name, 0) + len(ids)
-    return [MovedKind(label=name[:1].upper() + name[1:], count=n) for name, n in sorted(counts.items())]
-
-
-def wards_to_choose(user) -> list[Ward]:
-    """Ward staff choose among their wards; doctors (on call, at any ward) and the roles that see every
-    ward by role choose any ward."""
-    if sees_by_role(user) or user.role == Role.DOCTOR:
-        return list(Ward.objects.filter(active=True).select_related("site").order_by("site__name", "name"))
-    return list(wards_for_user(user))
+    @property
+    def differs(self) -> bool:
+        return self.left != self.right

@@ -45,6 +45,7 @@ from records.models import (
 from records.models.notes import note_rows
 from records.registries.alerts import alert_kind
 from records.registries.subject_access import Section, SectionEntry, sections
+from records.selectors import clinical as clinical_selectors
 from records.selectors import patients as selectors
 
 
@@ -218,7 +219,7 @@ def _allergies(patient: Patient) -> list[SectionEntry]:
             },
             entered_in_error=a.status == ENTERED_IN_ERROR,
         )
-        for a in selectors.allergies_of(patient)
+        for a in clinical_selectors.allergies_of(patient)
     ]
 
 
@@ -244,7 +245,7 @@ def _problems(patient: Patient) -> list[SectionEntry]:
             },
             entered_in_error=p.status == ENTERED_IN_ERROR,
         )
-        for p in selectors.problems_of(patient)
+        for p in clinical_selectors.problems_of(patient)
     ]
 
 
@@ -364,7 +365,7 @@ def _care_plans(patient: Patient) -> list[SectionEntry]:
             },
             entered_in_error=c.status == ENTERED_IN_ERROR,
         )
-        for c in selectors.careplans_of(patient)
+        for c in clinical_selectors.careplans_of(patient)
     ]
 
 

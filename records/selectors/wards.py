@@ -11,20 +11,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Window
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from records.access import patients_with_care_relationship
+from epr.accounts.roles import Role
+from records.access import (
+    patients_with_care_relationship,
+    sees_by_role,
+)
 from records.models import (
     ACTIVE_ALERT_STATUSES,
     AllergyIntolerance,
     AllergyKind,
+    Bed,
     CarePlan,
     CarePlanStatus,
     ClinicalAlert,
     ClinicalNote,
     ClinicalStatus,
+    EncounterStatus,
     EntryStatus,
     NoteStatus,
     ObservationSet,
@@ -32,6 +38,8 @@ from records.models import (
     Problem,
     ProblemStatus,
     TreatmentEscalationPlan,
+    Ward,
+    WardStay,
 )
 from records.rules.news2 import News2Result
 
@@ -250,3 +258,59 @@ def whiteboard_rows(user, stays_by_bed: list[tuple[Any, Any]], sort: str = "bed"
         return sorted(rows, key=key)
     # Sorted by a patient's column, empty beds go last.
     return sorted([r for r in rows if r.stay], key=key) + [r for r in rows if not r.stay]
+
+
+@dataclass(frozen=True)
+class BedRow:
+    bed: Bed | None
+    stay: WardStay | None
+
+
+def wards_for_user(user) -> QuerySet[Ward]:
+    return Ward.objects.filter(staff_group__user=user, active=True).select_related("site")
+
+
+def ward_list(ward: Ward) -> list[BedRow]:
+    """Every bed on the ward with who is in it, plus patients on the ward without a bed; 3 queries."""
+    beds = list(
+        Bed.objects.filter(ward=ward, active=True).select_related("bay").order_by("bay__name", "label")
+    )
+    stays = list(
+        WardStay.objects.filter(ward=ward, ended_at__isnull=True).select_related(
+            "ward", "encounter__patient", "encounter__consultant", "encounter__team", "bed__bay"
+        )
+    )
+    by_bed = {s.bed_id: s for s in stays if s.bed_id}
+    rows = [BedRow(bed=b, stay=by_bed.get(b.pk)) for b in beds]
+    rows += [BedRow(bed=None, stay=s) for s in stays if not s.bed_id]
+    return rows
+
+
+def team_patients(user) -> list[WardStay]:
+    """Current stays of patients under the user's treating teams (a consultant's or junior's list)."""
+    return list(
+        WardStay.objects.filter(
+            ended_at__isnull=True,
+            encounter__team__staff_group__user=user,
+            encounter__status=EncounterStatus.ACTIVE,
+        )
+        .select_related("ward", "bed__bay", "encounter__patient", "encounter__consultant", "encounter__team")
+        .order_by("ward__name", "bed__bay__name", "bed__label")
+    )
+
+
+def free_beds(ward: Ward) -> QuerySet[Bed]:
+    return (
+        Bed.objects.filter(ward=ward, active=True)
+        .exclude(Exists(WardStay.objects.filter(bed=OuterRef("pk"), ended_at__isnull=True)))
+        .select_related("bay")
+        .order_by("bay__name", "label")
+    )
+
+
+def wards_to_choose(user) -> list[Ward]:
+    """Ward staff choose among their wards; doctors (on call, at any ward) and the roles that see every
+    ward by role choose any ward."""
+    if sees_by_role(user) or user.role == Role.DOCTOR:
+        return list(Ward.objects.filter(active=True).select_related("site").order_by("site__name", "name"))
+    return list(wards_for_user(user))

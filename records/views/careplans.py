@@ -22,6 +22,7 @@ from records.access import Level
 from records.errors import RecordError
 from records.forms.patients import ReasonForm
 from records.models import CarePlan, Problem, Team
+from records.selectors import clinical as clinical_selectors
 from records.selectors import patients as selectors
 from records.views.base import (
     NOT_DONE,
@@ -86,7 +87,7 @@ def _plan(opened: selectors.PatientView, plan_id: int) -> CarePlan:
 
 @patient_page(minimum=Level.CLINICAL)
 def careplan_list(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
-    plans = selectors.careplans_of(opened.patient)
+    plans = clinical_selectors.careplans_of(opened.patient)
     for plan in plans:  # one review form each, with its own ids, so each label names its own box
         plan.review_form = ReviewForm(auto_id=f"id_plan{plan.pk}_%s")
     return render(
@@ -203,7 +204,7 @@ def careplan_pdf(request: HttpRequest, opened: selectors.PatientView, plan_id: i
 
 @login_required
 def careplans_overdue(request: HttpRequest) -> HttpResponse:
-    plans = selectors.overdue_careplans_for(request.user)
+    plans = clinical_selectors.overdue_careplans_for(request.user)
     selectors.audit_list_shown(
         request.user, listing="care plans overdue", patient_ids=[p.patient_id for p in plans]
     )

@@ -20,6 +20,7 @@ from records.forms.patients import (
     amended_values,
 )
 from records.models import AllergyIntolerance, Problem
+from records.selectors import clinical as clinical_selectors
 from records.selectors import patients as selectors
 from records.views.base import (
     NOT_DONE,
@@ -56,7 +57,11 @@ def allergy_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     return render(
         request,
         "records/allergies.html",
-        {"opened": opened, "patient": opened.patient, "entries": selectors.allergies_of(opened.patient)},
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "entries": clinical_selectors.allergies_of(opened.patient),
+        },
     )
 
 
@@ -95,7 +100,11 @@ def problem_list(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     return render(
         request,
         "records/problems.html",
-        {"opened": opened, "patient": opened.patient, "entries": selectors.problems_of(opened.patient)},
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "entries": clinical_selectors.problems_of(opened.patient),
+        },
     )
 
 

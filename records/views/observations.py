@@ -24,6 +24,7 @@ from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, En
 from records.registries.alerts import alert_kind
 from records.rules import news2 as news2
 from records.rules import patients as rules
+from records.selectors import alerts as alert_selectors
 from records.selectors import chart as chart
 from records.selectors import patients as selectors
 from records.services.alerts import observations_due_at
@@ -148,11 +149,11 @@ def spo2_scale(request: HttpRequest, opened: selectors.PatientView) -> HttpRespo
 
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.alert_rows(request.user)
+    rows = alert_selectors.alert_rows(request.user)
     alerts = [row.alert for row in rows]
     services.alerts_mark_shown(user=request.user, alerts=alerts)
     recent = list(
-        selectors.alerts_for_user(request.user, include_closed=True)
+        alert_selectors.alerts_for_user(request.user, include_closed=True)
         .exclude(status__in=ACTIVE_ALERT_STATUSES)
         .order_by("-acknowledged_at", "-pk")[:50]
     )
@@ -174,7 +175,7 @@ def _alert_form(alert: ClinicalAlert, user, data=None):
 def alert_respond(request: HttpRequest, alert_id: int) -> HttpResponse:
     """One alert with its history and the answer it is waiting for (a response, or the review)."""
     try:
-        alert = selectors.alert_for_user(request.user, alert_id)
+        alert = alert_selectors.alert_for_user(request.user, alert_id)
     except ClinicalAlert.DoesNotExist as exc:
         audit_record(user=request.user, action=Action.DENIED, detail={"alert": alert_id})
         raise PermissionDenied("This alert is not addressed to you.") from exc
@@ -187,7 +188,7 @@ def alert_respond(request: HttpRequest, alert_id: int) -> HttpResponse:
             raise PermissionDenied("You may not answer this alert.")
         if form.is_valid() and _answer(request, alert, form):
             return redirect("records:alert_list")
-    triggers, events = selectors.alert_history(alert)
+    triggers, events = alert_selectors.alert_history(alert)
     return render(
         request,
         "records/alert_respond.html",

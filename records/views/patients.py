@@ -39,6 +39,7 @@ from records.models import (
     Team,
     Ward,
 )
+from records.selectors import identity as identity_selectors
 from records.selectors import patients as selectors
 from records.selectors import wards as ward_selectors
 from records.services.patients import HISTORY_FIELDS
@@ -54,7 +55,7 @@ from records.views.base import (
 
 @login_required
 def my_patients(request: HttpRequest) -> HttpResponse:
-    stays = selectors.team_patients(request.user)
+    stays = ward_selectors.team_patients(request.user)
     selectors.audit_list_shown(
         request.user, listing="my patients", patient_ids=[s.encounter.patient_id for s in stays]
     )
@@ -67,16 +68,16 @@ def my_patients(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def ward_list(request: HttpRequest, ward_id: int | None = None) -> HttpResponse:
-    wards = selectors.wards_to_choose(request.user)
+    wards = ward_selectors.wards_to_choose(request.user)
     ward_id = ward_id or ascii_int(request.GET.get("ward", ""))
     if not wards:
         return render(request, "records/ward_list.html", {"wards": [], "ward": None})
-    own = {w.pk for w in selectors.wards_for_user(request.user)}
+    own = {w.pk for w in ward_selectors.wards_for_user(request.user)}
     default = next((w for w in wards if w.pk in own), wards[0])
     ward = next((w for w in wards if w.pk == ward_id), None) if ward_id else default
     if ward is None:
         raise PermissionDenied("You do not work on that ward.")
-    beds = selectors.ward_list(ward)
+    beds = ward_selectors.ward_list(ward)
     occupied = sum(1 for r in beds if r.stay)
     selectors.audit_list_shown(
         request.user,
@@ -120,7 +121,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form}
     if request.method == "POST" and form.is_valid():
         values = form.values()
-        holder = selectors.active_holder_of_nhs_number(values.get("nhs_number", ""))
+        holder = identity_selectors.active_holder_of_nhs_number(values.get("nhs_number", ""))
         matches = [] if values.get("temporary_identity") else _possible_duplicates(values)
         if holder is not None:
             context["nhs_clash"] = _nhs_clash(request, form, holder)
@@ -149,7 +150,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
 
 
 def _possible_duplicates(values: dict) -> list[Patient]:
-    return selectors.possible_duplicates(
+    return identity_selectors.possible_duplicates(
         family_name=values.get("family_name") or "",
         given_names=values.get("given_names") or "",
         date_of_birth=values.get("date_of_birth"),
@@ -199,8 +200,8 @@ def _demographics(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
             "opened": opened,
             "patient": patient,
             "encounters": selectors.encounters_of(patient),
-            "links": selectors.links_of(patient),
-            "merges": selectors.merges_involving(patient),
+            "links": identity_selectors.links_of(patient),
+            "merges": identity_selectors.merges_involving(patient),
             "section": "details",
             # Break-glass reads and records clinical entries; it is no way to move or re-identify a patient.
             "can_change": may_change_record(request.user, opened.access),
@@ -220,7 +221,9 @@ def patient_edit(request: HttpRequest, opened: selectors.PatientView) -> HttpRes
     context: dict[str, Any] = {"opened": opened, "patient": patient, "form": form, "version": version}
     if request.method == "POST" and form.is_valid():
         values = form.values()
-        holder = selectors.active_holder_of_nhs_number(values.get("nhs_number", ""), exclude_id=patient.pk)
+        holder = identity_selectors.active_holder_of_nhs_number(
+            values.get("nhs_number", ""), exclude_id=patient.pk
+        )
         if holder is not None:
             context["nhs_clash"] = _nhs_clash(request, form, holder)
         else:
@@ -402,7 +405,7 @@ def free_beds(request: HttpRequest) -> HttpResponse:
     """htmx: the free-bed options for the chosen ward."""
     ward_id = ascii_int(request.GET.get("ward", ""))
     ward = Ward.objects.filter(pk=ward_id).first() if ward_id else None
-    beds = selectors.free_beds(ward) if ward else Bed.objects.none()
+    beds = ward_selectors.free_beds(ward) if ward else Bed.objects.none()
     return render(request, "records/partials/bed_options.html", {"beds": beds})
 
 
@@ -441,7 +444,7 @@ def patient_merge(request: HttpRequest, opened: selectors.PatientView) -> HttpRe
                     "patient": opened.patient,
                     "survivor": shown.patient,
                     "form": form,
-                    "comparison": selectors.compare_demographics(
+                    "comparison": identity_selectors.compare_demographics(
                         opened.patient, shown.patient, HISTORY_FIELDS
                     ),
                 },
@@ -484,7 +487,7 @@ def merge_result(request: HttpRequest, opened: selectors.PatientView, merge_id: 
             "opened": opened,
             "patient": opened.patient,
             "merge": merge,
-            "moved": selectors.merge_moved_counts(merge),
+            "moved": identity_selectors.merge_moved_counts(merge),
         },
     )
 

@@ -4,14 +4,19 @@ import io
 
 import pytest
 from django.conf import settings
+from django.contrib.admin.sites import site
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from epr.accounts.models import ApiClient
+from epr.accounts.models import ApiClient, User
 from epr.accounts.roles import Role
+from epr.audit.models import AuditEvent
 from tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
@@ -62,8 +67,6 @@ def test_sessions_expire_after_inactivity_and_cookies_are_safe():
 
 
 def test_weak_passwords_are_refused(db):
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
         validate_password("password123", UserFactory.build())
@@ -78,14 +81,12 @@ def test_create_api_client_prints_credentials(db):
 
 
 def test_create_api_client_refuses_unknown_scopes(db):
-    from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="Unknown scope"):
         call_command("create_api_client", "Bad", "--scope", "everything")
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies(client, nurse, settings, admitted):
-    from epr.audit.models import AuditEvent
 
     client.force_login(nurse)
     url = f"/patients/{admitted.patient_id}/"
@@ -97,9 +98,6 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(client, nurse, sett
 
 
 def test_role_is_changed_only_through_the_service_that_keeps_groups_in_step(db, admin_user):
-    from django.contrib.admin.sites import site
-
-    from epr.accounts.models import User
 
     model_admin = site._registry[User]
     assert "role" in model_admin.readonly_fields

@@ -14,12 +14,14 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 from psycopg import errors
 
 from epr.audit.chain import verify_chain
 from epr.audit.models import AuditChainLink, AuditEvent
 from epr.database import as_role
+from records.models import ObservationSet
 from tests.records.test_submit_once import FORM
 from tests.support import login
 
@@ -175,9 +177,6 @@ def app_as_runtime_role(runtime):
 
 def test_the_app_works_as_the_runtime_role(client, admitted, nurse, clerk, app_as_runtime_role):
     """A ward round's reads and writes, every one audited, with only the runtime role's rights."""
-    from django.urls import reverse
-
-    from records.models import ObservationSet
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")

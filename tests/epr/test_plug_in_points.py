@@ -11,8 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 
+from epr.fhir.registry import fhir_scopes
+from records.models import Patient
+from records.registries import patient_page
+from records.registries.subject_access import exported_models, not_exported
 from tests.support import login
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +87,6 @@ def test_the_patient_page_sections_and_banner(client, users, admitted):
 
 
 def test_the_oauth_scopes_are_built_from_the_fhir_resources():
-    from epr.fhir.registry import fhir_scopes
 
     _matches_snapshot("oauth_scopes", fhir_scopes())
 
@@ -90,10 +94,6 @@ def test_the_oauth_scopes_are_built_from_the_fhir_resources():
 def test_every_patient_linked_model_is_exported_or_listed_as_not_exported():
     """A model holding a patient's data that no subject-access section exports, and that is not listed
     as deliberately left out, would be silently missing from what the patient is sent."""
-    from django.apps import apps
-
-    from records.models import Patient
-    from records.registries.subject_access import exported_models, not_exported
 
     def linked_to_patient(model) -> bool:
         return any(
@@ -131,7 +131,6 @@ def test_the_section_being_looked_at_is_marked(client, users, admitted, who, pag
 
 def test_another_app_can_add_an_item_to_the_banner(client, users, admitted):
     """What mentalhealth will do for a legal status: an item shown only where there is one."""
-    from records.registries import patient_page
 
     item = patient_page.BannerItem(
         key="test-item",

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from oauth2_provider.models import Application
 
 from epr.accounts.services import api_client_create
 from epr.audit.models import Action, AuditEvent
@@ -205,7 +206,6 @@ def test_oauth_endpoints_refuse_the_half_verified_session(admin):
 
 
 def api_client_count() -> int:
-    from oauth2_provider.models import Application
 
     return Application.objects.count()
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from epr.audit.models import Action, AuditEvent
 from records import services
-from records.access import Level, patient_access
+from records.access import Level, open_record, patient_access
 from records.errors import NoRelationship, RecordError
 from records.selectors import patients as selectors
 from records.tasks import withdraw_ended_care_relationships
@@ -131,7 +131,6 @@ def test_writes_are_audited_with_the_actor(admitted, clerk):
 
 
 def test_the_door_audits_an_opening_and_a_refusal_alike_for_every_surface(admitted, nurse, outsider):
-    from records.access import open_record
 
     patient = admitted.patient
     assert open_record(nurse, patient, minimum=Level.CLINICAL).via == "care"

@@ -3,18 +3,27 @@ response, reviewed, resolved by observations, and addressed only to the roles th
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from epr.accounts.roles import Role
 from records import services
 from records.errors import RecordError
 from records.models import AlertEvent, AlertStatus, AlertTrigger, ClinicalAlert
-from records.registries.alerts import alert_kind, kinds_acted_on_by
+from records.registries.alerts import (
+    AlertKindSpec,
+    _kinds,
+    alert_kind,
+    kinds_acted_on_by,
+    register_alert_kind,
+)
 from records.rules import alerts as alert_rules
+from records.selectors import alerts as alert_selectors
 from records.selectors import patients as selectors
 from tests.factories import BedFactory, PatientFactory, UserFactory
 from tests.support import login
@@ -89,7 +98,6 @@ def test_an_alert_of_a_kind_nobody_registered_is_refused(admitted):
 
 def test_another_app_can_register_a_kind_and_raise_it_once_by_key(admitted, nurse, doctor):
     """What orders will do for an abnormal result: register a kind, raise it, and a retry changes nothing."""
-    from records.registries.alerts import AlertKindSpec, _kinds, register_alert_kind
 
     register_alert_kind(AlertKindSpec("test_result", "Abnormal result", frozenset({"doctor"}), order=30))
     try:
@@ -110,8 +118,8 @@ def test_another_app_can_register_a_kind_and_raise_it_once_by_key(admitted, nurs
             encounter=admitted,
         )
         assert first is not None and again is None
-        assert list(selectors.alerts_for_user(doctor)) == [first]
-        assert list(selectors.alerts_for_user(nurse)) == []  # not a kind the nurse's role acts on
+        assert list(alert_selectors.alerts_for_user(doctor)) == [first]
+        assert list(alert_selectors.alerts_for_user(nurse)) == []  # not a kind the nurse's role acts on
     finally:
         _kinds.pop("test_result")
 
@@ -194,7 +202,7 @@ def test_an_urgent_alert_cannot_be_acknowledged_without_a_response(admitted, col
 def test_review_requested_stays_visible_until_the_review_is_recorded(admitted, colleague, nurse, doctor):
     record(admitted.patient, colleague, NINE)
     alert = respond(ClinicalAlert.objects.get(), nurse, outcome="review_requested")
-    assert alert in selectors.alerts_for_user(doctor)
+    assert alert in alert_selectors.alerts_for_user(doctor)
     with pytest.raises(RecordError, match="outcome of the review"):
         services.alert_record_review(
             alert=alert, user=doctor, reviewed_by="Dr Dee", reviewed_at=timezone.now(), note=""
@@ -204,7 +212,7 @@ def test_review_requested_stays_visible_until_the_review_is_recorded(admitted, c
     )
     alert.refresh_from_db()
     assert alert.status == AlertStatus.REVIEWED
-    assert alert not in selectors.alerts_for_user(doctor)
+    assert alert not in alert_selectors.alerts_for_user(doctor)
     actions = list(alert.events.values_list("action", flat=True))
     assert actions == ["escalated", "reviewed"]
 
@@ -231,8 +239,8 @@ def test_overdue_stays_one_alert_while_it_waits(admitted):
 def test_a_pharmacist_on_the_ward_gets_no_news2_escalations(admitted, colleague, ward, pharmacist, nurse):
     services.ward_add_staff(ward=ward, users=[pharmacist])
     record(admitted.patient, colleague, NINE)
-    assert not selectors.alerts_for_user(pharmacist).exists()
-    assert selectors.alerts_for_user(nurse).exists()
+    assert not alert_selectors.alerts_for_user(pharmacist).exists()
+    assert alert_selectors.alerts_for_user(nurse).exists()
 
 
 def test_urgent_first_then_longest_waiting(admitted, colleague, nurse, ward):
@@ -252,9 +260,9 @@ def test_urgent_first_then_longest_waiting(admitted, colleague, nurse, ward):
     record(second, colleague, RED_SCORE)  # oldest, but not urgent
     record(admitted.patient, colleague, FIVE)
     record(third, colleague, NINE)  # newest, urgent
-    order = [a.patient.family_name for a in selectors.alerts_for_user(nurse)]
+    order = [a.patient.family_name for a in alert_selectors.alerts_for_user(nurse)]
     assert order == ["Brown", "Jones", admitted.patient.family_name]
-    assert selectors.alert_counts(nurse) == {"urgent": 1, "alert": 2, "total": 3}
+    assert alert_selectors.alert_counts(nurse) == {"urgent": 1, "alert": 2, "total": 3}
 
 
 # Pages ---------------------------------------------------------------------------------------------------
@@ -404,9 +412,6 @@ def test_after_recording_a_high_set_the_nurse_is_told_who_was_alerted(
 
 def test_two_sets_raising_at_once_make_one_alert_and_two_triggers(transactional_db, admitted, colleague):
     """Two workers raise for two high sets of one patient at the same moment, on two real connections."""
-    import threading
-
-    from django.db import connection
 
     sets = [
         services.observation_set_record(
@@ -473,7 +478,6 @@ def test_a_partial_set_does_not_restart_the_overdue_clock(admitted, colleague):
 
 
 def test_an_alert_for_a_patient_not_admitted_goes_to_the_fallback_team(patient, colleague, doctor):
-    from epr.accounts.roles import Role
 
     outreach_nurse = UserFactory(username="olive", role=Role.NURSE)
     services.team_create(
@@ -482,7 +486,7 @@ def test_an_alert_for_a_patient_not_admitted_goes_to_the_fallback_team(patient, 
     record(patient, colleague, NINE)
     alert = ClinicalAlert.objects.get()
     assert [g.name for g in alert.recipients.all()] == ["team:Critical care outreach"]
-    assert alert in selectors.alerts_for_user(outreach_nurse)
+    assert alert in alert_selectors.alerts_for_user(outreach_nurse)
     opened = selectors.patient_for_user(outreach_nurse, patient.pk)
     assert opened.access.clinical
     assert services.recipients_described(None) == "Critical care outreach"

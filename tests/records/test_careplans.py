@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from records import services
 from records.errors import RecordError, StaleEdit
@@ -83,7 +84,6 @@ def test_overdue_reviews_are_listed_for_the_team_and_ward(client, plan, nurse, d
 
 
 def test_patient_copy_is_a_real_pdf_the_patient_can_read(client, plan, nurse):
-    from pypdf import PdfReader
 
     response = login(client, nurse).get(reverse("records:careplan_pdf", args=[plan.patient_id, plan.pk]))
     assert response["Content-Type"] == "application/pdf"

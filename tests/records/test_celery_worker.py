@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.core import mail
 
 from epr.celery import app
 from records import services
 from records.models import ClinicalAlert
+from records.tasks import raise_news2_alert
 
 
 @pytest.fixture
@@ -46,9 +48,6 @@ def test_a_score_of_seven_reaches_the_alert_list_through_a_worker(admitted, coll
 
 @pytest.mark.django_db(transaction=True)
 def test_alert_email_is_sent_once_outside_a_test_transaction(admitted, colleague, settings):
-    from django.core import mail
-
-    from records.tasks import raise_news2_alert
 
     settings.EPR_ALERT_EMAIL = "outreach@example.nhs.uk"
     obs = services.observation_set_record(

@@ -1,6 +1,7 @@
 """Durations and due times as a nurse reads them: "6 days 18 hours", never "9752 minutes"."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -70,7 +71,6 @@ def test_describe_moment(moment, text):
 
 
 def test_describe_moment_reads_in_the_time_zone_of_now():
-    from zoneinfo import ZoneInfo
 
     london_summer = datetime(2026, 7, 1, 12, 0, tzinfo=ZoneInfo("Europe/London"))
     assert rules.describe_moment(datetime(2026, 7, 1, 23, 30, tzinfo=UTC), now=london_summer) == (

@@ -4,13 +4,15 @@ way back, and form fields say which field is at fault."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.views import defaults
 
-from records.forms.patients import DischargeForm, OtherRecordForm, ReasonForm
+from records.forms.patients import DischargeForm, ObservationForm, OtherRecordForm, ReasonForm
+from records.views import patients as views
 from tests.support import login
 
 # A browser always posts the CSRF token, so "submitted empty" is never an empty POST (which the views
@@ -93,12 +95,10 @@ def test_server_error_page_needs_no_database_or_request_context():
 
 
 def test_uncaught_error_renders_the_500_page(client, nurse, monkeypatch):
-    from records.views import patients as views
-
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views.selectors, "ward_list", broken)
+    monkeypatch.setattr(views.ward_selectors, "ward_list", broken)
     client.raise_request_exception = False
     response = login(client, nurse).get(reverse("records:ward_list"))
     assert response.status_code == 500
@@ -106,7 +106,6 @@ def test_uncaught_error_renders_the_500_page(client, nurse, monkeypatch):
 
 
 def test_expired_form_token_is_an_nhs_page(nurse):
-    from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(nurse)
@@ -142,7 +141,6 @@ def test_a_field_keeps_the_message_it_set_itself():
 def test_hidden_and_numeric_fields_get_messages_a_user_can_act_on():
     errors = DischargeForm(data={"version": "x"}).errors
     assert errors["version"] == ["The page was out of date. Reload it and try again."]
-    from records.forms.patients import ObservationForm
 
     obs = ObservationForm(data={"pulse": "fast"})
     obs.is_valid()
@@ -178,7 +176,6 @@ def test_error_title_prefix_and_summary_focus_module(client, nurse, admitted):
 
 
 def test_described_by_points_at_ids_that_exist(client, nurse, admitted):
-    import re
 
     login(client, nurse)
     response = client.post(reverse("records:careplan_new", args=[admitted.patient_id]), BLANK)

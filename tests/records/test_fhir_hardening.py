@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.http import QueryDict
-from django.test import Client
+from django.test import Client, RequestFactory
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from epr.fhir import middleware
 from epr.fhir import search as fhir_search
 from epr.fhir.errors import FHIRError
 from records import services
@@ -169,7 +170,6 @@ def test_a_method_not_allowed_is_a_405_outcome_with_allow(system, method, url):
 
 def test_an_html_error_from_outside_the_api_becomes_an_outcome(system, monkeypatch):
     # However a response arrives, an error under /fhir is never an HTML page.
-    from epr.fhir import middleware
 
     html = middleware.HttpResponse("<html>refused</html>", status=403, content_type="text/html")
 
@@ -183,7 +183,6 @@ def test_an_html_error_from_outside_the_api_becomes_an_outcome(system, monkeypat
 
 
 def _request(path: str):
-    from django.test import RequestFactory
 
     return RequestFactory().get(path)
 

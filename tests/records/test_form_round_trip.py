@@ -14,13 +14,14 @@ from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from epr.accounts.roles import Role
-from epr.forms import MemorableDateField
+from epr.forms import DateInput, DateTimeInput, MemorableDateField
 from records import services
 from records.forms.patients import DemographicsForm, PatientSearchForm
 from records.models import (
@@ -485,7 +486,6 @@ def test_changing_one_note_field_keeps_the_others(client, nurse, admitted, signe
 
 
 def test_date_widgets_render_iso_values():
-    from epr.forms import DateInput, DateTimeInput
 
     assert 'value="1948-06-01"' in DateInput().render("d", date(1948, 6, 1))
     moment = timezone.make_aware(timezone.datetime(2026, 3, 15, 9, 30))
@@ -527,7 +527,6 @@ def test_no_edit_form_describes_itself_with_an_id_that_is_not_there(
 
 
 def test_line_breaks_stored_by_the_old_forms_become_lf(allergy, plan, signed_note):
-    from django.apps import apps
 
     lf_migration = importlib.import_module("records.migrations.0016_textarea_line_breaks_as_lf")
     AllergyIntolerance.objects.filter(pk=allergy.pk).update(note="Seen\r\nPhotographed")

@@ -4,6 +4,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from records import services
+from records.access import Level, patient_access
 from records.errors import RecordError
 from records.models import CareRelationship, Encounter, Patient, PatientStatus, WardStay
 from tests.factories import PatientFactory
@@ -125,7 +126,6 @@ def test_two_current_admissions_block_a_merge(admitted, ward, second_bed, doctor
 
 
 def test_merged_patients_care_access_follows_the_rows(duplicate, patient, admin_user, nurse):
-    from records.access import Level, patient_access
 
     # The duplicate's discharge left a grace-period relationship with Ward 7 staff.
     assert patient_access(nurse, duplicate).level == Level.CLINICAL

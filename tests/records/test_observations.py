@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from records import services
 from records.errors import RecordError
-from records.models import AlertSeverity, AlertStatus, ClinicalAlert, ObservationSet
+from records.models import AlertEvent, AlertSeverity, AlertStatus, ClinicalAlert, ObservationSet
 from records.rules import news2 as news2
+from records.selectors import alerts as alert_selectors
 from records.tasks import check_overdue_observations, raise_news2_alert
 
 NORMAL = {
@@ -154,16 +155,14 @@ def test_entered_in_error_keeps_the_set(admitted, colleague, nurse):
 def test_open_alerts_follow_the_patient_to_a_new_ward(
     admitted, colleague, clerk, other_ward, other_bed, outsider
 ):
-    from records.selectors import patients as selectors
 
     obs = record(admitted.patient, colleague, SCORES_SEVEN)
     alert = services.alert_raise_for_set(obs=obs)
     services.encounter_transfer(transferred_by=clerk, encounter=admitted, ward=other_ward, bed=other_bed)
-    assert alert in selectors.alerts_for_user(outsider)  # a nurse on the receiving ward
+    assert alert in alert_selectors.alerts_for_user(outsider)  # a nurse on the receiving ward
 
 
 def test_alert_is_withdrawn_when_its_set_is_entered_in_error(admitted, colleague, nurse):
-    from records.models import AlertEvent
 
     obs = record(admitted.patient, colleague, SCORES_SEVEN)
     alert = services.alert_raise_for_set(obs=obs)

@@ -6,6 +6,8 @@ import pytest
 from django.urls import reverse
 
 from epr.audit.models import Action, AuditEvent
+from records import services
+from records import services as record_services
 from records.models import Encounter, Patient
 from tests.factories import BedFactory, PatientFactory
 from tests.support import login
@@ -208,7 +210,6 @@ def test_admit_through_the_page(client, clerk, patient, ward, bed, doctor):
 
 
 def _admit_many(ward, count, doctor, clerk):
-    from records import services
 
     for _ in range(count):
         bed = BedFactory(bay__ward=ward)
@@ -297,7 +298,6 @@ def test_an_edit_without_a_sound_version_is_refused_not_saved(client, clerk, pat
 def test_access_log_and_break_glass_review_keep_queries_flat(
     client, admitted, manager, outsider, nurse, django_assert_max_num_queries
 ):
-    from records import services as record_services
 
     login(client, manager)
     pages = [

@@ -1,5 +1,8 @@
 """Registration, demographic edits, stale saves, history and rollback."""
 
+import threading
+from datetime import date, timedelta
+
 import pytest
 from django.db import connection
 
@@ -64,7 +67,6 @@ def test_unknown_patient_gets_a_temporary_identity(clerk):
 
 
 def test_future_date_of_birth_is_refused(clerk):
-    from datetime import date, timedelta
 
     with pytest.raises(RecordError, match="Date of birth"):
         services.patient_register(
@@ -110,7 +112,6 @@ def test_every_change_is_in_history_and_rollback_is_a_new_version(patient, clerk
 
 def test_concurrent_edits_from_two_connections_never_overwrite(transactional_db, clerk, nurse):
     """Two sessions read version 1; both save. The second is refused by the version check under lock."""
-    import threading
 
     patient = PatientFactory()
     results: list[str] = []

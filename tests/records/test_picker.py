@@ -11,6 +11,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from epr.terminology.models import CodeSystem, Concept
 from records.models import AllergyIntolerance, Problem
 from tests.support import login
 
@@ -206,7 +207,6 @@ def test_options_for_the_script_name_the_matching_synonym(doctor_client):
 
 
 def test_the_options_are_escaped(doctor_client):
-    from epr.terminology.models import CodeSystem, Concept
 
     Concept.objects.create(
         system=CodeSystem.SNOMED,

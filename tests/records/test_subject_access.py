@@ -19,6 +19,7 @@ from records.errors import RecordError, StaleEdit
 from records.models import SubjectAccessRequest, SubjectAccessStatus
 from records.registries.subject_access import SectionEntry, register_section, unregister_section
 from records.rules import subject_access as sar_rules
+from records.selectors.subject_access import collect_export
 from tests.factories import PatientFactory
 from tests.records.test_whiteboard import plan
 from tests.support import login
@@ -492,7 +493,6 @@ def test_managers_and_ig_see_open_requests_with_days_left_overdue_first(
 
 def test_resuscitation_and_escalation_decisions_are_exported(admitted, doctor):
     """Found by the guard that every patient-linked model is exported: CPR decisions were missing."""
-    from records.selectors.subject_access import collect_export
 
     first = plan(admitted.patient, doctor)
     services.escalation_plan_mark_error(

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from records import services
-from records.models import AllergyIntolerance
+from records.models import AllergyIntolerance, NoteTemplate
 from records.selectors import timeline as timeline
+from records.services import note_start
 from tests.support import login
 
 
@@ -88,8 +89,6 @@ def test_timeline_needs_a_care_relationship(client, record, admitted, outsider):
 
 
 def test_someone_elses_draft_note_cannot_be_read_through_entry_history(client, admitted, nurse, doctor):
-    from records.models import NoteTemplate
-    from records.services import note_start
 
     template = NoteTemplate.objects.filter(active=True).first()
     draft = note_start(author=doctor, patient=admitted.patient, template=template, title="Thinking aloud")
