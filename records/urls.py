@@ -3,15 +3,19 @@
 from django.urls import path, re_path
 
 from records.views import (
+    access,
     careplans,
     clinical,
+    encounters,
     escalation,
+    identity,
     manager,
     notes,
     observations,
     patients,
     subject_access,
     timeline,
+    wards,
 )
 
 app_name = "records"
@@ -41,11 +45,11 @@ subject_access_urls = [
 ]
 
 urlpatterns = [
-    path("wards/", patients.ward_list, name="ward_list"),
-    path("my-patients/", patients.my_patients, name="my_patients"),
-    path("wards/<int:ward_id>/", patients.ward_list, name="ward_list_for"),
-    path("beds/free/", patients.free_beds, name="free_beds"),
-    path("teams/for-consultant/", patients.consultant_teams, name="consultant_teams"),
+    path("wards/", wards.ward_list, name="ward_list"),
+    path("my-patients/", wards.my_patients, name="my_patients"),
+    path("wards/<int:ward_id>/", wards.ward_list, name="ward_list_for"),
+    path("beds/free/", encounters.free_beds, name="free_beds"),
+    path("teams/for-consultant/", encounters.consultant_teams, name="consultant_teams"),
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/register/", patients.patient_register, name="patient_register"),
     path("patients/<int:patient_id>/", patients.patient_detail, name="patient_detail"),
@@ -57,15 +61,15 @@ urlpatterns = [
         patients.patient_rollback,
         name="patient_rollback",
     ),
-    path("patients/<int:patient_id>/admit/", patients.patient_admit, name="patient_admit"),
-    path("patients/<int:patient_id>/transfer/", patients.patient_transfer, name="patient_transfer"),
-    path("patients/<int:patient_id>/discharge/", patients.patient_discharge, name="patient_discharge"),
-    path("patients/<int:patient_id>/merge/", patients.patient_merge, name="patient_merge"),
-    path("patients/<int:patient_id>/merges/<int:merge_id>/", patients.merge_result, name="merge_result"),
-    path("patients/<int:patient_id>/link/", patients.patient_link, name="patient_link"),
-    path("patients/<int:patient_id>/archive/", patients.patient_archive, name="patient_archive"),
+    path("patients/<int:patient_id>/admit/", encounters.patient_admit, name="patient_admit"),
+    path("patients/<int:patient_id>/transfer/", encounters.patient_transfer, name="patient_transfer"),
+    path("patients/<int:patient_id>/discharge/", encounters.patient_discharge, name="patient_discharge"),
+    path("patients/<int:patient_id>/merge/", identity.patient_merge, name="patient_merge"),
+    path("patients/<int:patient_id>/merges/<int:merge_id>/", identity.merge_result, name="merge_result"),
+    path("patients/<int:patient_id>/link/", identity.patient_link, name="patient_link"),
+    path("patients/<int:patient_id>/archive/", identity.patient_archive, name="patient_archive"),
     path("patients/<int:patient_id>/access-log/", manager.patient_access_log, name="patient_access_log"),
-    path("patients/<int:patient_id>/break-glass/", patients.break_glass, name="break_glass"),
+    path("patients/<int:patient_id>/break-glass/", access.break_glass, name="break_glass"),
     path(
         "patients/<int:patient_id>/observations/",
         observations.observation_chart,
@@ -141,7 +145,7 @@ urlpatterns = [
     path("terminology/search/", clinical.terminology_search, name="terminology_search"),
     path("alerts/", observations.alert_list, name="alert_list"),
     path("alerts/<int:alert_id>/", observations.alert_respond, name="alert_respond"),
-    path("merges/<int:merge_id>/undo/", patients.merge_undo, name="merge_undo"),
+    path("merges/<int:merge_id>/undo/", identity.merge_undo, name="merge_undo"),
     path("privacy/break-glass/", manager.break_glass_review, name="break_glass_review"),
     path(
         "privacy/break-glass/<int:use_id>/",

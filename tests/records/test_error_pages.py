@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views import defaults
 
 from records.forms.patients import DischargeForm, ObservationForm, OtherRecordForm, ReasonForm
-from records.views import patients as views
+from records.views import wards as views
 from tests.support import login
 
 # A browser always posts the CSRF token, so "submitted empty" is never an empty POST (which the views
