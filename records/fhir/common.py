@@ -1,5 +1,6 @@
 """What the FHIR resource modules of the record share: references to a Patient, and the search of one
-patient's clinical entries (Observation, AllergyIntolerance, Condition) with its audit.
+patient's clinical entries (Observation, AllergyIntolerance, Condition) with its audit, a service's
+refusal as an OperationOutcome, and where in a transaction Bundle an error is.
 
 FHIR plumbing that knows nothing of the record (errors, search parameters and paging, dates, concepts,
 ETags) is in epr.fhir.
@@ -132,3 +133,21 @@ def refusal(exc: RecordError, paths: Mapping[str, str], *, resource: str | None)
         return FHIRError(" ".join(exc.errors.values()), status_code=422, code="value", expression=expression)
     where = paths.get(exc.field, resource) if exc.field else None
     return FHIRError(exc.message, status_code=422, code="business-rule", expression=[where] if where else [])
+
+
+def entry_path(index: int, expression: str) -> str:
+    """Where an element of a Bundle entry's resource is: Observation.code -> Bundle.entry[2].resource.code."""
+    head, dot, rest = expression.partition(".")
+    if head in ("Observation", "Patient"):
+        return f"Bundle.entry[{index}].resource{dot}{rest}"
+    return f"Bundle.entry[{index}].{expression}"
+
+
+def in_entry(error: FHIRError, index: int) -> FHIRError:
+    """The error of one Bundle entry, with the entry named in its text and element paths."""
+    return FHIRError(
+        f"Bundle.entry[{index}]: {error.diagnostics}",
+        status_code=error.status_code,
+        code=error.code,
+        expression=[entry_path(index, e) for e in error.expression] or [f"Bundle.entry[{index}]"],
+    )

@@ -18,213 +18,59 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
-from operator import add, or_
+from operator import or_
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Q, Sum, Value, When, Window
-from django.db.models.expressions import RowRange
-from django.db.models.functions import Coalesce
-from django.http import QueryDict
+from django.db.models import Q
 from django.utils import timezone
 
 from epr.fhir.errors import FHIRError, invalid_value
 from epr.fhir.registry import Capability, SearchParam
 from epr.fhir.resources import UK_CORE, Coding, codeable_concept, validated
-from epr.fhir.search import SearchPage, instant_q
 from records.fhir.common import (
     DEFAULT_COUNT,
     MAX_COUNT,
-    RecordSearch,
-    check_record_query,
-    record_search_fields,
+    entry_path,
+)
+from records.fhir.observation_codes import (
+    ACVPU,
+    ACVPU_CODES,
+    BEATS,
+    BP,
+    BREATHS,
+    CATEGORY_DISPLAY,
+    CATEGORY_SYSTEM,
+    CELSIUS,
+    CM,
+    DATA_ABSENT_SYSTEM,
+    DIASTOLIC,
+    HEIGHT,
+    HR,
+    KG,
+    LITRES_PER_MINUTE,
+    LOINC,
+    MM_HG,
+    NEWS2_INPUTS,
+    O2,
+    ON_OXYGEN,
+    PARAMETERS,
+    PERCENT,
+    ROOM_AIR,
+    RR,
+    SCORE,
+    SNOMED,
+    SPO2,
+    SPO2_SCALE_2_SCORE,
+    SUB_SCORES,
+    SYSTOLIC,
+    TEMP,
+    UCUM,
+    WEIGHT,
+    Parameter,
+    Unit,
 )
 from records.models import ObservationSet, OxygenDevice
-from records.rules import news2 as news2
-
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
-UCUM = "http://unitsofmeasure.org"
-CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
-DATA_ABSENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-VITAL_SIGNS = "vital-signs"
-SURVEY = "survey"
-CATEGORY_DISPLAY = {VITAL_SIGNS: "Vital Signs", SURVEY: "Survey"}
-FHIR_SOURCE = "fhir"
-
-
-@dataclass(frozen=True)
-class Unit:
-    code: str  # the UCUM code we send
-    display: str
-    accepted: frozenset[str]  # UCUM codes we take in (case matters in UCUM, so list each spelling)
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One kind of Observation a set can show: its id suffix, profile, codes and unit."""
-
-    key: str
-    text: str
-    profile: str
-    category: str
-    codings: tuple[Coding, ...]
-    fields: tuple[str, ...]  # the model fields that hold it; it exists when any of them is recorded
-    unit: Unit | None = None
-
-
-# Units as CLINICAL.md section 12 gives them; any UCUM spelling of "per minute" is taken in.
-PER_MINUTE = frozenset({"/min", "{Breaths}/min", "{breaths}/min", "{Beats}/min", "{beats}/min"})
-BREATHS = Unit("{Breaths}/min", "breaths per minute", PER_MINUTE)
-BEATS = Unit("{beats}/min", "beats per minute", PER_MINUTE)
-PERCENT = Unit("%", "%", frozenset({"%"}))
-LITRES_PER_MINUTE = Unit("l/min", "litre per minute", frozenset({"l/min", "L/min"}))
-MM_HG = Unit("mm[Hg]", "mmHg", frozenset({"mm[Hg]"}))
-CELSIUS = Unit("Cel", "degrees C", frozenset({"Cel"}))
-KG = Unit("kg", "kg", frozenset({"kg"}))
-CM = Unit("cm", "cm", frozenset({"cm"}))
-SCORE = Unit("{ScoreOf}", "score", frozenset({"{ScoreOf}", "{score}"}))
-
-RR = Parameter(
-    "rr",
-    "Respiration rate",
-    f"{UK_CORE}UKCore-Observation-RespirationRate",
-    VITAL_SIGNS,
-    ((LOINC, "9279-1", "Respiratory rate"), (SNOMED, "86290005", "Respiratory rate")),
-    ("respiration_rate",),
-    BREATHS,
-)
-SPO2 = Parameter(
-    "spo2",
-    "Oxygen saturation",
-    f"{UK_CORE}UKCore-Observation-OxygenSaturation",
-    VITAL_SIGNS,
-    (
-        (LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
-        (LOINC, "2708-6", "Oxygen saturation in Arterial blood"),
-        (SNOMED, "103228002", "Haemoglobin saturation with oxygen"),
-    ),
-    ("spo2",),
-    PERCENT,
-)
-# Air or oxygen: the code itself says which (UK Core InspiredOxygen); the flow, if known, is the value.
-ROOM_AIR: Coding = (SNOMED, "722742002", "Breathing room air")
-ON_OXYGEN: Coding = (SNOMED, "371825009", "Patient on oxygen")
-O2 = Parameter(
-    "o2",
-    "Air or oxygen",
-    f"{UK_CORE}UKCore-Observation-InspiredOxygen",
-    VITAL_SIGNS,
-    (ROOM_AIR, ON_OXYGEN),
-    ("on_oxygen",),
-    LITRES_PER_MINUTE,
-)
-BP = Parameter(
-    "bp",
-    "Blood pressure",
-    f"{UK_CORE}UKCore-Observation-BloodPressure",
-    VITAL_SIGNS,
-    (
-        (LOINC, "85354-9", "Blood pressure panel with all children optional"),
-        (SNOMED, "75367002", "Blood pressure"),
-    ),
-    ("systolic_bp", "diastolic_bp"),
-    MM_HG,
-)
-SYSTOLIC: tuple[Coding, ...] = (
-    (LOINC, "8480-6", "Systolic blood pressure"),
-    (SNOMED, "72313002", "Systolic arterial pressure"),
-)
-DIASTOLIC: tuple[Coding, ...] = (
-    (LOINC, "8462-4", "Diastolic blood pressure"),
-    (SNOMED, "1091811000000102", "Diastolic arterial pressure"),
-)
-HR = Parameter(
-    "hr",
-    "Heart rate",
-    f"{UK_CORE}UKCore-Observation-HeartRate",
-    VITAL_SIGNS,
-    ((LOINC, "8867-4", "Heart rate"), (SNOMED, "364075005", "Heart rate")),
-    ("pulse",),
-    BEATS,
-)
-ACVPU = Parameter(
-    "acvpu",
-    "Consciousness (ACVPU)",
-    f"{UK_CORE}UKCore-Observation-ACVPU",
-    SURVEY,
-    ((SNOMED, "1104441000000107", "Alert Confusion Voice Pain Unresponsive scale score"),),
-    ("consciousness",),
-)
-TEMP = Parameter(
-    "temp",
-    "Body temperature",
-    f"{UK_CORE}UKCore-Observation-BodyTemperature",
-    VITAL_SIGNS,
-    ((LOINC, "8310-5", "Body temperature"), (SNOMED, "276885007", "Core body temperature")),
-    ("temperature",),
-    CELSIUS,
-)
-WEIGHT = Parameter(
-    "weight",
-    "Body weight",
-    f"{UK_CORE}UKCore-Observation-BodyWeight",
-    VITAL_SIGNS,
-    ((LOINC, "29463-7", "Body weight"), (SNOMED, "27113001", "Body weight")),
-    ("weight",),
-    KG,
-)
-HEIGHT = Parameter(
-    "height",
-    "Body height",
-    f"{UK_CORE}UKCore-Observation-BodyHeight",
-    VITAL_SIGNS,
-    ((LOINC, "8302-2", "Body height"), (SNOMED, "50373000", "Body height measure")),
-    ("height",),
-    CM,
-)
-NEWS2 = Parameter(
-    "news2",
-    "NEWS2 total score",
-    f"{UK_CORE}UKCore-Observation-EarlyWarningTotalScore",
-    SURVEY,
-    (
-        (
-            SNOMED,
-            "1104051000000101",
-            "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score",
-        ),
-    ),
-    ("news2_total",),
-    SCORE,
-)
-
-# In NEWS2 chart order, then the other measurements, then the score: the order within a set everywhere.
-PARAMETERS: dict[str, Parameter] = {
-    p.key: p for p in (RR, SPO2, O2, BP, HR, ACVPU, TEMP, WEIGHT, HEIGHT, NEWS2)
-}
-NEWS2_INPUTS = ("rr", "spo2", "o2", "bp", "hr", "acvpu", "temp")
-
-# The UK Core ACVPU value set, to and from the single letter the set stores.
-ACVPU_CODES: dict[str, Coding] = {
-    news2.Consciousness.ALERT: (SNOMED, "248234008", "Mentally alert"),
-    news2.Consciousness.NEW_CONFUSION: (SNOMED, "130987000", "Acute confusion"),
-    news2.Consciousness.VOICE: (SNOMED, "300202002", "Responds to voice"),
-    news2.Consciousness.PAIN: (SNOMED, "450847001", "Responds to pain"),
-    news2.Consciousness.UNRESPONSIVE: (SNOMED, "422768004", "Unresponsive"),
-}
-
-# NEWS2 sub-scores, as components of the total (SNOMED CT, as in NHS England's NEWS2 FHIR guidance).
-_RCP = "Royal College of Physicians National Early Warning Score 2 -"
-SUB_SCORES: dict[str, Coding] = {
-    "respiration_rate": (SNOMED, "1104301000000104", f"{_RCP} respiration rate score"),
-    "spo2": (SNOMED, "1104311000000102", f"{_RCP} oxygen saturation scale 1 score"),
-    "on_oxygen": (SNOMED, "1104331000000105", f"{_RCP} air or oxygen score"),
-    "systolic_bp": (SNOMED, "1104341000000101", f"{_RCP} systolic blood pressure score"),
-    "pulse": (SNOMED, "1104351000000103", f"{_RCP} pulse score"),
-    "consciousness": (SNOMED, "1104361000000100", f"{_RCP} consciousness score"),
-    "temperature": (SNOMED, "1104371000000107", f"{_RCP} temperature score"),
-}
-SPO2_SCALE_2_SCORE: Coding = (SNOMED, "1104321000000108", f"{_RCP} oxygen saturation scale 2 score")
+from records.rules import news2
 
 CAPABILITY = Capability(
     profile=f"{UK_CORE}UKCore-Observation",
@@ -274,7 +120,7 @@ def holds(obs: ObservationSet, key: str) -> bool:
     return any(_recorded(getattr(obs, name)) for name in PARAMETERS[key].fields)
 
 
-def _recorded_q(name: str) -> Q:
+def recorded_q(name: str) -> Q:
     # consciousness is a blank-able text column; the rest are nullable.
     if ObservationSet._meta.get_field(name).get_internal_type() == "CharField":
         return ~Q(**{name: ""})
@@ -282,7 +128,7 @@ def _recorded_q(name: str) -> Q:
 
 
 def held_q(key: str) -> Q:
-    return reduce(or_, (_recorded_q(name) for name in PARAMETERS[key].fields))
+    return reduce(or_, (recorded_q(name) for name in PARAMETERS[key].fields))
 
 
 # --- ObservationSet -> FHIR -----------------------------------------------------------------------
@@ -679,164 +525,8 @@ def observation_from_resource(resource: Any) -> ObservationInput:
 
 # --- Search ---------------------------------------------------------------------------------------
 
-SEARCH_PARAMETERS = frozenset({"patient", "code", "category", "date", "_sort", "_count", "_offset"})
-REPEATABLE = frozenset({"code", "category", "date"})
-
-# What a code search token finds: the parameter, narrowed where one code means part of it.
-_SEARCH_CODES: dict[tuple[str, str], tuple[str, Q]] = {
-    **{(s, c): (key, held_q(key)) for key, p in PARAMETERS.items() for s, c, _ in p.codings},
-    (SNOMED, "78564009"): ("hr", held_q("hr")),
-    ROOM_AIR[:2]: ("o2", Q(on_oxygen=False)),
-    ON_OXYGEN[:2]: ("o2", Q(on_oxygen=True)),
-    **{(s, c): ("bp", _recorded_q("systolic_bp")) for s, c, _ in SYSTOLIC},
-    **{(s, c): ("bp", _recorded_q("diastolic_bp")) for s, c, _ in DIASTOLIC},
-}
-Selection = dict[str, Q]  # parameter key -> the sets in which that Observation exists and matches
-
-
-@dataclass(frozen=True, kw_only=True)
-class ObservationSearch(RecordSearch):
-    selection: Selection
-    taken: Q
-
-
-def _all_parameters() -> Selection:
-    return {key: held_q(key) for key in PARAMETERS}
-
-
-def _union(a: Selection, b: Selection) -> Selection:
-    return {key: (a[key] | b[key]) if key in a and key in b else a.get(key, b.get(key)) for key in a | b}
-
-
-def _both(a: Q, b: Q) -> Q:
-    return a if a == b else a & b
-
-
-def _intersection(a: Selection, b: Selection) -> Selection:
-    return {key: _both(a[key], b[key]) for key in a if key in b}
-
-
-def _code_token(token: str) -> Selection:
-    system, bar, code = token.partition("|")
-    if not bar:
-        system, code = "", token
-    found: Selection = {}
-    for (s, c), (key, q) in _SEARCH_CODES.items():
-        if (not system or s == system) and (not code or c == code):
-            found = _union(found, {key: _both(held_q(key), q)})
-    return found  # an unknown code finds nothing, as FHIR expects
-
-
-def _category_token(token: str) -> Selection:
-    system, bar, code = token.partition("|")
-    if not bar:
-        system, code = CATEGORY_SYSTEM, token
-    if system not in ("", CATEGORY_SYSTEM):
-        return {}
-    return {key: held_q(key) for key, p in PARAMETERS.items() if p.category == code}
-
-
-def _token_selection(values: list[str], parse: Any) -> Selection:
-    """Each repeat of the parameter narrows (AND); commas inside one widen (OR)."""
-    selection = _all_parameters()
-    for value in values:
-        alternatives: Selection = {}
-        for token in value.split(","):
-            alternatives = _union(alternatives, parse(token.strip()))
-        selection = _intersection(selection, alternatives)
-    return selection
-
-
-def parse_search(query: QueryDict, *, patient_required: bool) -> ObservationSearch:
-    """Check the query string of GET /Observation; unknown or wrongly repeated parameters are refused."""
-    newest_first = check_record_query(
-        query,
-        SEARCH_PARAMETERS,
-        REPEATABLE,
-        patient_required=patient_required,
-        what="observations",
-        newest_first="newest first",
-    )
-    selection = _intersection(
-        _token_selection(query.getlist("code"), _code_token),
-        _token_selection(query.getlist("category"), _category_token),
-    )
-    taken = reduce(lambda a, b: a & b, (instant_q("taken_at", v) for v in query.getlist("date")), Q())
-    return ObservationSearch(
-        selection=selection, taken=taken, newest_first=newest_first, **record_search_fields(query)
-    )
-
-
-def _one_if(q: Q) -> Case:
-    return Case(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
-# A page's items are Observations as (set, parameter key), in page order; its total counts
-# Observations, not sets.
-ObservationPage = SearchPage[tuple[ObservationSet, str]]
-
-
-def search_page(search: ObservationSearch) -> ObservationPage:
-    """One page of matching Observations in three queries, however many sets the patient has.
-
-    Paging is by Observation, as FHIR's _count and _offset mean, but done on sets in SQL: each set's
-    number of matching Observations is a sum of CASEs, and a running sum over the sort order (a window)
-    says which sets hold Observations offset .. offset+count-1. The page of sets is expanded here.
-    """
-    if not search.selection:
-        return SearchPage(total=0, items=[])
-    sets = ObservationSet.objects.filter(search.taken).filter(reduce(or_, search.selection.values()))
-    if search.patient_id is not None:
-        sets = sets.filter(patient_id=search.patient_id)
-    flags = {f"has_{key}": _one_if(q) for key, q in search.selection.items()}
-    # Starting from 0 keeps the sum a different expression from a lone flag: the window query that
-    # Django wraps around the page would otherwise select the two as one column.
-    matches = reduce(add, flags.values(), Value(0))
-    total = sets.aggregate(total=Coalesce(Sum(matches), 0))["total"]
-    if search.offset >= total:
-        return SearchPage(total=total, items=[])
-    order = ("-taken_at", "-pk") if search.newest_first else ("taken_at", "pk")
-    window_order = [F(name[1:]).desc() if name.startswith("-") else F(name).asc() for name in order]
-    page = (
-        sets.select_related("recorded_by")
-        .annotate(
-            **flags,
-            matches=matches,
-            # Matching Observations in this set and every set before it in the sort order.
-            through=Window(Sum(matches), order_by=window_order, frame=RowRange(start=None, end=0)),
-        )
-        .filter(through__gt=search.offset, through__lt=search.offset + search.count + F("matches"))
-        .order_by(*order)
-    )
-    resources = []
-    for obs in page:
-        keys = [key for key in PARAMETERS if getattr(obs, f"has_{key}", 0)]
-        first = obs.through - obs.matches  # the position of this set's first Observation in the results
-        for position, key in enumerate(keys, start=first):
-            if search.offset <= position < search.offset + search.count:
-                resources.append((obs, key))
-    return SearchPage(total=total, items=resources)
-
 
 # --- Transaction bundles --------------------------------------------------------------------------
-
-
-def entry_path(index: int, expression: str) -> str:
-    """Where an element of a Bundle entry's resource is: Observation.code -> Bundle.entry[2].resource.code."""
-    head, dot, rest = expression.partition(".")
-    if head in ("Observation", "Patient"):
-        return f"Bundle.entry[{index}].resource{dot}{rest}"
-    return f"Bundle.entry[{index}].{expression}"
-
-
-def in_entry(error: FHIRError, index: int) -> FHIRError:
-    """The error of one Bundle entry, with the entry named in its text and element paths."""
-    return FHIRError(
-        f"Bundle.entry[{index}]: {error.diagnostics}",
-        status_code=error.status_code,
-        code=error.code,
-        expression=[entry_path(index, e) for e in error.expression] or [f"Bundle.entry[{index}]"],
-    )
 
 
 def merge_inputs(inputs: list[tuple[int, ObservationInput]]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from records.rules import news2 as news2
+from records.rules import news2
 from records.rules.patients import describe_duration, describe_frequency, describe_moment
 
 Band = tuple[str, int, Callable[[Any], bool]]

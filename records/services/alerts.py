@@ -36,7 +36,7 @@ from records.models import (
 )
 from records.registries.alerts import alert_kind
 from records.rules import alerts as alert_rules
-from records.rules import news2 as news2
+from records.rules import news2
 from records.services.access import care_access_sync
 
 FIRST_OBSERVATIONS_DUE = timedelta(hours=1)

@@ -20,7 +20,7 @@ from records.models import (
     SpO2ScaleSetting,
 )
 from records.models.entries import history_note
-from records.rules import news2 as news2
+from records.rules import news2
 from records.services.alerts import alerts_after_observations, alerts_withdraw_for_set
 from records.services.entries import strike_through
 from records.services.patients import patient_require_writable

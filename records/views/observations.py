@@ -22,10 +22,10 @@ from records.forms.alerts import AlertAcknowledgeForm, AlertResponseForm, AlertR
 from records.forms.patients import ObservationForm, SpO2ScaleForm
 from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, EncounterStatus, ObservationSet
 from records.registries.alerts import alert_kind
-from records.rules import news2 as news2
+from records.rules import news2
 from records.rules import patients as rules
 from records.selectors import alerts as alert_selectors
-from records.selectors import chart as chart
+from records.selectors import chart
 from records.selectors import patients as selectors
 from records.services.alerts import observations_due_at
 from records.views.base import NOT_DONE, patient_form_page, patient_page, refusal_on_form, submitted

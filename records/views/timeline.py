@@ -15,7 +15,7 @@ from epr.parsing import parse_local_datetime
 from records.access import Level
 from records.registries.timeline import history_models, source_labels
 from records.selectors import patients as selectors
-from records.selectors import timeline as timeline
+from records.selectors import timeline
 from records.views.base import patient_page
 
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from records.rules import news2 as news2
-from records.selectors import chart as chart
+from records.rules import news2
+from records.selectors import chart
 
 
 def a_set(**values):

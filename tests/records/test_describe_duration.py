@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from records.rules import news2 as news2
+from records.rules import news2
 from records.rules import patients as rules
 
 

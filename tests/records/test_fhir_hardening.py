@@ -20,7 +20,7 @@ from epr.fhir import search as fhir_search
 from epr.fhir.errors import FHIRError
 from records import services
 from records.errors import RecordError
-from records.fhir import observations as obs_fhir
+from records.fhir import observation_codes, observation_search
 from records.fhir.common import refusal
 from records.models import ObservationSet
 from records.rules.news2 import VitalSignsError
@@ -193,7 +193,7 @@ def test_an_unexpected_fault_is_a_500_outcome_without_a_stack_trace(system, sett
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("secret local detail")
 
-    monkeypatch.setattr(obs_fhir, "parse_search", broken)
+    monkeypatch.setattr(observation_search, "parse_search", broken)
     client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=system.defaults["HTTP_AUTHORIZATION"])
 
     response = client.get("/fhir/Observation", {"patient": "1"})
@@ -263,14 +263,14 @@ def test_bounded_query_keeps_order_and_drops_only_repeats():
 
 def test_a_query_running_past_the_statement_timeout_is_stopped(admitted, nurse, settings, monkeypatch):
     settings.FHIR_STATEMENT_TIMEOUT_MS = 100
-    real_search = obs_fhir.search_page
+    real_search = observation_search.search_page
 
     def slow_search(search: Any) -> Any:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(2)")  # a search the database takes too long over
         return real_search(search)
 
-    monkeypatch.setattr(obs_fhir, "search_page", slow_search)
+    monkeypatch.setattr(observation_search, "search_page", slow_search)
     started = time.monotonic()
 
     response = signed_in(nurse).get("/fhir/Observation", {"patient": admitted.patient.pk})
@@ -450,12 +450,12 @@ def _quantity(patient_id: int, loinc: str, value: int, unit: str) -> dict[str, A
         "resourceType": "Observation",
         "status": "final",
         "category": [
-            {"coding": [{"system": obs_fhir.CATEGORY_SYSTEM, "code": "vital-signs"}]},
+            {"coding": [{"system": observation_codes.CATEGORY_SYSTEM, "code": "vital-signs"}]},
         ],
-        "code": {"coding": [{"system": obs_fhir.LOINC, "code": loinc}]},
+        "code": {"coding": [{"system": observation_codes.LOINC, "code": loinc}]},
         "subject": {"reference": f"Patient/{patient_id}"},
         "effectiveDateTime": "2025-03-01T10:15:00+00:00",
-        "valueQuantity": {"value": value, "system": obs_fhir.UCUM, "code": unit},
+        "valueQuantity": {"value": value, "system": observation_codes.UCUM, "code": unit},
     }
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from epr.audit.models import Action, AuditEvent
 from records import services
+from records.fhir import observation_codes
 from records.fhir import observations as obs_fhir
 from records.models import AlertSeverity, ClinicalAlert, ObservationSet, Patient, PatientStatus
 from tests.factories import PatientFactory
@@ -22,7 +23,7 @@ from tests.support import assert_outcome, body_of, login, signed_in, token_clien
 pytestmark = pytest.mark.django_db
 
 FHIR_JSON = "application/fhir+json"
-LOINC, SNOMED, UCUM = obs_fhir.LOINC, obs_fhir.SNOMED, obs_fhir.UCUM
+LOINC, SNOMED, UCUM = observation_codes.LOINC, observation_codes.SNOMED, observation_codes.UCUM
 TAKEN = "2025-03-01T10:15:00+00:00"
 
 # A whole set recorded on the form: NEWS2 7 (RR 22: 2, oxygen: 2, HR 115: 2, temperature 38.5: 1).
@@ -407,7 +408,7 @@ def test_search_by_category(three_sets, nurse):
     patient = three_sets[0].patient_id
 
     survey = search(client, patient=patient, category="survey")
-    vital = search(client, patient=patient, category=f"{obs_fhir.CATEGORY_SYSTEM}|vital-signs")
+    vital = search(client, patient=patient, category=f"{observation_codes.CATEGORY_SYSTEM}|vital-signs")
 
     assert {i.split("-")[1] for i in found_ids(survey)} == {"acvpu", "news2"}
     assert survey["total"] == 6

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from records.rules import news2 as news2
+from records.rules import news2
 from records.rules.news2 import Consciousness, Escalation, Risk, VitalSigns, VitalSignsError
 
 

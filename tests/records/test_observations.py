@@ -10,7 +10,7 @@ from django.utils import timezone
 from records import services
 from records.errors import RecordError
 from records.models import AlertEvent, AlertSeverity, AlertStatus, ClinicalAlert, ObservationSet
-from records.rules import news2 as news2
+from records.rules import news2
 from records.selectors import alerts as alert_selectors
 from records.tasks import check_overdue_observations, raise_news2_alert
 

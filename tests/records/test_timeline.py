@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from records import services
 from records.models import AllergyIntolerance, NoteTemplate
-from records.selectors import timeline as timeline
+from records.selectors import timeline
 from records.services import note_start
 from tests.support import login
 

@@ -26,10 +26,10 @@ from epr.fhir.views import Caller, FHIRView, refused, with_preconditions
 from records import services
 from records.access import Level, open_record
 from records.errors import NoRelationship, RecordError
+from records.fhir import common, observation_search
 from records.fhir import observations as obs_fhir
 from records.fhir.common import audit_search, patient_reference_id, refusal
 from records.models import ObservationSet, Patient, PatientStatus
-from records.rules import news2 as news2
 
 OBSERVATION_PERMISSION = "records.add_observationset"
 
@@ -113,13 +113,13 @@ class ObservationTypeView(FHIRView):
 
     def get(self, request: Request) -> Response:
         caller = self.caller()
-        search = obs_fhir.parse_search(
+        search = observation_search.parse_search(
             bounded_query(request.query_params), patient_required=not caller.is_system
         )
         reason = ""
         if search.patient_id is not None:
             reason = clinical_access(caller, get_patient_or_404(search.patient_id))
-        page = obs_fhir.search_page(search)
+        page = observation_search.search_page(search)
         versions = obs_fhir.resource_versions({obs.pk for obs, _ in page.items})
         found = [(obs.patient_id, obs_fhir.resource_id(obs, key)) for obs, key in page.items]
         audit_search(caller.user, search, found, noun="observations", reason=reason)
@@ -219,7 +219,7 @@ def record_observations(context: TransactionContext, items: list[tuple[int, Any]
             item = obs_fhir.observation_from_resource(entry.resource)
             patient = _subject(context, item.subject)
         except FHIRError as exc:
-            raise obs_fhir.in_entry(exc, index) from exc
+            raise common.in_entry(exc, index) from exc
         patients.setdefault(patient.pk, patient)
         groups[(patient.pk, item.taken_at)].append((index, item))
     for patient in patients.values():

@@ -20,8 +20,7 @@ from records import services
 from records.access import Level, edit_level, open_record
 from records.errors import NoRelationship, RecordError, StaleEdit
 from records.fhir import patients as fhir
-from records.fhir.common import refusal
-from records.fhir.observations import in_entry
+from records.fhir.common import in_entry, refusal
 from records.models import Patient
 
 
