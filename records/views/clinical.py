@@ -12,7 +12,7 @@ from epr.terminology.selectors import concept_matches
 from records import services
 from records.access import Level
 from records.errors import RecordError
-from records.forms.patients import (
+from records.forms.clinical import (
     AllergyAmendForm,
     AllergyForm,
     ProblemAmendForm,

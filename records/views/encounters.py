@@ -13,12 +13,7 @@ from epr.accounts.roles import Role
 from epr.parsing import ascii_int
 from records import services
 from records.access import may_change_record
-from records.forms.patients import (
-    AdmitForm,
-    DischargeForm,
-    TransferForm,
-    team_led_by,
-)
+from records.forms.encounters import AdmitForm, DischargeForm, TransferForm, team_led_by
 from records.models import (
     Bed,
     DischargeDestination,

@@ -19,7 +19,7 @@ from records import services
 from records.access import Level
 from records.errors import AlreadySubmitted, RecordError
 from records.forms.alerts import AlertAcknowledgeForm, AlertResponseForm, AlertReviewForm
-from records.forms.patients import ObservationForm, SpO2ScaleForm
+from records.forms.observations import ObservationForm, SpO2ScaleForm
 from records.models import ACTIVE_ALERT_STATUSES, AlertStatus, ClinicalAlert, EncounterStatus, ObservationSet
 from records.registries.alerts import alert_kind
 from records.rules import news2

@@ -11,7 +11,9 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.views import defaults
 
-from records.forms.patients import DischargeForm, ObservationForm, OtherRecordForm, ReasonForm
+from records.forms.encounters import DischargeForm
+from records.forms.observations import ObservationForm
+from records.forms.patients import OtherRecordForm, ReasonForm
 from records.views import wards as views
 from tests.support import login
 
