@@ -1,9 +1,13 @@
+from records.models.access import *  # noqa: F403
 from records.models.alerts import *  # noqa: F403
 from records.models.allergies import *  # noqa: F403
 from records.models.careplans import *  # noqa: F403
 from records.models.core import *  # noqa: F403
+from records.models.encounters import *  # noqa: F403
 from records.models.entries import *  # noqa: F403
 from records.models.escalation import *  # noqa: F403
+from records.models.identity import *  # noqa: F403
+from records.models.locations import *  # noqa: F403
 from records.models.notes import *  # noqa: F403
 from records.models.observations import *  # noqa: F403
 from records.models.subject_access import *  # noqa: F403

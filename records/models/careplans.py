@@ -7,8 +7,9 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from records.models.allergies import Problem
-from records.models.core import Patient, Team
+from records.models.core import Patient
 from records.models.entries import ENTERED_IN_ERROR
+from records.models.locations import Team
 
 __all__ = ["CarePlan", "CarePlanReview", "CarePlanStatus"]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from records.models.core import Encounter, Patient
+from records.models.core import Patient
+from records.models.encounters import Encounter
 from records.models.entries import ClinicalEntry
 
 __all__ = ["CPRDecision", "EscalationLevel", "TreatmentEscalationPlan"]

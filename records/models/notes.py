@@ -17,7 +17,8 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from epr.accounts.roles import CLINICAL_ROLES, Role
-from records.models.core import Encounter, Patient
+from records.models.core import Patient
+from records.models.encounters import Encounter
 from records.models.entries import ENTERED_IN_ERROR
 
 __all__ = [

@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from records.models.core import Encounter, Patient
+from records.models.core import Patient
+from records.models.encounters import Encounter
 from records.models.entries import Retractable
 from records.rules import news2
 
