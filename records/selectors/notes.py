@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 
 from records.models import ClinicalNote, NoteTemplate, Patient, note_rows
+from records.selectors.history import with_previous
 
 
 def notes_of(user, patient: Patient, *, note_type: str = "") -> QuerySet[ClinicalNote]:
@@ -71,7 +72,7 @@ def note_versions(user, note: ClinicalNote) -> list[NoteVersion]:
         history = history.exclude(signed_at__isnull=True)
     records = list(history)
     versions = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    for newer, older in with_previous(records):
         changed = _changed(older, newer) if older else []
         versions.append(NoteVersion(newer, note_rows(newer.fields, newer.values), changed, _why(newer)))
     return versions

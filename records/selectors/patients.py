@@ -37,6 +37,7 @@ from records.models import (
     WardStay,
 )
 from records.rules import patients as rules
+from records.selectors.history import with_previous
 from records.selectors.wards import current_plan
 
 
@@ -311,7 +312,7 @@ def demographic_history(patient: Patient, fields: tuple[str, ...]) -> list[Histo
     before (labels and shown values, not field names); two queries."""
     versions = list(patient.history.select_related("history_user").order_by("-history_date", "-history_id"))
     rows = []
-    for newer, older in zip(versions, [*versions[1:], None], strict=True):
+    for newer, older in with_previous(versions):
         changes = []
         if older is not None:
             for change in newer.diff_against(older, included_fields=list(fields)).changes:

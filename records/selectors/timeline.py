@@ -283,3 +283,16 @@ def entry_as_of(kind: str, patient: Patient, entry_id: int, when: datetime):
 def entry_versions(kind: str, patient: Patient, entry_id: int):
     entry = _visible(kind, patient).get(pk=entry_id)
     return entry, list(entry.history.select_related("history_user").order_by("-history_date"))
+
+
+def entry_fields(instance) -> list[tuple[str, object]]:
+    """An entry (or one of its versions) as label and shown value, for the entry history page."""
+    hidden = {"id", "patient", "version", "history"}
+    rows = []
+    for field in instance._meta.concrete_fields:
+        if field.name in hidden:
+            continue
+        display = getattr(instance, f"get_{field.name}_display", None)
+        value = display() if callable(display) else getattr(instance, field.name)
+        rows.append((field.verbose_name.capitalize(), value))
+    return rows

@@ -4,7 +4,7 @@ the user saw, and it is never deleted, only struck through with a reason."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.db.models import QuerySet
@@ -55,7 +55,7 @@ def strike_through(
     reason = " ".join((reason or "").split())
     if not reason:
         raise RecordError("Give the reason the entry was made in error.", field="reason")
-    locked = lock_for_edit(
+    locked: Any = lock_for_edit(  # any entry with a status and the patient's id
         entry,
         expected_version,
         refuse=lambda row: (

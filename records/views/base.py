@@ -41,7 +41,7 @@ def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
                     {
                         "patient": refused.patient,
                         "form": BreakGlassForm(),
-                        "can_break_glass": request.user.is_clinical,
+                        "can_break_glass": getattr(request.user, "is_clinical", False),
                     },
                     status=403,
                 )
@@ -58,7 +58,8 @@ def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
 def refusal_on_form(form, exc: RecordError) -> None:
     """A refused rule shown on the form: each refused field's message on that field, the rest (or a
     refusal of the whole change) above the form. The one place a RecordError becomes form errors."""
-    for field, message in (exc.errors or {None: exc.message}).items():
+    refused: dict[str | None, str] = {**exc.errors} or {None: exc.message}
+    for field, message in refused.items():
         form.add_error(field if field in form.fields else None, message)
 
 

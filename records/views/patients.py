@@ -109,7 +109,7 @@ def _nhs_clash(request: HttpRequest, form, holder: Patient) -> dict[str, Any]:
 @patient_page()
 def patient_detail(request: HttpRequest, opened: selectors.PatientView) -> HttpResponse:
     """Clinical staff open a patient on the clinical summary; clerks and managers on the demographics."""
-    if not (opened.access.clinical and request.user.is_clinical):
+    if not (opened.access.clinical and getattr(request.user, "is_clinical", False)):
         return _demographics(request, opened)
     stay = opened.current_stay
     summary = ward_selectors.patient_summary(

@@ -69,18 +69,6 @@ def patient_timeline(request: HttpRequest, opened: selectors.PatientView) -> Htt
     )
 
 
-def _fields(instance) -> list[tuple[str, object]]:
-    hidden = {"id", "patient", "version", "history"}
-    rows = []
-    for field in instance._meta.concrete_fields:
-        if field.name in hidden:
-            continue
-        display = getattr(instance, f"get_{field.name}_display", None)
-        value = display() if callable(display) else getattr(instance, field.name)
-        rows.append((field.verbose_name.capitalize(), value))
-    return rows
-
-
 @patient_page(minimum=Level.CLINICAL)
 def entry_history(
     request: HttpRequest, opened: selectors.PatientView, kind: str, entry_id: int
@@ -108,8 +96,8 @@ def entry_history(
             "kind": kind,
             "as_of_text": as_of_text,
             "as_of": as_of,
-            "as_of_rows": _fields(as_of_state) if as_of_state else None,
+            "as_of_rows": timeline.entry_fields(as_of_state) if as_of_state else None,
             "bad_date": bool(as_of_text) and as_of is None,
-            "current_rows": _fields(entry),
+            "current_rows": timeline.entry_fields(entry),
         },
     )
