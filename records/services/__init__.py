@@ -9,15 +9,11 @@ from records.services.access import (
 )
 from records.services.alerts import (
     alert_acknowledge,
-    alert_for_set,
     alert_raise,
-    alert_raise_for_set,
     alert_record_review,
     alert_send_email,
     alerts_mark_shown,
-    raise_overdue_observation_alerts,
     recipients_described,
-    sweep_missed_news2_alerts,
 )
 from records.services.careplans import (
     careplan_create,
@@ -46,6 +42,12 @@ from records.services.notes import (
     note_save_draft,
     note_sign,
     note_start,
+)
+from records.services.observation_alerts import (
+    alert_for_set,
+    alert_raise_for_set,
+    raise_overdue_observation_alerts,
+    sweep_missed_news2_alerts,
 )
 from records.services.observations import (
     OBSERVATION_FIELDS,

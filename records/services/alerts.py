@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from epr.audit.models import Action
@@ -18,7 +17,6 @@ from records.models import (
     ACTIVE_ALERT_STATUSES,
     AlertEvent,
     AlertEventAction,
-    AlertKind,
     AlertOutcome,
     AlertSeverity,
     AlertStatus,
@@ -27,8 +25,6 @@ from records.models import (
     CareRelationshipKind,
     ClinicalAlert,
     Encounter,
-    EncounterStatus,
-    EntryStatus,
     ObservationSet,
     Patient,
     Team,
@@ -36,10 +32,7 @@ from records.models import (
 )
 from records.registries.alerts import alert_kind
 from records.rules import alerts as alert_rules
-from records.rules import news2
 from records.services.access import care_access_sync
-
-FIRST_OBSERVATIONS_DUE = timedelta(hours=1)
 
 
 def _recipient_groups(encounter: Encounter | None) -> list:
@@ -110,7 +103,9 @@ def _lock_condition(patient_id: int, kind: str) -> None:
         )
 
 
-def _event(alert: ClinicalAlert, action: str, *, user=None, reason: str = "", at: datetime | None = None):
+def alert_event_record(
+    alert: ClinicalAlert, action: str, *, user=None, reason: str = "", at: datetime | None = None
+):
     return AlertEvent.objects.create(
         alert=alert, user=user, action=action, at=at or timezone.now(), reason=reason
     )
@@ -200,66 +195,12 @@ def _update_active(alert: ClinicalAlert, *, severity, risk, score, message, obs,
         alert.status = AlertStatus.OPEN
         alert.needs_response_since, alert.emailed_at = now, None
         alert.outcome = ""
-        _event(alert, AlertEventAction.RE_ESCALATED, reason=f"NEWS2 rose from {before} to {score}", at=now)
+        alert_event_record(
+            alert, AlertEventAction.RE_ESCALATED, reason=f"NEWS2 rose from {before} to {score}", at=now
+        )
     else:
-        _event(alert, AlertEventAction.RESCORED, reason=f"NEWS2 {score}", at=now)
+        alert_event_record(alert, AlertEventAction.RESCORED, reason=f"NEWS2 {score}", at=now)
     alert.save()
-
-
-def _news2_message(result: news2.News2Result) -> str:
-    reason = f"NEWS2 {result.total}" + (" with a score of 3 in one parameter" if result.red_score else "")
-    return f"{reason}. {result.response}"
-
-
-def alert_raise_for_set(*, obs: ObservationSet) -> ClinicalAlert | None:
-    result = obs.news2_result
-    if obs.status != EntryStatus.FINAL or result is None or result.escalation == news2.Escalation.NONE:
-        return None
-    severity = AlertSeverity.URGENT if result.escalation == news2.Escalation.URGENT else AlertSeverity.ALERT
-    return alert_raise(
-        key=f"news2:{obs.pk}",
-        patient_id=obs.patient_id,
-        kind=AlertKind.NEWS2,
-        severity=severity,
-        risk=result.risk.value,
-        score=result.total,
-        message=_news2_message(result),
-        encounter=obs.encounter,
-        obs=obs,
-    )
-
-
-def alert_for_set(obs: ObservationSet) -> ClinicalAlert | None:
-    """The alert a set raised or updated, if any (for a retried task)."""
-    trigger = AlertTrigger.objects.select_related("alert").filter(key=f"news2:{obs.pk}").first()
-    return trigger.alert if trigger else None
-
-
-def alerts_after_observations(*, obs: ObservationSet) -> None:
-    """A complete set was recorded: it answers an overdue-observations alert, and a set that scores
-    without escalating still updates the NEWS2 alert that is waiting, so the ward sees the latest score.
-    An incomplete set (a weight, a pulse alone) answers neither."""
-    result = obs.news2_result
-    if result is None:
-        return
-    now = timezone.now()
-    for alert in ClinicalAlert.objects.select_for_update().filter(
-        patient_id=obs.patient_id, kind=AlertKind.OBS_OVERDUE, status__in=ACTIVE_ALERT_STATUSES
-    ):
-        alert.status, alert.acknowledged_at = AlertStatus.RESOLVED, now
-        alert.acknowledged_by = obs.recorded_by
-        alert.response_note = "Observations recorded"
-        alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "response_note"])
-        _event(alert, AlertEventAction.RESOLVED, user=obs.recorded_by, reason="Observations recorded", at=now)
-    if result.escalation != news2.Escalation.NONE:
-        return  # an escalating set updates its alert through the alert task
-    for alert in ClinicalAlert.objects.select_for_update().filter(
-        patient_id=obs.patient_id, kind=AlertKind.NEWS2, status__in=ACTIVE_ALERT_STATUSES
-    ):
-        alert.score, alert.updated_at = result.total, now
-        alert.observation_set = obs
-        alert.save(update_fields=["score", "updated_at", "observation_set"])
-        _event(alert, AlertEventAction.RESCORED, reason=f"NEWS2 {result.total}", at=now)
 
 
 @transaction.atomic
@@ -334,7 +275,7 @@ def alert_acknowledge(
         )
         if part
     )
-    _event(
+    alert_event_record(
         locked,
         AlertEventAction.ESCALATED if awaiting_review else AlertEventAction.ACKNOWLEDGED,
         user=user,
@@ -377,7 +318,7 @@ def alert_record_review(
         note.strip(),
     )
     locked.save()
-    _event(
+    alert_event_record(
         locked,
         AlertEventAction.REVIEWED,
         user=user,
@@ -391,72 +332,6 @@ def alert_record_review(
         detail={"status": locked.status},
     )
     return locked
-
-
-def observations_due_at(encounter: Encounter, last: ObservationSet | None) -> datetime:
-    if last is None:
-        return encounter.admitted_at + FIRST_OBSERVATIONS_DUE
-    result = last.news2_result
-    interval = result.monitoring_interval if result else timedelta(hours=4)
-    return last.taken_at + interval
-
-
-def raise_overdue_observation_alerts(*, now: datetime | None = None) -> int:
-    """One overdue alert per patient at a time; a missed due time raises it once (its key names the set,
-    or the admission, that the due time follows). Recording observations resolves it."""
-    now = now or timezone.now()
-    raised = 0
-    encounters = Encounter.objects.filter(status=EncounterStatus.ACTIVE).select_related("team__staff_group")
-    latest = {}
-    for obs in (
-        # Only a complete (scored) set is a set of observations for NEWS2: a weight alone is not.
-        ObservationSet.objects.filter(
-            encounter__status=EncounterStatus.ACTIVE, status=EntryStatus.FINAL, news2_total__isnull=False
-        )
-        .order_by("encounter_id", "-taken_at")
-        .distinct("encounter_id")
-    ):
-        latest[obs.encounter_id] = obs
-    for encounter in encounters:
-        last = latest.get(encounter.pk)
-        due = observations_due_at(encounter, last)
-        if due > now:
-            continue
-        key = f"overdue:set:{last.pk}" if last else f"overdue:admission:{encounter.pk}"
-        if alert_raise(
-            key=key,
-            patient_id=encounter.patient_id,
-            kind=AlertKind.OBS_OVERDUE,
-            severity=AlertSeverity.ALERT,
-            encounter=encounter,
-            due_at=due,
-            message=f"Observations were due at {timezone.localtime(due):%H:%M on %d-%b}.",
-        ):
-            raised += 1
-    return raised
-
-
-def sweep_missed_news2_alerts(*, since: timedelta = timedelta(hours=24)) -> int:
-    """Backstop for a lost task message: raise (or update) any escalation not yet seen as a trigger."""
-    raised = 0
-    candidates = (
-        ObservationSet.objects.filter(
-            recorded_at__gte=timezone.now() - since,
-            status=EntryStatus.FINAL,
-            news2_risk__in=[
-                news2.Risk.LOW_MEDIUM,
-                news2.Risk.MEDIUM,
-                news2.Risk.HIGH,
-            ],  # the ones that escalate
-        )
-        .exclude(Exists(AlertTrigger.objects.filter(observation_set=OuterRef("pk"))))
-        .select_related("encounter__team")
-        .order_by("taken_at")
-    )
-    for obs in candidates:
-        if alert_raise_for_set(obs=obs):
-            raised += 1
-    return raised
 
 
 def alerts_mark_shown(*, user, alerts: list[ClinicalAlert]) -> None:
@@ -478,39 +353,6 @@ def alerts_readdress(*, encounter: Encounter) -> int:
     return len(active)
 
 
-def alerts_withdraw_for_set(*, obs: ObservationSet, user) -> int:
-    """A set later found to be entered in error no longer counts: an alert that only it triggered is
-    withdrawn, not left waiting; an alert other sets triggered too stays, with the error noted."""
-    now = timezone.now()
-    withdrawn = 0
-    reason = f"Observations entered in error: {obs.error_reason}"
-    alert_ids = AlertTrigger.objects.filter(observation_set=obs).values("alert_id")
-    for alert in ClinicalAlert.objects.select_for_update().filter(
-        pk__in=alert_ids, status__in=ACTIVE_ALERT_STATUSES
-    ):
-        others = (
-            AlertTrigger.objects.filter(alert=alert, observation_set__status=EntryStatus.FINAL)
-            .exclude(observation_set=obs)
-            .order_by("-at")
-            .first()
-        )
-        if others is None:
-            alert.status = AlertStatus.WITHDRAWN
-            alert.acknowledged_by, alert.acknowledged_at = user, now
-            alert.response_note = reason
-            alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "response_note"])
-            withdrawn += 1
-        else:
-            alert.score, alert.observation_set_id, alert.message = (
-                others.score,
-                others.observation_set_id,
-                others.message,
-            )
-            alert.save(update_fields=["score", "observation_set", "message"])
-        _event(alert, AlertEventAction.OVERRIDDEN, user=user, reason=reason, at=now)
-    return withdrawn
-
-
 def alerts_supersede_before_merge(*, survivor_id: int, duplicate_id: int, user) -> int:
     """Before a merge moves a duplicate's alerts: where both records have an active alert of one kind,
     the survivor's stands and the duplicate's is superseded (kept, with why): one active per condition."""
@@ -526,7 +368,7 @@ def alerts_supersede_before_merge(*, survivor_id: int, duplicate_id: int, user) 
     ):
         alert.status = AlertStatus.SUPERSEDED
         alert.save(update_fields=["status"])
-        _event(
+        alert_event_record(
             alert,
             AlertEventAction.SUPERSEDED,
             user=user,

@@ -21,8 +21,8 @@ from records.models import (
 )
 from records.models.entries import history_note
 from records.rules import news2
-from records.services.alerts import alerts_after_observations, alerts_withdraw_for_set
 from records.services.entries import strike_through
+from records.services.observation_alerts import alerts_after_observations, alerts_withdraw_for_set
 from records.services.patients import patient_require_writable
 
 OBSERVATION_FIELDS = (

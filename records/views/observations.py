@@ -27,7 +27,7 @@ from records.rules import patients as rules
 from records.selectors import alerts as alert_selectors
 from records.selectors import chart
 from records.selectors import patients as selectors
-from records.services.alerts import observations_due_at
+from records.services.observation_alerts import observations_due_at
 from records.views.base import NOT_DONE, patient_form_page, patient_page, refusal_on_form, submitted
 
 

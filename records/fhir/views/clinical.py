@@ -27,6 +27,7 @@ from epr.parsing import ascii_int
 from records import services
 from records.errors import RecordError
 from records.fhir import clinical as fhir_clinical
+from records.fhir import clinical_search as clinical_search
 from records.fhir.common import audit_search, patient_reference_id, refusal
 from records.fhir.views.observations import (
     check_recordable,
@@ -56,7 +57,7 @@ class Kind:
     noun: str  # plural, for messages and audit rows
     patient_element: str  # where the patient reference is in the resource
     add_permission: str
-    search: fhir_clinical.SearchSpec
+    search: clinical_search.SearchSpec
     entry: Callable[[Any], dict[str, Any]]
     from_resource: Callable[[Any], fhir_clinical.EntryInput]
     record: Callable[[Caller, Patient, fhir_clinical.EntryInput], Any]
@@ -68,7 +69,7 @@ ALLERGIES = Kind(
     noun="allergies",
     patient_element="AllergyIntolerance.patient",
     add_permission="records.add_allergyintolerance",
-    search=fhir_clinical.ALLERGY_SEARCH,
+    search=clinical_search.ALLERGY_SEARCH,
     entry=fhir_clinical.allergy_entry,
     from_resource=fhir_clinical.allergy_from_resource,
     record=_record_allergy,
@@ -79,7 +80,7 @@ CONDITIONS = Kind(
     noun="problems",
     patient_element="Condition.subject",
     add_permission="records.add_problem",
-    search=fhir_clinical.CONDITION_SEARCH,
+    search=clinical_search.CONDITION_SEARCH,
     entry=fhir_clinical.condition_entry,
     from_resource=fhir_clinical.condition_from_resource,
     record=_record_problem,
@@ -112,13 +113,13 @@ class ClinicalTypeView(FHIRView):
 
     def get(self, request: Request) -> Response:
         kind, caller = self.kind, self.caller()
-        search = fhir_clinical.parse_search(
+        search = clinical_search.parse_search(
             bounded_query(request.query_params), kind.search, patient_required=not caller.is_system
         )
         reason = ""
         if search.patient_id is not None:
             reason = clinical_access(caller, get_patient_or_404(search.patient_id))
-        page = fhir_clinical.search_page(kind.model, search)
+        page = clinical_search.search_page(kind.model, search)
         found = [(row.patient_id, str(row.pk)) for row in page.items]
         audit_search(caller.user, search, found, noun=kind.noun, reason=reason)
         bundle = search_bundle(

@@ -19,6 +19,7 @@ from epr.fhir.views import Caller, FHIRView, expected_version, refused, with_pre
 from records import services
 from records.access import Level, edit_level, open_record
 from records.errors import NoRelationship, RecordError, StaleEdit
+from records.fhir import patient_search as patient_search
 from records.fhir import patients as fhir
 from records.fhir.common import in_entry, refusal
 from records.models import Patient
@@ -56,8 +57,8 @@ class PatientTypeView(FHIRView):
     resource_type = "Patient"
 
     def get(self, request: Request) -> Response:
-        search = fhir.parse_search(bounded_query(request.query_params))
-        queryset = fhir.search_queryset(search)
+        search = patient_search.parse_search(bounded_query(request.query_params))
+        queryset = patient_search.search_queryset(search)
         total = queryset.count()
         page = list(queryset[search.offset : search.offset + search.count])
         caller = self.caller()
