@@ -3,7 +3,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run dev test check lint seed worker bench
+.PHONY: help install run dev test check lint seed worker bench bench-http
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,3 +51,6 @@ bench: install ## Benchmarks: 100,000 patients (about a minute), 5 million obser
 	$(PY) benchmarks/patient_index.py
 	$(PY) benchmarks/observations.py
 	$(PY) benchmarks/audit_chain.py
+
+bench-http: install ## Throughput under gunicorn and wrk, against a bare-Django ceiling (about 15 minutes)
+	$(PY) benchmarks/throughput.py

@@ -342,7 +342,7 @@ def load_sets(rng: random.Random, data: base.Loaded, total: int) -> SetsLoaded:
             by = recorder[index]
             head = (
                 f"{row_id}\t{patient_ids[index]}\t{encounter_id if minute >= admitted_minute else NULL}"
-                f"\t{at(minute)}\t{recorded}\t{by}\tform\t{templates[template]}"
+                f"\t{at(minute)}\t{recorded}\t{by}\tform\t\t{templates[template]}"
             )
             chunk.append(f"{head}\t{row_id}\t{recorded}\t{NULL}\t+\t{by}\n" if history else f"{head}\n")
             if len(chunk) == CHUNK_ROWS:
@@ -351,7 +351,17 @@ def load_sets(rng: random.Random, data: base.Loaded, total: int) -> SetsLoaded:
         if chunk:
             yield "".join(chunk)
 
-    head = ["id", "patient_id", "encounter_id", "taken_at", "recorded_at", "recorded_by_id", "source"]
+    # submission_key is empty: the sets did not come from the observations form.
+    head = [
+        "id",
+        "patient_id",
+        "encounter_id",
+        "taken_at",
+        "recorded_at",
+        "recorded_by_id",
+        "source",
+        "submission_key",
+    ]
     values = [*OBSERVATION_FIELDS, *SCORED_FIELDS]
     history_tail = ["history_id", "history_date", "history_change_reason", "history_type", "history_user_id"]
     for label, table, columns, history in (
