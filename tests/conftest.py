@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from epr.accounts import tokens
 from epr.accounts.roles import Role
 from records import services
 from tests.factories import BedFactory, PatientFactory, UserFactory, WardFactory
@@ -122,3 +123,12 @@ def users(nurse, colleague, outsider, doctor, pharmacist, clerk, manager, admin_
         "manager": manager,
         "admin": admin_user,
     }
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_tokens():
+    """Each test starts with no bearer token remembered by the worker (epr/accounts/tokens.py): a test
+    that changes a token's row without its signals (a rollback, an update()) must not leak into the next."""
+    tokens.forget_all_tokens()
+    yield
+    tokens.forget_all_tokens()

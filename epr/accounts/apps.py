@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class AccountsConfig(AppConfig):
@@ -9,7 +9,11 @@ class AccountsConfig(AppConfig):
     verbose_name = "Staff accounts"
 
     def ready(self) -> None:
-        from epr.accounts import middleware, services
+        from oauth2_provider.models import AccessToken
+
+        from epr.accounts import middleware, services, tokens
 
         post_migrate.connect(services.roles_sync_after_migrate, dispatch_uid="accounts-roles-sync")
         user_logged_in.connect(middleware.record_login_time, dispatch_uid="accounts-login-time")
+        post_save.connect(tokens.forget_token, sender=AccessToken, dispatch_uid="accounts-token-saved")
+        post_delete.connect(tokens.forget_token, sender=AccessToken, dispatch_uid="accounts-token-deleted")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
 from pydantic import ValidationError
+from rest_framework.renderers import JSONRenderer
 
 from epr.fhir.errors import FHIRError
 from epr.parsing import ascii_int
@@ -20,6 +24,12 @@ Coding = tuple[str, str, str]  # system, code, display
 def etag(version: int) -> str:
     """The weak ETag of a resource version, as sent in ETag and expected in If-Match."""
     return f'W/"{version}"'
+
+
+def instant(moment: datetime) -> str:
+    """A FHIR dateTime or instant as the FHIR models write one: UTC as "Z"."""
+    text = moment.isoformat()
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
 
 
 def codeable_concept(*codings: Coding, text: str | None = None) -> dict[str, Any]:
@@ -137,10 +147,48 @@ def parse_resource(data: Any, expected_type: str) -> Any:
         ) from exc
 
 
+def _is_empty(value: Any) -> bool:
+    return value is None or value == [] or value == {}
+
+
+def pruned(value: Any) -> Any:
+    """The value without absent (None) elements, and without lists and objects left empty by that:
+    FHIR allows no empty element."""
+    if isinstance(value, dict):
+        kept = {key: pruned(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if not _is_empty(item)}
+    if isinstance(value, list):
+        return [item for item in (pruned(item) for item in value) if not _is_empty(item)]
+    return value
+
+
+def _first_difference(left: Any, right: Any, path: str) -> str:
+    if isinstance(left, dict) and isinstance(right, dict):
+        for key in sorted(set(left) | set(right)):
+            if left.get(key) != right.get(key):
+                return _first_difference(left.get(key), right.get(key), f"{path}.{key}")
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{index}]")
+    return f"{path}: sent {left!r}, the model gives {right!r}"
+
+
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
-    """Check an outgoing resource against the FHIR models and return it pruned of empty values."""
-    model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    return model.model_dump(mode="json", exclude_none=True)
+    """An outgoing resource, pruned of empty values.
+
+    With EPR_FHIR_VALIDATE_RESPONSES (on in the tests) it is also checked against the FHIR models, and
+    must be exactly what the models themselves would send. The models cost milliseconds a response,
+    so a running server sends what every test proved valid, without checking it again."""
+    sent: dict[str, Any] = pruned(resource)
+    if settings.EPR_FHIR_VALIDATE_RESPONSES:
+        model = get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        expected = model.model_dump(mode="json", exclude_none=True)
+        as_sent = json.loads(JSONRenderer().render(sent))
+        if as_sent != expected:
+            where = _first_difference(as_sent, expected, resource["resourceType"])
+            raise AssertionError(f"An outgoing resource differs from its FHIR model's rendering at {where}")
+    return sent
 
 
 def search_bundle(

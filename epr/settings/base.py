@@ -177,6 +177,8 @@ STORAGES = {
     },
 }
 
+# Check every outgoing FHIR resource against the fhir.resources models (the tests turn this on).
+EPR_FHIR_VALIDATE_RESPONSES = env.bool("EPR_FHIR_VALIDATE_RESPONSES", default=False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
@@ -204,7 +206,11 @@ SPECTACULAR_SETTINGS = {
 # Every query of one FHIR API call stops after this long (a costly search must not hold the database).
 FHIR_STATEMENT_TIMEOUT_MS = env.int("FHIR_STATEMENT_TIMEOUT_MS", default=5000)
 
+# A worker trusts a bearer token's row it has read for this long: a token revoked in another worker
+# stops working within this time (epr/accounts/tokens.py). 0 reads the row on every request.
+EPR_TOKEN_CACHE_SECONDS = env.int("EPR_TOKEN_CACHE_SECONDS", default=10)
 OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "epr.accounts.tokens.CachingOAuth2Validator",
     # The scopes are built from the registered FHIR resource types (epr.fhir.registry.fhir_scopes).
     "DEFAULT_SCOPES": [],
     "SCOPES_BACKEND_CLASS": "epr.accounts.scopes.ApiClientScopes",

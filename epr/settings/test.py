@@ -19,6 +19,8 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # Tasks run in-process when their after-commit hook fires: the real task code, without a broker.
 CELERY_TASK_ALWAYS_EAGER = True
+# Every FHIR response the tests receive is checked against the FHIR models (a server does not pay for it).
+EPR_FHIR_VALIDATE_RESPONSES = True
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_ENABLED = True

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from epr.fhir.errors import invalid_value
 from epr.fhir.registry import Capability, SearchParam
-from epr.fhir.resources import UK_CORE, codeable_concept, concept_codes, concept_text, validated
+from epr.fhir.resources import UK_CORE, codeable_concept, concept_codes, concept_text, instant, validated
 from epr.terminology.models import CodeSystem
 from records.fhir.common import (
     DEFAULT_COUNT,
@@ -104,7 +104,7 @@ def _common(entry: AllergyIntolerance | Problem, profile: str) -> dict[str, Any]
     return {
         "id": str(entry.pk),
         "meta": {"versionId": str(entry.version), "profile": [profile]},
-        "recordedDate": timezone.localtime(entry.recorded_at).isoformat(),
+        "recordedDate": instant(timezone.localtime(entry.recorded_at)),
         "recorder": {"type": "Practitioner", "display": str(entry.recorded_by)},
         "note": [{"text": entry.note}] if entry.note else None,
     }

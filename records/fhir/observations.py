@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from epr.fhir.errors import FHIRError, invalid_value
 from epr.fhir.registry import Capability, SearchParam
-from epr.fhir.resources import UK_CORE, Coding, codeable_concept, validated
+from epr.fhir.resources import UK_CORE, Coding, codeable_concept, instant, validated
 from records.fhir.common import (
     DEFAULT_COUNT,
     MAX_COUNT,
@@ -190,15 +190,15 @@ def _base(obs: ObservationSet, param: Parameter, version: SetVersion | None) -> 
         "id": resource_id(obs, param.key),
         "meta": {
             "versionId": str(version[0]) if version else None,
-            "lastUpdated": version[1].isoformat() if version else None,
+            "lastUpdated": instant(version[1]) if version else None,
             "profile": [param.profile],
         },
         "status": obs.status,
         "category": [codeable_concept((CATEGORY_SYSTEM, param.category, CATEGORY_DISPLAY[param.category]))],
         "code": codeable_concept(*param.codings, text=param.text),
         "subject": {"reference": f"Patient/{obs.patient_id}"},
-        "effectiveDateTime": timezone.localtime(obs.taken_at).isoformat(),
-        "issued": obs.recorded_at.isoformat(),
+        "effectiveDateTime": instant(timezone.localtime(obs.taken_at)),
+        "issued": instant(obs.recorded_at),
         "performer": performer,
     }
 

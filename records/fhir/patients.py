@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from epr.fhir.errors import invalid_value
 from epr.fhir.registry import Capability, SearchParam
-from epr.fhir.resources import codeable_concept, concept_codes, concept_text, validated
+from epr.fhir.resources import codeable_concept, concept_codes, concept_text, instant, validated
 from records.models import EthnicCategory, NHSNumberStatus, Patient, Sex
 from records.rules import patients as rules
 
@@ -179,7 +179,7 @@ def _links(patient: Patient) -> list[dict[str, Any]]:
 def _meta(patient: Patient, *, subset: bool) -> dict[str, Any]:
     return {
         "versionId": str(patient.version),
-        "lastUpdated": patient.updated_at.isoformat(),
+        "lastUpdated": instant(patient.updated_at),
         "profile": [PROFILE],
         "tag": [SUBSETTED] if subset else None,
     }
