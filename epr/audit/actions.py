@@ -6,25 +6,21 @@ nobody registered, so every row's action can be read back as words."""
 from __future__ import annotations
 
 from epr.audit.models import Action
+from epr.vocabularies import OpenVocabulary
 
-CODE_LENGTH = 20  # AuditEvent.action's column
-
-_actions: dict[str, str] = {str(code): str(label) for code, label in Action.choices}
+AUDIT_ACTIONS = OpenVocabulary(
+    "audit action", code_length=20, initial={str(code): str(label) for code, label in Action.choices}
+)
 
 
 def register_audit_action(code: str, label: str) -> None:
-    if not code or len(code) > CODE_LENGTH:
-        raise ValueError(f"Audit action {code!r}: 1 to {CODE_LENGTH} characters.")
-    if _actions.get(code, label) != label:
-        raise ValueError(f"Audit action {code!r} is already registered as {_actions[code]!r}.")
-    _actions[code] = label
+    AUDIT_ACTIONS.register(code, label)
 
 
 def check_audit_action(code: str) -> None:
-    if code not in _actions:
-        raise LookupError(f"No audit action {code!r} is registered.")
+    AUDIT_ACTIONS.label(code)  # refuses a verb nobody registered
 
 
 def audit_action_label(code: str) -> str:
     """The verb in words ("Viewed"); a code from a since-removed app reads as itself."""
-    return _actions.get(code, code)
+    return AUDIT_ACTIONS.label(code) if code in AUDIT_ACTIONS else code

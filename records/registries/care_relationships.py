@@ -4,25 +4,18 @@ wiring.py. A relationship of a kind nobody registered is refused, so the access 
 
 from __future__ import annotations
 
-_kinds: dict[str, str] = {}
+from epr.vocabularies import OpenVocabulary
 
-CODE_LENGTH = 10  # CareRelationship.kind's column
+CARE_RELATIONSHIP_KINDS = OpenVocabulary("care relationship kind", code_length=10)  # CareRelationship.kind
 
 
 def register_care_relationship_kind(code: str, label: str) -> None:
-    if not code or len(code) > CODE_LENGTH:
-        raise ValueError(f"Care relationship kind {code!r}: 1 to {CODE_LENGTH} characters.")
-    if _kinds.get(code, label) != label:
-        raise ValueError(f"Care relationship kind {code!r} is already registered as {_kinds[code]!r}.")
-    _kinds[code] = label
+    CARE_RELATIONSHIP_KINDS.register(code, label)
 
 
 def care_relationship_kind_label(code: str) -> str:
-    try:
-        return _kinds[code]
-    except KeyError:
-        raise LookupError(f"No care relationship kind {code!r} is registered.") from None
+    return CARE_RELATIONSHIP_KINDS.label(code)
 
 
 def care_relationship_kinds() -> dict[str, str]:
-    return dict(_kinds)
+    return CARE_RELATIONSHIP_KINDS.labels()

@@ -19,7 +19,7 @@ from tests.support import login
 def administer_verb():
     actions.register_audit_action("administer", "Administered")
     yield "administer"
-    actions._actions.pop("administer")
+    actions.AUDIT_ACTIONS.forget("administer")
 
 
 def test_an_unregistered_audit_verb_is_refused_and_nothing_is_written(db, nurse, patient):
@@ -69,7 +69,7 @@ def test_a_registered_care_relationship_kind_gives_access(db, patient, ward):
         with pytest.raises(ValueError, match="already registered"):
             care_relationships.register_care_relationship_kind("clinic", "Outpatients")
     finally:
-        care_relationships._kinds.pop("clinic")
+        care_relationships.CARE_RELATIONSHIP_KINDS.forget("clinic")
 
 
 def test_records_registers_its_own_care_relationship_kinds():
