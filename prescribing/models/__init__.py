@@ -1,0 +1,1 @@
+from prescribing.models.catalogue import *  # noqa: F403
