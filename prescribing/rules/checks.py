@@ -1,0 +1,234 @@
+"""Safety checks at the moment of prescribing, as pure functions of what the caller read: the
+medicine's active ingredients, the patient's recorded allergies, the active prescriptions and the
+dose. Each finding says what was found and why, for the prescriber to act on or override with a
+reason. Drug classes are a curated table shipped here (ingredient names as dm+d's VTMs spell them).
+
+Allergies match on words: a recorded "Penicillin" allergy names the penicillins class, "Amoxicillin"
+names one member (and so its class), "Co-amoxiclav" names its ingredients. An allergy this module
+cannot place in a class still matches an ingredient of the same name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    HIGH = "high"  # stop and think: the override needs a reason
+    MODERATE = "moderate"
+
+
+class Kind(StrEnum):
+    ALLERGY = "allergy"
+    CROSS_SENSITIVITY = "cross-sensitivity"
+    DUPLICATE = "duplicate"
+    MAXIMUM_DOSE = "maximum-dose"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    severity: Severity
+    message: str
+
+
+# Beta-lactams, the classes the cross-sensitivity check must know (issue 10: penicillins and
+# cephalosporins at least); carbapenems and monobactams for completeness of the beta-lactam family.
+DRUG_CLASSES: dict[str, frozenset[str]] = {
+    "penicillin": frozenset(
+        {
+            "amoxicillin",
+            "ampicillin",
+            "benzathine benzylpenicillin",
+            "benzylpenicillin",
+            "flucloxacillin",
+            "phenoxymethylpenicillin",
+            "piperacillin",
+            "pivmecillinam",
+            "temocillin",
+            "ticarcillin",
+        }
+    ),
+    "cephalosporin": frozenset(
+        {
+            "cefaclor",
+            "cefadroxil",
+            "cefalexin",
+            "cefazolin",
+            "cefepime",
+            "cefiderocol",
+            "cefixime",
+            "cefotaxime",
+            "cefoxitin",
+            "cefradine",
+            "ceftaroline fosamil",
+            "ceftazidime",
+            "ceftobiprole",
+            "ceftolozane",
+            "ceftriaxone",
+            "cefuroxime",
+        }
+    ),
+    "carbapenem": frozenset({"ertapenem", "imipenem", "meropenem"}),
+    "monobactam": frozenset({"aztreonam"}),
+}
+# Combination products as prescribers write them, to their ingredients.
+COMBINATIONS: dict[str, frozenset[str]] = {
+    "co-amoxiclav": frozenset({"amoxicillin", "clavulanic acid"}),
+    "tazocin": frozenset({"piperacillin", "tazobactam"}),
+    "piperacillin with tazobactam": frozenset({"piperacillin", "tazobactam"}),
+}
+# An allergy to the first class means a possible reaction to the second (never the other way round
+# unless listed): the penicillin-cephalosporin and penicillin-carbapenem cross-sensitivities.
+CROSS_SENSITIVE: frozenset[tuple[str, str]] = frozenset(
+    {("penicillin", "cephalosporin"), ("penicillin", "carbapenem"), ("cephalosporin", "penicillin")}
+)
+_CLASS_WORDS = {name: name for name in DRUG_CLASSES} | {f"{name}s": name for name in DRUG_CLASSES}
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower())
+
+
+def ingredients_of(names: Iterable[str]) -> frozenset[str]:
+    """Ingredient names, with any combination product opened into its ingredients."""
+    found: set[str] = set()
+    for name in map(_normal, names):
+        found |= COMBINATIONS.get(name, frozenset({name}))
+    return frozenset(found)
+
+
+def classes_of(ingredients: Iterable[str]) -> frozenset[str]:
+    names = ingredients_of(ingredients)
+    return frozenset(cls for cls, members in DRUG_CLASSES.items() if names & members)
+
+
+def _allergy_targets(allergy: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(ingredients, classes) a recorded allergy names."""
+    text = _normal(allergy)
+    words = set(re.split(r"[^a-z-]+", text))
+    classes = {cls for word, cls in _CLASS_WORDS.items() if word in words}
+    ingredients = set(ingredients_of([text])) if text in COMBINATIONS else set()
+    for members in DRUG_CLASSES.values():
+        ingredients |= {m for m in members if m in text}
+    if not ingredients and not classes:
+        ingredients = {text}  # a substance the table does not know: match it by name
+    return frozenset(ingredients), frozenset(classes) | classes_of(ingredients)
+
+
+def allergy_findings(medicine: str, ingredients: Sequence[str], allergies: Sequence[str]) -> list[Finding]:
+    """Findings for a medicine with these active ingredients against the recorded allergies (their
+    substance names as recorded). One finding per allergy, the most serious it raises."""
+    contains = ingredients_of(ingredients)
+    drug_classes = classes_of(contains)
+    findings: list[Finding] = []
+    for allergy in allergies:
+        named, allergy_classes = _allergy_targets(allergy)
+        same = sorted(contains & named)
+        shared = sorted(drug_classes & allergy_classes)
+        crossed = sorted(
+            (a, d) for a in allergy_classes for d in drug_classes if (a, d) in CROSS_SENSITIVE and a != d
+        )
+        if same:
+            findings.append(
+                Finding(
+                    Kind.ALLERGY,
+                    Severity.HIGH,
+                    f"Allergy recorded to {allergy}: {medicine} contains {', '.join(same)}.",
+                )
+            )
+        elif shared:
+            findings.append(
+                Finding(
+                    Kind.ALLERGY,
+                    Severity.HIGH,
+                    f"Allergy recorded to {allergy} (a {shared[0]}): {medicine} is also a {shared[0]}.",
+                )
+            )
+        elif crossed:
+            allergy_class, drug_class = crossed[0]
+            findings.append(
+                Finding(
+                    Kind.CROSS_SENSITIVITY,
+                    Severity.MODERATE,
+                    f"Allergy recorded to {allergy} (a {allergy_class}): {medicine} is a {drug_class}, and "
+                    f"people allergic to a {allergy_class} may react to a {drug_class}. Check the reaction "
+                    "recorded before prescribing.",
+                )
+            )
+    return findings
+
+
+@dataclass(frozen=True)
+class Active:
+    """An active prescription, as the duplicate check sees it."""
+
+    medicine: str
+    ingredients: frozenset[str]
+
+
+def duplicate_findings(medicine: str, ingredients: Sequence[str], active: Sequence[Active]) -> list[Finding]:
+    """The same ingredient, or another medicine of the same class, already prescribed and active."""
+    contains = ingredients_of(ingredients)
+    classes = classes_of(contains)
+    findings: list[Finding] = []
+    for other in active:
+        theirs = ingredients_of(other.ingredients)
+        same = sorted(contains & theirs)
+        shared = sorted(classes & classes_of(theirs))
+        if same:
+            findings.append(
+                Finding(
+                    Kind.DUPLICATE,
+                    Severity.HIGH,
+                    f"{other.medicine} is already prescribed and also contains {', '.join(same)}.",
+                )
+            )
+        elif shared:
+            findings.append(
+                Finding(
+                    Kind.DUPLICATE,
+                    Severity.MODERATE,
+                    f"{other.medicine} is already prescribed: two {shared[0]}s at once.",
+                )
+            )
+    return findings
+
+
+def maximum_dose_findings(
+    *,
+    dose: Decimal,
+    doses_per_day: int,
+    unit: str,
+    max_single: Decimal | None,
+    max_daily: Decimal | None,
+) -> list[Finding]:
+    """A single dose or a day's total above its maximum (a dose exactly at the maximum is allowed)."""
+    findings = []
+    if max_single is not None and dose > max_single:
+        findings.append(
+            Finding(
+                Kind.MAXIMUM_DOSE,
+                Severity.HIGH,
+                f"{_amount(dose)} {unit} is above the maximum single dose of {_amount(max_single)} {unit}.",
+            )
+        )
+    daily = dose * doses_per_day
+    if max_daily is not None and daily > max_daily:
+        findings.append(
+            Finding(
+                Kind.MAXIMUM_DOSE,
+                Severity.HIGH,
+                f"{_amount(daily)} {unit} a day is above the maximum daily dose of "
+                f"{_amount(max_daily)} {unit}.",
+            )
+        )
+    return findings
+
+
+def _amount(value: Decimal) -> str:
+    return format(value.normalize(), "f")  # 1000, not 1E+3

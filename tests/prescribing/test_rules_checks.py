@@ -1,0 +1,123 @@
+"""Safety checks at prescribing (prescribing/rules/checks.py): allergies and beta-lactam
+cross-sensitivity, duplicates, maximum doses, each at its boundaries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from prescribing.rules.checks import (
+    Active,
+    Kind,
+    Severity,
+    allergy_findings,
+    classes_of,
+    duplicate_findings,
+    maximum_dose_findings,
+)
+
+
+@pytest.mark.parametrize(
+    "allergy", ["Penicillin", "penicillins", "PENICILLIN V", "Amoxicillin", "Co-amoxiclav"]
+)
+def test_a_penicillin_allergy_stops_another_penicillin(allergy):
+    (finding,) = allergy_findings("Flucloxacillin 500mg capsules", ["Flucloxacillin"], [allergy])
+    assert (finding.kind, finding.severity) == (Kind.ALLERGY, Severity.HIGH)
+    assert "is also a penicillin" in finding.message
+
+
+def test_the_same_ingredient_is_named():
+    (finding,) = allergy_findings(
+        "Co-amoxiclav 500mg/125mg tablets", ["Amoxicillin", "Clavulanic acid"], ["Amoxicillin"]
+    )
+    assert (
+        finding.message
+        == "Allergy recorded to Amoxicillin: Co-amoxiclav 500mg/125mg tablets contains amoxicillin."
+    )
+
+
+def test_a_penicillin_allergy_warns_of_a_cephalosporin_and_a_carbapenem():
+    for medicine, ingredient, drug_class in (
+        ("Cefalexin 500mg capsules", "Cefalexin", "cephalosporin"),
+        ("Meropenem 1g", "Meropenem", "carbapenem"),
+    ):
+        (finding,) = allergy_findings(medicine, [ingredient], ["Penicillin"])
+        assert (finding.kind, finding.severity) == (Kind.CROSS_SENSITIVITY, Severity.MODERATE)
+        assert f"is a {drug_class}" in finding.message
+
+
+def test_no_beta_lactam_no_finding():
+    assert allergy_findings("Clarithromycin 500mg tablets", ["Clarithromycin"], ["Penicillin"]) == []
+    assert allergy_findings("Aztreonam 1g", ["Aztreonam"], ["Penicillin"]) == []  # not listed as crossing
+    assert allergy_findings("Amoxicillin 500mg capsules", ["Amoxicillin"], []) == []
+
+
+def test_an_allergy_the_table_does_not_know_still_matches_by_name():
+    (finding,) = allergy_findings("Latex-free gloves", ["Chlorhexidine"], ["chlorhexidine"])
+    assert finding.kind == Kind.ALLERGY
+    assert allergy_findings("Paracetamol 500mg tablets", ["Paracetamol"], ["Latex"]) == []
+
+
+def test_one_finding_per_allergy():
+    findings = allergy_findings(
+        "Amoxicillin 500mg capsules", ["Amoxicillin"], ["Amoxicillin", "Penicillin", "Latex"]
+    )
+    assert len(findings) == 2 and all(f.severity == Severity.HIGH for f in findings)
+
+
+def test_classes():
+    assert classes_of(["Co-amoxiclav"]) == {"penicillin"}
+    assert classes_of(["Piperacillin", "Tazobactam"]) == {"penicillin"}
+    assert classes_of(["Paracetamol"]) == frozenset()
+
+
+def test_duplicates_the_same_ingredient_and_the_same_class():
+    active = [
+        Active("Co-amoxiclav 625mg tablets", frozenset({"amoxicillin", "clavulanic acid"})),
+        Active("Paracetamol 1g", frozenset({"paracetamol"})),
+    ]
+    (same,) = duplicate_findings("Amoxicillin 500mg capsules", ["Amoxicillin"], active)
+    assert (same.severity, same.message) == (
+        Severity.HIGH,
+        "Co-amoxiclav 625mg tablets is already prescribed and also contains amoxicillin.",
+    )
+    (cls,) = duplicate_findings("Flucloxacillin 500mg capsules", ["Flucloxacillin"], active)
+    assert cls.severity == Severity.MODERATE and "two penicillins" in cls.message
+    assert duplicate_findings("Ondansetron 4mg", ["Ondansetron"], active) == []
+
+
+@pytest.mark.parametrize(
+    ("dose", "per_day", "count"),
+    [
+        ("1000", 4, 0),  # at both maximums: allowed
+        ("1000.001", 1, 1),  # just above the single maximum
+        ("1000", 5, 1),  # the day's total above
+        ("1500", 4, 2),
+    ],
+)
+def test_maximum_doses_at_their_boundaries(dose, per_day, count):
+    findings = maximum_dose_findings(
+        dose=Decimal(dose),
+        doses_per_day=per_day,
+        unit="mg",
+        max_single=Decimal("1000"),
+        max_daily=Decimal("4000"),
+    )
+    assert len(findings) == count and all(f.kind == Kind.MAXIMUM_DOSE for f in findings)
+
+
+def test_maximum_dose_messages_read_as_amounts():
+    (single, daily) = maximum_dose_findings(
+        dose=Decimal("1.5E+3"),
+        doses_per_day=4,
+        unit="mg",
+        max_single=Decimal("1000"),
+        max_daily=Decimal("4000"),
+    )
+    assert single.message == "1500 mg is above the maximum single dose of 1000 mg."
+    assert daily.message == "6000 mg a day is above the maximum daily dose of 4000 mg."
+    assert (
+        maximum_dose_findings(dose=Decimal(5), doses_per_day=9, unit="mg", max_single=None, max_daily=None)
+        == []
+    )
