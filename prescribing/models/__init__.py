@@ -1,1 +1,2 @@
 from prescribing.models.catalogue import *  # noqa: F403
+from prescribing.models.prescriptions import *  # noqa: F403

@@ -199,6 +199,7 @@ def test_export_end_to_end(
         "spo2-scale",
         "escalation-plans",
         "alerts",
+        "medicines",  # from prescribing, through the section registry
         "care-plans",
         "notes",
         "access-log",

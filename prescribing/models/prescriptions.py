@@ -1,0 +1,123 @@
+"""Prescriptions: what a prescriber ordered for a patient, at VMP (generic) level or AMP (brand), as a
+regular, as-required or once-only dose. Never edited in place beyond its review: a change of dose,
+route or times is made by stopping the prescription and writing a new one that replaces it, so the
+chart shows both. A mistake is marked entered-in-error with the reason. Every check shown at
+prescribing is kept with what the prescriber did about it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from prescribing.models.catalogue import AMP, VMP
+from records.models import ENTERED_IN_ERROR, Encounter, Patient
+
+__all__ = [
+    "CheckOutcome",
+    "Prescription",
+    "PrescriptionCheck",
+    "PrescriptionKind",
+    "PrescriptionStatus",
+    "Setting",
+]
+
+
+class PrescriptionKind(models.TextChoices):
+    REGULAR = "regular", "Regular"
+    AS_REQUIRED = "as-required", "As required (PRN)"
+    ONCE = "once", "Once only"
+
+
+class Setting(models.TextChoices):
+    INPATIENT = "inpatient", "Inpatient"
+    DISCHARGE = "discharge", "To take out (discharge)"
+    OUTPATIENT = "outpatient", "Outpatient"
+
+
+class PrescriptionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    STOPPED = "stopped", "Stopped"
+    ENTERED_IN_ERROR = ENTERED_IN_ERROR, "Entered in error"
+
+
+class Prescription(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    vmp = models.ForeignKey(VMP, on_delete=models.PROTECT, related_name="+")
+    amp = models.ForeignKey(AMP, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=12, choices=PrescriptionKind.choices)
+    setting = models.CharField(max_length=12, choices=Setting.choices, default=Setting.INPATIENT)
+
+    dose_value = models.DecimalField(max_digits=12, decimal_places=4)
+    dose_unit = models.CharField(max_length=30)  # as the chart shows it: "mg", "tablet", "ml"
+    route = models.CharField(max_length=60)  # dm+d route, in words: "Oral", "Intravenous"
+    times_of_day = models.JSONField(default=list, blank=True)  # regular: ["08:00", "20:00"]
+    min_interval_minutes = models.PositiveIntegerField(null=True, blank=True)  # as required
+    max_doses_in_24_hours = models.PositiveSmallIntegerField(null=True, blank=True)  # as required
+    indication = models.CharField(max_length=200, blank=True)
+    notes_for_administration = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)  # a planned end (a course of five days)
+    review_on = models.DateField(null=True, blank=True)  # antimicrobials: the review or stop date
+
+    prescribed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    prescribed_at = models.DateTimeField()
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    status = models.CharField(
+        max_length=20, choices=PrescriptionStatus.choices, default=PrescriptionStatus.ACTIVE
+    )
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.TextField(blank=True)
+    error_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-prescribed_at", "-pk"]
+        indexes = [models.Index(fields=["patient", "status"], name="prescription_patient_status")]
+        permissions = [("stop_prescription", "Can stop prescriptions")]
+        constraints = [
+            models.CheckConstraint(condition=Q(dose_value__gt=0), name="prescription_dose_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="stopped") | Q(stopped_at__isnull=False, stopped_by__isnull=False),
+                name="prescription_stopped_has_who_and_when",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="regular") | ~Q(times_of_day=[]), name="prescription_regular_has_times"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vmp} {self.dose_value.normalize():f} {self.dose_unit} {self.route}"
+
+
+class CheckOutcome(models.TextChoices):
+    OVERRIDDEN = "overridden", "Overridden with a reason"
+    ACCEPTED = "accepted", "Prescribed as checked"
+
+
+class PrescriptionCheck(models.Model):
+    """One finding shown when the prescription was written (an allergy, a duplicate, a dose above
+    its maximum), and what the prescriber did: who, when and why."""
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="checks")
+    kind = models.CharField(max_length=30)
+    severity = models.CharField(max_length=10)
+    message = models.TextField()
+    outcome = models.CharField(max_length=12, choices=CheckOutcome.choices)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.get_outcome_display()}"

@@ -1,0 +1,264 @@
+"""Writing and stopping prescriptions. A new prescription is checked against the patient's recorded
+allergies and active prescriptions (prescribing/rules/checks.py) under a lock on the patient, so two
+prescribers at once cannot both miss each other's duplicate. A finding must be answered with a
+reason to prescribe despite it; the findings and the answers are kept on the prescription."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from epr.audit.models import Action
+from epr.audit.services import audit_record
+from prescribing.models import (
+    AMP,
+    VMP,
+    CheckOutcome,
+    Prescription,
+    PrescriptionCheck,
+    PrescriptionKind,
+    PrescriptionStatus,
+    Setting,
+)
+from prescribing.rules import checks
+from records.errors import RecordError
+from records.models import (
+    ENTERED_IN_ERROR,
+    AllergyIntolerance,
+    AllergyKind,
+    ClinicalStatus,
+    Encounter,
+    Patient,
+)
+from records.models.entries import history_note
+from records.services.entries import lock_for_edit
+from records.services.patients import patient_require_writable
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True)
+class PendingCheck:
+    """A finding as the prescriber is shown it, with the key their answer is given under."""
+
+    key: str
+    finding: checks.Finding
+
+
+class ChecksNeedAnswers(RecordError):
+    """The prescription raised findings not yet answered: each needs a reason to prescribe despite
+    it, or the prescription changed. Nothing was saved."""
+
+    def __init__(self, pending: list[PendingCheck]) -> None:
+        super().__init__(
+            "Check the warnings below. Change the prescription, or give a reason to prescribe despite each."
+        )
+        self.pending = pending
+
+
+def check_key(finding: checks.Finding) -> str:
+    """A finding's stable key, so the answer the form posts back is matched to what was shown."""
+    return hashlib.sha256(f"{finding.kind}:{finding.message}".encode()).hexdigest()[:16]
+
+
+def ingredient_names(vmp: VMP) -> list[str]:
+    names = [i.ingredient.name for i in vmp.ingredients.select_related("ingredient")]
+    if not names and vmp.vtm is not None:
+        names = [part.strip() for part in vmp.vtm.name.split("+")]
+    return names or [vmp.name]
+
+
+def _recorded_allergies(patient: Patient) -> list[str]:
+    return [
+        a.substance
+        for a in AllergyIntolerance.objects.filter(patient=patient, clinical_status=ClinicalStatus.ACTIVE)
+        .exclude(status=ENTERED_IN_ERROR)
+        .exclude(kind=AllergyKind.NO_KNOWN_ALLERGY)
+    ]
+
+
+def _active(patient: Patient) -> list[checks.Active]:
+    active = Prescription.objects.filter(patient=patient, status=PrescriptionStatus.ACTIVE).select_related(
+        "vmp__vtm"
+    )
+    return [checks.Active(str(p.vmp), checks.ingredients_of(ingredient_names(p.vmp))) for p in active]
+
+
+def findings_for(patient: Patient, vmp: VMP) -> list[PendingCheck]:
+    """What prescribing this product for this patient would raise, now."""
+    ingredients = ingredient_names(vmp)
+    found = checks.allergy_findings(vmp.name, ingredients, _recorded_allergies(patient))
+    found += checks.duplicate_findings(vmp.name, ingredients, _active(patient))
+    return [PendingCheck(check_key(f), f) for f in found]
+
+
+def _times(values: Sequence[str]) -> list[str]:
+    cleaned = sorted({v.strip() for v in values if v.strip()})
+    bad = [v for v in cleaned if not _TIME.match(v)]
+    if bad:
+        raise RecordError(
+            f"Give times of day as HH:MM (24-hour clock), not {', '.join(bad)}.", field="times_of_day"
+        )
+    return cleaned
+
+
+def _check_shape(kind: str, values: dict[str, Any], vmp: VMP) -> None:
+    errors: dict[str, str] = {}
+    if values["dose_value"] is None or values["dose_value"] <= 0:
+        errors["dose_value"] = "Give a dose greater than zero."
+    if kind == PrescriptionKind.REGULAR and not values["times_of_day"]:
+        errors["times_of_day"] = "A regular prescription needs the times of day it is given."
+    if kind == PrescriptionKind.AS_REQUIRED:
+        if not values["indication"]:
+            errors["indication"] = "An as-required prescription needs its indication (what it is for)."
+        if values["min_interval_minutes"] is None and values["max_doses_in_24_hours"] is None:
+            errors["min_interval_minutes"] = (
+                "Give the minimum interval between doses or the most in 24 hours."
+            )
+    if checks.classes_of(ingredient_names(vmp)):  # an antibacterial (Start Smart then Focus)
+        if not values["indication"]:
+            errors["indication"] = "An antimicrobial needs its indication."
+        if values["review_on"] is None and values["ends_at"] is None:
+            errors["review_on"] = "An antimicrobial needs a review date or a stop date."
+    if values["ends_at"] is not None and values["ends_at"] <= values["starts_at"]:
+        errors["ends_at"] = "The end must be after the start."
+    if errors:
+        raise RecordError(" ".join(errors.values()), errors=errors)
+
+
+@transaction.atomic
+def prescription_create(
+    *,
+    prescribed_by: Any,
+    patient: Patient,
+    vmp: VMP,
+    kind: str,
+    dose_value: Decimal | None,
+    dose_unit: str,
+    route: str,
+    starts_at: datetime | None = None,
+    times_of_day: Sequence[str] = (),
+    min_interval_minutes: int | None = None,
+    max_doses_in_24_hours: int | None = None,
+    indication: str = "",
+    notes_for_administration: str = "",
+    ends_at: datetime | None = None,
+    review_on: date | None = None,
+    amp: AMP | None = None,
+    encounter: Encounter | None = None,
+    setting: str = Setting.INPATIENT,
+    answers: Mapping[str, str] | None = None,
+    replaces: Prescription | None = None,
+) -> Prescription:
+    """Write a prescription, refusing with ChecksNeedAnswers while any finding has no reason."""
+    patient_require_writable(patient)
+    Patient.objects.select_for_update().get(pk=patient.pk)  # one prescribing decision at a time
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "dose_value": dose_value,
+        "times_of_day": _times(times_of_day) if kind == PrescriptionKind.REGULAR else [],
+        "min_interval_minutes": min_interval_minutes,
+        "max_doses_in_24_hours": max_doses_in_24_hours,
+        "indication": " ".join(indication.split()),
+        "ends_at": ends_at,
+        "review_on": review_on,
+        "starts_at": starts_at or now,
+    }
+    _check_shape(kind, values, vmp)
+    if amp is not None and amp.vmp_id != vmp.pk:
+        raise RecordError("The brand chosen is not a brand of that medicine.", field="amp")
+    pending = findings_for(patient, vmp)  # a replaced prescription is stopped already: no duplicate
+    reasons = {key: " ".join(text.split()) for key, text in (answers or {}).items()}
+    unanswered = [p for p in pending if not reasons.get(p.key)]
+    if unanswered:
+        raise ChecksNeedAnswers(pending)
+    prescription = Prescription.objects.create(
+        patient=patient,
+        encounter=encounter,
+        vmp=vmp,
+        amp=amp,
+        kind=kind,
+        setting=setting,
+        dose_unit=dose_unit.strip(),
+        route=route.strip(),
+        notes_for_administration=notes_for_administration.strip(),
+        prescribed_by=prescribed_by,
+        prescribed_at=now,
+        replaces=replaces,
+        **values,
+    )
+    PrescriptionCheck.objects.bulk_create(
+        PrescriptionCheck(
+            prescription=prescription,
+            kind=p.finding.kind,
+            severity=p.finding.severity,
+            message=p.finding.message,
+            outcome=CheckOutcome.OVERRIDDEN,
+            reason=reasons[p.key],
+            decided_by=prescribed_by,
+            decided_at=now,
+        )
+        for p in pending
+    )
+    audit_record(
+        user=prescribed_by,
+        action=Action.CREATE,
+        patient_id=patient.pk,
+        obj=prescription,
+        detail={"overridden": [p.finding.kind for p in pending]},
+    )
+    return prescription
+
+
+@transaction.atomic
+def prescription_stop(
+    *, stopped_by: Any, prescription: Prescription, reason: str, expected_version: int | None = None
+) -> Prescription:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise RecordError("Give the reason the prescription is stopped.", field="reason")
+    locked = lock_for_edit(
+        prescription,
+        expected_version,
+        noun="prescription",
+        refuse=lambda row: (
+            "This prescription is already stopped." if row.status == PrescriptionStatus.STOPPED else ""
+        ),
+    )
+    locked.status = PrescriptionStatus.STOPPED
+    locked.stopped_by, locked.stopped_at, locked.stop_reason = stopped_by, timezone.now(), reason
+    locked.version += 1
+    history_note(locked, reason=f"Stopped: {reason}", user=stopped_by)
+    locked.save()
+    audit_record(
+        user=stopped_by,
+        action=Action.UPDATE,
+        patient_id=locked.patient_id,
+        obj=locked,
+        detail={"status": "stopped"},
+    )
+    return locked
+
+
+@transaction.atomic
+def prescription_replace(
+    *,
+    prescribed_by: Any,
+    prescription: Prescription,
+    reason: str,
+    expected_version: int | None = None,
+    **new: Any,
+) -> Prescription:
+    """Change a prescription the only way it changes: stop it, and write the new one in its place."""
+    stopped = prescription_stop(
+        stopped_by=prescribed_by, prescription=prescription, reason=reason, expected_version=expected_version
+    )
+    return prescription_create(prescribed_by=prescribed_by, patient=stopped.patient, replaces=stopped, **new)
