@@ -17,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from records import services
-from tests.browser.test_news2_journey import field
+from tests.browser.support import field
 
 pytestmark = pytest.mark.browser
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from records import services
 from records.models import ClinicalAlert, ObservationSet
+from tests.browser.support import field
 
 pytestmark = pytest.mark.browser
 
@@ -43,11 +44,6 @@ NEWS2_7 = {
     "consciousness": "A",
     "temperature": "38.5",
 }
-
-
-def field(label: str) -> re.Pattern[str]:
-    """A form label as shown, with or without the " (optional)" the field template adds."""
-    return re.compile(rf"^{re.escape(label)}( \(optional\))?$")
 
 
 def urgent_badge(page: Page):

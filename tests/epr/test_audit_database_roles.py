@@ -22,7 +22,7 @@ from epr.audit.chain import verify_chain
 from epr.audit.models import AuditChainLink, AuditEvent
 from epr.database import as_role
 from records.models import ObservationSet
-from tests.records.test_submit_once import FORM
+from tests.records.support import OBSERVATION_FORM
 from tests.support import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -186,7 +186,7 @@ def test_the_app_works_as_the_runtime_role(client, admitted, nurse, clerk, app_a
     assert client.get(reverse("records:patient_detail", args=[admitted.patient_id])).status_code == 200
     record = client.post(
         reverse("records:observations_record", args=[admitted.patient_id]),
-        {**FORM, "respiration_rate": "25", "submission": "c" * 32},
+        {**OBSERVATION_FORM, "respiration_rate": "25", "submission": "c" * 32},
     )
     assert record.status_code == 302
     assert ObservationSet.objects.filter(encounter__patient=admitted.patient).count() == 1

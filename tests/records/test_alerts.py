@@ -26,26 +26,9 @@ from records.rules import alerts as alert_rules
 from records.selectors import alerts as alert_selectors
 from records.selectors import patients as selectors
 from tests.factories import BedFactory, PatientFactory, UserFactory
+from tests.records.support import record, respond
 from tests.support import login
 from tests.vitals import FIVE, NINE, NORMAL, RED_SCORE, TWO
-
-
-def record(patient, user, values, **kwargs):
-    obs = services.observation_set_record(recorded_by=user, patient=patient, **values, **kwargs)
-    services.alert_raise_for_set(obs=obs)  # what the task does after commit
-    return obs
-
-
-def respond(alert, user, outcome="reviewed", **kwargs):
-    return services.alert_acknowledge(
-        alert=alert,
-        user=user,
-        informed=kwargs.pop("informed", "Dr Khan, medical registrar"),
-        informed_at=kwargs.pop("informed_at", timezone.now() - timedelta(minutes=2)),
-        outcome=outcome,
-        **kwargs,
-    )
-
 
 # Rules -----------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from records import services
 from records.fhir import clinical as fhir_clinical
 from records.models import AllergyIntolerance, Patient, PatientStatus, Problem
 from tests.factories import PatientFactory
-from tests.records.test_fhir_observation import send
+from tests.records.support import send
 from tests.support import assert_outcome, body_of, signed_in, token_client
 
 pytestmark = pytest.mark.django_db

@@ -24,7 +24,7 @@ from records.fhir import observation_codes, observation_search
 from records.fhir.common import refusal
 from records.models import ObservationSet
 from records.rules.news2 import VitalSignsError
-from tests.records.test_fhir_patient import new_patient_resource
+from tests.records.support import new_patient_resource
 from tests.support import assert_outcome, signed_in, token_client
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from records.fhir import observation_codes
 from records.fhir import observations as obs_fhir
 from records.models import AlertSeverity, ClinicalAlert, ObservationSet, Patient, PatientStatus
 from tests.factories import PatientFactory
+from tests.records.support import send
 from tests.support import assert_outcome, body_of, login, signed_in, token_client
 
 pytestmark = pytest.mark.django_db
@@ -44,10 +44,6 @@ SCORES_SEVEN = {
 
 
 # --- Helpers --------------------------------------------------------------------------------------
-
-
-def send(client: Client, url: str, body: Any):
-    return client.post(url, json.dumps(body), content_type=FHIR_JSON)
 
 
 def record_set(patient, user, *, taken_at: datetime | None = None, **values: Any) -> ObservationSet:

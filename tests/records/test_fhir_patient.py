@@ -16,6 +16,7 @@ from records.fhir import patients as fhir
 from records.models import Patient, PatientStatus
 from records.services import DEMOGRAPHIC_FIELDS, patient_update
 from tests.factories import PatientFactory, valid_nhs_number
+from tests.records.support import new_patient_resource
 from tests.support import assert_outcome, body_of, signed_in, token_client
 
 pytestmark = pytest.mark.django_db
@@ -27,54 +28,6 @@ NHS = fhir.NHS_NUMBER_SYSTEM
 def send(client: Client, method: str, url: str, body: Any, **headers: Any):
     payload = body if isinstance(body, str) else json.dumps(body)
     return getattr(client, method)(url, payload, content_type=FHIR_JSON, **headers)
-
-
-def new_patient_resource(**overrides: Any) -> dict[str, Any]:
-    resource = {
-        "resourceType": "Patient",
-        "identifier": [
-            {
-                "extension": [
-                    {
-                        "url": fhir.VERIFICATION_STATUS_URL,
-                        "valueCodeableConcept": {
-                            "coding": [{"system": fhir.VERIFICATION_STATUS_SYSTEM, "code": "01"}]
-                        },
-                    }
-                ],
-                "system": NHS,
-                "value": "9990001170",
-            }
-        ],
-        "name": [{"use": "official", "family": "Nowak", "given": ["Zofia", "Anna"], "prefix": ["Mrs"]}],
-        "gender": "female",
-        "birthDate": "1956-03-14",
-        "address": [
-            {"use": "home", "line": ["1 High Street", "Flat 2"], "city": "Leeds", "postalCode": "ls1 4ap"}
-        ],
-        "telecom": [
-            {"system": "phone", "value": "0113 496 0000"},
-            {"system": "email", "value": "zofia@example.org"},
-        ],
-        "generalPractitioner": [
-            {
-                "type": "Organization",
-                "identifier": {"system": fhir.ODS_SYSTEM, "value": "B86001"},
-                "display": "Park Surgery",
-            }
-        ],
-        "contact": [
-            {
-                "relationship": [{"coding": [fhir.NEXT_OF_KIN]}, {"text": "Daughter"}],
-                "name": {"text": "Ewa Nowak"},
-                "telecom": [{"system": "phone", "value": "07700 900123"}],
-            }
-        ],
-        "communication": [{"language": {"text": "Polish"}, "preferred": True}],
-        "extension": [{"url": fhir.INTERPRETER_REQUIRED_URL, "valueBoolean": True}],
-    }
-    resource.update(overrides)
-    return resource
 
 
 @pytest.fixture

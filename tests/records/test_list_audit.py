@@ -18,7 +18,7 @@ from records.models import AlertStatus, ClinicalAlert
 from records.selectors import patients as selectors
 from records.selectors.subject_access import collect_export
 from tests.factories import PatientFactory, UserFactory
-from tests.records.test_alerts import record, respond
+from tests.records.support import record, respond
 from tests.support import login, token_client
 from tests.vitals import NINE, RED_SCORE
 

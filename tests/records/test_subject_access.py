@@ -21,7 +21,7 @@ from records.registries.subject_access import SectionEntry, register_section, un
 from records.rules import subject_access as sar_rules
 from records.selectors.subject_access import collect_export
 from tests.factories import PatientFactory
-from tests.records.test_whiteboard import plan
+from tests.records.support import plan
 from tests.support import login
 
 MARKING = "NHS Confidential Personal Data about a patient"

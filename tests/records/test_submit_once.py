@@ -12,18 +12,9 @@ from django.urls import reverse
 from records import services
 from records.errors import AlreadySubmitted
 from records.models import ClinicalAlert, ObservationSet
+from tests.records.support import OBSERVATION_FORM
 from tests.support import login
 from tests.vitals import NINE, NORMAL
-
-FORM = {
-    "respiration_rate": "16",
-    "spo2": "97",
-    "on_oxygen": "air",
-    "systolic_bp": "125",
-    "pulse": "72",
-    "consciousness": "A",
-    "temperature": "36.8",
-}
 
 
 def test_the_form_carries_a_one_time_token(client, admitted, nurse):
@@ -41,8 +32,8 @@ def test_the_form_carries_a_one_time_token(client, admitted, nurse):
 def test_posting_the_same_form_twice_saves_one_set_and_says_so(client, admitted, nurse):
     url = reverse("records:observations_record", args=[admitted.patient_id])
     login(client, nurse)
-    first = client.post(url, {**FORM, "submission": "a" * 32})
-    second = client.post(url, {**FORM, "submission": "a" * 32}, follow=True)
+    first = client.post(url, {**OBSERVATION_FORM, "submission": "a" * 32})
+    second = client.post(url, {**OBSERVATION_FORM, "submission": "a" * 32}, follow=True)
     assert first.status_code == 302
     assert ObservationSet.objects.count() == 1
     assert b"were already saved at" in second.content and b"not saved twice" in second.content
@@ -51,8 +42,8 @@ def test_posting_the_same_form_twice_saves_one_set_and_says_so(client, admitted,
 def test_two_different_forms_save_two_sets(client, admitted, nurse):
     url = reverse("records:observations_record", args=[admitted.patient_id])
     login(client, nurse)
-    client.post(url, {**FORM, "submission": "a" * 32})
-    client.post(url, {**FORM, "submission": "b" * 32})
+    client.post(url, {**OBSERVATION_FORM, "submission": "a" * 32})
+    client.post(url, {**OBSERVATION_FORM, "submission": "b" * 32})
     assert ObservationSet.objects.count() == 2
 
 

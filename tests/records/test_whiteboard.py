@@ -17,6 +17,7 @@ from records.models import TreatmentEscalationPlan
 from records.selectors import patients as selectors
 from records.selectors import wards as ward_selectors
 from tests.factories import BedFactory, PatientFactory
+from tests.records.support import plan
 from tests.support import login, shown
 from tests.vitals import FIVE, NORMAL
 
@@ -27,16 +28,6 @@ def record(patient, user, values, minutes_ago=0):
     )
     services.alert_raise_for_set(obs=obs)
     return obs
-
-
-def plan(patient, doctor, **kwargs):
-    values = {
-        "cpr_decision": "dnacpr",
-        "escalation_level": "ward",
-        "decided_by": "Dr Dee, consultant",
-        "discussed_with": "The patient and her daughter",
-    }
-    return services.escalation_plan_record(recorded_by=doctor, patient=patient, **{**values, **kwargs})
 
 
 def admit_more(ward, admitted, by, count):
