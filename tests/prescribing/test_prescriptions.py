@@ -4,12 +4,15 @@ changed only by stopping it and writing another."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from epr.accounts.roles import Role
 from epr.audit.models import AuditEvent
 from prescribing.models import Prescription, PrescriptionCheck, PrescriptionKind, PrescriptionStatus
 from prescribing.services.prescriptions import (
@@ -22,7 +25,7 @@ from records import services as records
 from records.errors import RecordError, StaleEdit
 from records.models import Patient, PatientStatus
 from records.registries.subject_access import sections
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, UserFactory
 from tests.factories.prescribing import product
 
 
@@ -181,3 +184,30 @@ def test_prescriptions_are_in_the_subject_access_export(admitted, doctor, nurse,
     (entry,) = medicines.collect(admitted.patient)
     assert entry.details["Medicine"] == "Flucloxacillin 500mg capsules"
     assert entry.rows[0]["Reason"] == "Tolerated before"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_prescribers_at_once_cannot_both_miss_the_duplicate(admitted, doctor, paracetamol):
+    """Each writes paracetamol at the same moment on their own connection: the lock on the patient
+    makes the second see the first, so one is saved and the other is asked about the duplicate."""
+    other = UserFactory(username="drtwo", role=Role.DOCTOR)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def prescribe(user):
+        try:
+            barrier.wait()
+            regular(user, admitted.patient, paracetamol, review_on=None, indication="")
+            results.append("saved")
+        except ChecksNeedAnswers as refused:
+            results.append(refused.pending[0].finding.kind)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=prescribe, args=(user,)) for user in (doctor, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["duplicate", "saved"]
+    assert Prescription.objects.filter(patient=admitted.patient).count() == 1
