@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+from pathlib import Path
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.utils.html import escape
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -95,3 +98,20 @@ def audited_patients_since(mark: int) -> set[int]:
             found.add(patient_id)
         found.update((detail or {}).get("patients", []))
     return found
+
+
+# Third-party test data (other projects' published test vectors, NHSBSA's dm+d files) keeps its own
+# licence, so it is not in the repository. Point EPR_TESTDATA at a folder holding it; by default the
+# folder beside the clone that the project's development machines have.
+TESTDATA = Path(os.environ.get("EPR_TESTDATA", Path(__file__).resolve().parents[2] / "shared" / "testdata"))
+
+
+def third_party_testdata(relative: str, what: str) -> Path:
+    """The path of a third-party test file or folder, or a skip that says what is missing and why."""
+    path = TESTDATA / relative
+    if not path.exists():
+        pytest.skip(
+            f"{what} ({relative}) is not on this machine: it is published under its own licence and kept "
+            "out of the repository. Set EPR_TESTDATA to a folder that holds it to run this test."
+        )
+    return path

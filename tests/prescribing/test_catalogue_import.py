@@ -1,31 +1,28 @@
 """Loading the dm+d release (prescribing/services/catalogue.py, manage.py import_dmd): every level and
 its links, strengths, forms, routes and controlled-drug categories, pack GTINs as 14 digits, the
 same release loaded twice changing nothing, and a newer release updating rows in place. The release
-files are NHSBSA's, as OpenPrescribing keeps them for its own import tests (../shared/testdata/dmd);
-without them the tests that need them skip, and a small release written here checks the rest."""
+files are NHSBSA's, as OpenPrescribing keeps them for its own import tests (see EPR_TESTDATA in
+tests/support.py); without them the tests that need them skip, and a small release written here
+checks the rest."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from prescribing.models import AMP, AMPP, VMP, VMPP, VTM, DmdLookup, PackGTIN
 from prescribing.services.catalogue import DmdImportError, dmd_import, product_for_gtin
+from tests.support import third_party_testdata
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "dmd"
-RELEASE = SHARED / "openprescribing_1"
-NEWER = SHARED / "openprescribing_2"  # the same products with a VPID change and other edits
+DMD_FILES = "NHSBSA's dm+d release files as OpenPrescribing keeps them for its import tests"
 
 
 @pytest.fixture
 def release():
-    if not RELEASE.exists():
-        pytest.skip(f"{RELEASE} is absent (the shared test data is not part of a clone)")
-    return RELEASE
+    return third_party_testdata("dmd/openprescribing_1", DMD_FILES)
 
 
 def test_every_level_is_loaded_and_linked(db, release):
@@ -72,14 +69,13 @@ def test_loading_the_same_release_again_changes_nothing(db, release):
 
 
 def test_a_vmp_whose_identifier_changed_keeps_its_row_and_its_packs(db, release, tmp_path):
-    if not NEWER.exists():
-        pytest.skip(f"{NEWER} is absent")
+    newer = third_party_testdata("dmd/openprescribing_2", DMD_FILES)  # one VMP's VPID changed
     dmd_import(release)
     diclofenac = VMP.objects.get(dmd_id="22480211000001104")
     counts = [m.objects.count() for m in (VMP, VMPP, AMP, AMPP)]
     # The newer release ships the three files that changed; the others are as before.
     for path in release.glob("f_*.xml"):
-        changed = NEWER / path.name
+        changed = newer / path.name
         (tmp_path / path.name).write_bytes((changed if changed.exists() else path).read_bytes())
     report = dmd_import(tmp_path)
     assert report.rows["vmp identifier changes"] == 1

@@ -1,12 +1,11 @@
 """Reading medicine packs' GS1 codes as scanners type them (prescribing/rules/gs1.py): the shapes real
-scanners and nurses produce, every boundary of the dates and check digits, and, where the shared test
-data is present, the published test vectors of two other GS1 parsers."""
+scanners and nurses produce, every boundary of the dates and check digits, and, where they are available
+(EPR_TESTDATA), the published test vectors of two other GS1 parsers."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +19,10 @@ from prescribing.rules.gs1 import (
     gtin14,
     parse_scan,
 )
+from tests.support import third_party_testdata
 
 TODAY = date(2026, 12, 1)
 GTIN = "05012345678900"  # check digit 0: 0501234567890 -> 0
-CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "gs1" / "gs1_cases.json"
 
 
 def scan(raw: str) -> PackScan:
@@ -157,13 +156,12 @@ def test_check_digit():
     assert check_digit("0001234560001") == 2
 
 
-# --- The published vectors of gs1-syntax-engine and biip (../shared/testdata) ---------------------------
+# --- The published vectors of gs1-syntax-engine and biip (EPR_TESTDATA) ---------------------------------
 
 
 def _cases(group: str) -> list[dict]:
-    if not CASES_FILE.exists():
-        pytest.skip(f"{CASES_FILE} is absent (the shared test data is not part of a clone)")
-    return [c for c in json.loads(CASES_FILE.read_text())["cases"] if c["group"] == group]
+    cases = third_party_testdata("gs1/gs1_cases.json", "The GS1 test vectors of gs1-syntax-engine and biip")
+    return [c for c in json.loads(cases.read_text())["cases"] if c["group"] == group]
 
 
 def test_expiry_dates_as_the_gs1_engine_lints_them():
