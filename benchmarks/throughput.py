@@ -254,7 +254,7 @@ OBSERVATION_BODY = (
 )
 
 
-def cases(rng: random.Random, data, sets) -> list[Case]:
+def cases(rng: random.Random, data) -> list[Case]:
     read = {"Authorization": f"Bearer {token(['system/*.read'], 'Throughput read')}"}
     write = {
         "Authorization": f"Bearer {token(['system/Observation.write'], 'Throughput write')}",
@@ -359,11 +359,11 @@ def main() -> None:
     )
     base.reset_database()
     data = base.load(rng, args.patients, args.admissions)
-    sets = obs_bench.load_sets(rng, data, args.sets)
+    obs_bench.load_sets(rng, data, args.sets)
     print(
         f"Loaded {args.patients:,} patients, {args.admissions:,} admissions, {args.sets:,} sets", flush=True
     )
-    all_cases = [c for c in cases(rng, data, sets) if not args.only or args.only.lower() in c.label.lower()]
+    all_cases = [c for c in cases(rng, data) if not args.only or args.only.lower() in c.label.lower()]
     if args.profile:
         for case in all_cases:
             if case.method == "GET":

@@ -1,12 +1,47 @@
-"""Reads of a patient's prescriptions: the subject-access export's medicines section."""
+"""Reads of a patient's prescriptions and of what the checks at prescribing compare: a product's
+ingredients, the recorded allergies, the active prescriptions. Also the subject-access export's
+medicines section."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from prescribing.models import Prescription
-from records.models import ENTERED_IN_ERROR, Patient
+from django.db.models import Prefetch
+
+from prescribing.models import VMP, Prescription, PrescriptionStatus, VMPIngredient
+from prescribing.rules import checks
+from records.models import ENTERED_IN_ERROR, AllergyIntolerance, AllergyKind, ClinicalStatus, Patient
 from records.registries.subject_access import SectionEntry
+
+
+def ingredient_names(vmp: VMP) -> list[str]:
+    """The product's active ingredients; for a product listed without them, its moiety's parts."""
+    names = [i.ingredient.name for i in vmp.ingredients.all()]  # prefetched where it matters
+    if not names and vmp.vtm is not None:
+        names = [part.strip() for part in vmp.vtm.name.split("+")]
+    return names or [vmp.name]
+
+
+def recorded_allergy_names(patient: Patient) -> list[str]:
+    """The substances of the patient's current allergies and intolerances (not struck through)."""
+    return [
+        a.substance
+        for a in AllergyIntolerance.objects.filter(patient=patient, clinical_status=ClinicalStatus.ACTIVE)
+        .exclude(status=ENTERED_IN_ERROR)
+        .exclude(kind=AllergyKind.NO_KNOWN_ALLERGY)
+    ]
+
+
+def active_for_checks(patient: Patient) -> list[checks.Active]:
+    """The patient's active prescriptions with their ingredients, in two queries however many."""
+    active = (
+        Prescription.objects.filter(patient=patient, status=PrescriptionStatus.ACTIVE)
+        .select_related("vmp__vtm")
+        .prefetch_related(
+            Prefetch("vmp__ingredients", queryset=VMPIngredient.objects.select_related("ingredient"))
+        )
+    )
+    return [checks.Active(p.vmp.name, checks.ingredients_of(ingredient_names(p.vmp))) for p in active]
 
 
 def _person(user: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -50,8 +51,21 @@ def release_files(folder: Path) -> dict[str, Path]:
     return found
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except ET.ParseError as exc:
+        raise DmdImportError(f"{path.name} is not well-formed XML ({exc}): nothing was loaded.") from exc
+
+
 def _records(path: Path, section: str, tag: str) -> Iterator[dict[str, str]]:
     """Each <tag> element under <section> as a dict of its child elements' text."""
+    with _reading(path):
+        yield from _section(path, section, tag)
+
+
+def _section(path: Path, section: str, tag: str) -> Iterator[dict[str, str]]:
     inside = False
     for event, element in ET.iterparse(path, events=("start", "end")):  # noqa: S314 - see the import
         if event == "start" and element.tag == section:
@@ -72,7 +86,10 @@ def _decimal(text: str) -> Decimal | None:
 
 
 def _date(text: str) -> date | None:
-    return date.fromisoformat(text) if text else None
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None  # a GTIN's dates only say when it was used; a garbled one is not worth a failed load
 
 
 def _upsert(
@@ -105,7 +122,8 @@ def _ids(model: type[models.Model]) -> dict[str, int]:
 
 def _lookups(path: Path, report: ImportReport) -> None:
     # A small file (a few hundred kilobytes): one list per child of the root, one <INFO> per code.
-    root = ET.parse(path).getroot()  # noqa: S314
+    with _reading(path):
+        root = ET.parse(path).getroot()  # noqa: S314
     rows = [
         DmdLookup(
             kind=lst.tag,
@@ -199,7 +217,12 @@ def _parent(ids: dict[str, int], key: str, report: ImportReport, reason: str) ->
 
 def _gtins(path: Path, report: ImportReport) -> None:
     ampps = _ids(AMPP)
-    rows: list[PackGTIN] = []
+    with _reading(path):
+        rows = list(_gtin_rows(path, ampps, report))
+    _upsert(PackGTIN, rows, ["ampp", "gtin"], report)
+
+
+def _gtin_rows(path: Path, ampps: dict[str, int], report: ImportReport) -> Iterator[PackGTIN]:
     for _, element in ET.iterparse(path, events=("end",)):  # noqa: S314
         if element.tag != "AMPP":
             continue
@@ -211,7 +234,7 @@ def _gtins(path: Path, report: ImportReport) -> None:
                 report.skip("GTIN with a wrong check digit or length")
                 continue
             if ampp_id is not None:
-                rows.append(
+                yield (
                     PackGTIN(
                         ampp_id=ampp_id,
                         gtin=gtin,
@@ -220,14 +243,23 @@ def _gtins(path: Path, report: ImportReport) -> None:
                     )
                 )
         element.clear()
-    _upsert(PackGTIN, rows, ["ampp", "gtin"], report)
+
+
+def dmd_import(folder: Path) -> ImportReport:
+    """Load or update the catalogue from a dm+d release folder. One transaction: a release that
+    fails half way (a file that is not XML, a row without its identifier) leaves the catalogue as it
+    was, and DmdImportError says what was wrong."""
+    files = release_files(folder)
+    try:
+        return _load(files)
+    except KeyError as exc:
+        raise DmdImportError(
+            f"A row of the release has no {exc.args[0]} element, which dm+d always gives: nothing was loaded."
+        ) from exc
 
 
 @transaction.atomic
-def dmd_import(folder: Path) -> ImportReport:
-    """Load or update the catalogue from a dm+d release folder. One transaction: a release that
-    fails half way leaves the catalogue as it was."""
-    files = release_files(folder)
+def _load(files: dict[str, Path]) -> ImportReport:
     report = ImportReport()
     if "lookup" in files:
         _lookups(files["lookup"], report)

@@ -29,12 +29,9 @@ from prescribing.models import (
     Setting,
 )
 from prescribing.rules import checks
+from prescribing.selectors import prescriptions as selectors
 from records.errors import RecordError
 from records.models import (
-    ENTERED_IN_ERROR,
-    AllergyIntolerance,
-    AllergyKind,
-    ClinicalStatus,
     Encounter,
     Patient,
 )
@@ -69,34 +66,11 @@ def check_key(finding: checks.Finding) -> str:
     return hashlib.sha256(f"{finding.kind}:{finding.message}".encode()).hexdigest()[:16]
 
 
-def ingredient_names(vmp: VMP) -> list[str]:
-    names = [i.ingredient.name for i in vmp.ingredients.select_related("ingredient")]
-    if not names and vmp.vtm is not None:
-        names = [part.strip() for part in vmp.vtm.name.split("+")]
-    return names or [vmp.name]
-
-
-def _recorded_allergies(patient: Patient) -> list[str]:
-    return [
-        a.substance
-        for a in AllergyIntolerance.objects.filter(patient=patient, clinical_status=ClinicalStatus.ACTIVE)
-        .exclude(status=ENTERED_IN_ERROR)
-        .exclude(kind=AllergyKind.NO_KNOWN_ALLERGY)
-    ]
-
-
-def _active(patient: Patient) -> list[checks.Active]:
-    active = Prescription.objects.filter(patient=patient, status=PrescriptionStatus.ACTIVE).select_related(
-        "vmp__vtm"
-    )
-    return [checks.Active(str(p.vmp), checks.ingredients_of(ingredient_names(p.vmp))) for p in active]
-
-
 def findings_for(patient: Patient, vmp: VMP) -> list[PendingCheck]:
     """What prescribing this product for this patient would raise, now."""
-    ingredients = ingredient_names(vmp)
-    found = checks.allergy_findings(vmp.name, ingredients, _recorded_allergies(patient))
-    found += checks.duplicate_findings(vmp.name, ingredients, _active(patient))
+    ingredients = selectors.ingredient_names(vmp)
+    found = checks.allergy_findings(vmp.name, ingredients, selectors.recorded_allergy_names(patient))
+    found += checks.duplicate_findings(vmp.name, ingredients, selectors.active_for_checks(patient))
     return [PendingCheck(check_key(f), f) for f in found]
 
 
@@ -123,7 +97,7 @@ def _check_shape(kind: str, values: dict[str, Any], vmp: VMP) -> None:
             errors["min_interval_minutes"] = (
                 "Give the minimum interval between doses or the most in 24 hours."
             )
-    if checks.classes_of(ingredient_names(vmp)):  # an antibacterial (Start Smart then Focus)
+    if checks.classes_of(selectors.ingredient_names(vmp)):  # an antibacterial (Start Smart then Focus)
         if not values["indication"]:
             errors["indication"] = "An antimicrobial needs its indication."
         if values["review_on"] is None and values["ends_at"] is None:

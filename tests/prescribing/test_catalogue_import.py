@@ -135,3 +135,26 @@ def test_a_small_release_loads_and_what_cannot_be_linked_is_reported(db, tmp_pat
     dmd_import(tmp_path)
     assert AMP.objects.get(dmd_id="4001").name == "Tenormin LS 100mg tablets"
     assert AMP.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "f_amp2_3000000.xml",
+            "<ACTUAL_MEDICINAL_PRODUCTS><AMPS><AMP>",
+            "f_amp2_3000000.xml is not well-formed XML",
+        ),
+        (
+            "f_vmp2_3000000.xml",
+            "<VIRTUAL_MED_PRODUCTS><VMPS><VMP><NM>No identifier</NM></VMP></VMPS></VIRTUAL_MED_PRODUCTS>",
+            "has no VPID element",
+        ),
+    ],
+)
+def test_a_broken_release_is_refused_with_the_reason_and_loads_nothing(db, tmp_path, name, text, message):
+    for file_name, good in MINIMAL.items():
+        (tmp_path / file_name).write_text(text if file_name == name else good)
+    with pytest.raises(CommandError, match=message):
+        call_command("import_dmd", str(tmp_path), stdout=StringIO())
+    assert not VTM.objects.exists() and not AMP.objects.exists()  # the whole release rolled back

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from epr.accounts.roles import Role
@@ -17,6 +18,7 @@ from epr.audit.models import AuditEvent
 from prescribing.models import Prescription, PrescriptionCheck, PrescriptionKind, PrescriptionStatus
 from prescribing.services.prescriptions import (
     ChecksNeedAnswers,
+    findings_for,
     prescription_create,
     prescription_replace,
     prescription_stop,
@@ -211,3 +213,16 @@ def test_two_prescribers_at_once_cannot_both_miss_the_duplicate(admitted, doctor
         thread.join()
     assert sorted(results) == ["duplicate", "saved"]
     assert Prescription.objects.filter(patient=admitted.patient).count() == 1
+
+
+def test_the_checks_read_the_same_number_of_queries_however_many_prescriptions(
+    admitted, doctor, paracetamol, django_assert_num_queries
+):
+    regular(doctor, admitted.patient, paracetamol, review_on=None, indication="")
+    with CaptureQueriesContext(connection) as one:
+        findings_for(admitted.patient, paracetamol)
+    for i in range(4):
+        other = product(f"Medicine {i} 10mg tablets", f"Ingredient {i}")
+        regular(doctor, admitted.patient, other, review_on=None, indication="")
+    with django_assert_num_queries(len(one)):
+        findings_for(admitted.patient, paracetamol)
