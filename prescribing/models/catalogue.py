@@ -64,6 +64,12 @@ class VMP(models.Model):
     prescribing_status = models.CharField(max_length=4, blank=True)  # VIRTUAL_PRODUCT_PRES_STATUS
     invalid = models.BooleanField(default=False)
     bnf_code = models.CharField(max_length=15, blank=True)
+    # In words, as the chart shows them (from dm+d's FORM and ROUTE lists, or the curated data).
+    form_name = models.CharField(max_length=100, blank=True)
+    route_names = models.JSONField(default=list, blank=True)
+    # "dmd" for rows from an NHSBSA release; "curated" for the shipped subset, whose identifiers are
+    # local ("C" and a number) until a release with a product of the same name replaces them.
+    source = models.CharField(max_length=10, default="dmd")
 
     class Meta:
         verbose_name = "VMP"

@@ -16,11 +16,14 @@ from records.models import ENTERED_IN_ERROR, Encounter, Patient
 
 __all__ = [
     "CheckOutcome",
+    "PharmacyAction",
+    "PharmacyReview",
     "Prescription",
     "PrescriptionCheck",
     "PrescriptionKind",
     "PrescriptionStatus",
     "Setting",
+    "Verification",
 ]
 
 
@@ -40,6 +43,15 @@ class PrescriptionStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     STOPPED = "stopped", "Stopped"
     ENTERED_IN_ERROR = ENTERED_IN_ERROR, "Entered in error"
+
+
+class Verification(models.TextChoices):
+    """Where the pharmacist's clinical check of a prescription stands."""
+
+    AWAITING = "awaiting", "Awaiting pharmacist verification"
+    VERIFIED = "verified", "Verified by pharmacist"
+    QUERIED = "queried", "Queried by pharmacist"
+    REJECTED = "rejected", "Rejected by pharmacist"
 
 
 class Prescription(models.Model):
@@ -79,13 +91,30 @@ class Prescription(models.Model):
     stop_reason = models.TextField(blank=True)
     error_reason = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
+    verification = models.CharField(
+        max_length=10, choices=Verification.choices, default=Verification.AWAITING
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-prescribed_at", "-pk"]
-        indexes = [models.Index(fields=["patient", "status"], name="prescription_patient_status")]
-        permissions = [("stop_prescription", "Can stop prescriptions")]
+        indexes = [
+            models.Index(fields=["patient", "status"], name="prescription_patient_status"),
+            models.Index(
+                fields=["prescribed_at"],
+                condition=Q(status="active", verification__in=["awaiting", "queried"]),
+                name="prescription_to_verify",
+            ),
+        ]
+        permissions = [
+            ("stop_prescription", "Can stop prescriptions"),
+            ("verify_prescription", "Can verify prescriptions (pharmacist's clinical check)"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(dose_value__gt=0), name="prescription_dose_positive"),
             models.CheckConstraint(
@@ -99,6 +128,14 @@ class Prescription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vmp} {self.dose_value.normalize():f} {self.dose_unit} {self.route}"
+
+    @property
+    def dose_text(self) -> str:
+        return f"{self.dose_value.normalize():f} {self.dose_unit}"
+
+    @property
+    def may_be_given(self) -> bool:
+        return self.status == PrescriptionStatus.ACTIVE and self.verification != Verification.REJECTED
 
 
 class CheckOutcome(models.TextChoices):
@@ -121,3 +158,28 @@ class PrescriptionCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.get_outcome_display()}"
+
+
+class PharmacyAction(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    ANNOTATED = "annotated", "Annotation"
+    QUERIED = "queried", "Query to the prescriber"
+    ANSWERED = "answered", "Prescriber's answer"
+    REJECTED = "rejected", "Rejected"
+
+
+class PharmacyReview(models.Model):
+    """One step of the pharmacist's review of a prescription: verified, an annotation for the ward,
+    a query to the prescriber (and the prescriber's answer), or a rejection with its reason."""
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="reviews")
+    action = models.CharField(max_length=10, choices=PharmacyAction.choices)
+    text = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -4,14 +4,38 @@ medicines section."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch
 
-from prescribing.models import VMP, Prescription, PrescriptionStatus, VMPIngredient
+from prescribing.models import (
+    VMP,
+    Administration,
+    FormularyEntry,
+    Prescription,
+    PrescriptionStatus,
+    VMPIngredient,
+)
 from prescribing.rules import checks
 from records.models import ENTERED_IN_ERROR, AllergyIntolerance, AllergyKind, ClinicalStatus, Patient
 from records.registries.subject_access import SectionEntry
+
+
+@dataclass(frozen=True)
+class DoseLimits:
+    unit: str
+    max_single: Decimal | None
+    max_daily: Decimal | None
+
+
+def dose_limits(vmp: VMP) -> DoseLimits | None:
+    """The formulary's maximum doses for the product, if it has any."""
+    entry = FormularyEntry.objects.filter(vmp=vmp).first()
+    if entry is None or (entry.max_single_dose is None and entry.max_daily_dose is None):
+        return None
+    return DoseLimits(entry.max_dose_unit, entry.max_single_dose, entry.max_daily_dose)
 
 
 def ingredient_names(vmp: VMP) -> list[str]:
@@ -53,7 +77,7 @@ def prescription_entries(patient: Patient) -> list[SectionEntry]:
     prescriptions = (
         Prescription.objects.filter(patient=patient)
         .select_related("vmp", "amp", "prescribed_by", "stopped_by")
-        .prefetch_related("checks")
+        .prefetch_related("checks", "reviews__by")
         .order_by("prescribed_at", "pk")
     )
     return [
@@ -79,8 +103,47 @@ def prescription_entries(patient: Patient) -> list[SectionEntry]:
             rows=tuple(
                 {"Check": c.message, "Outcome": c.get_outcome_display(), "Reason": c.reason}
                 for c in p.checks.all()
+            )
+            + tuple(
+                {"Check": f"Pharmacy: {r.get_action_display()}", "Outcome": _person(r.by), "Reason": r.text}
+                for r in p.reviews.all()
             ),
             entered_in_error=p.status == ENTERED_IN_ERROR,
         )
         for p in prescriptions
+    ]
+
+
+def administration_entries(patient: Patient) -> list[SectionEntry]:
+    """Every dose given or not given, struck-through records included."""
+    records = (
+        Administration.objects.filter(patient=patient)
+        .select_related("prescription__vmp", "recorded_by", "witness")
+        .order_by("at", "pk")
+    )
+    return [
+        SectionEntry(
+            id=str(a.pk),
+            when=a.at,
+            summary=f"{a.prescription.vmp.name}: {a.get_outcome_display()}",
+            details={
+                "Medicine": a.prescription.vmp.name,
+                "Outcome": a.get_outcome_display(),
+                "Dose": f"{a.dose_value.normalize():f} {a.dose_unit}" if a.dose_value else "",
+                "Route": a.route,
+                "Due": a.due_at,
+                "Batch": a.batch,
+                "Expiry": a.expiry,
+                "Reason not given": a.not_given_reason,
+                "Details": a.not_given_text,
+                "Recorded by": _person(a.recorded_by),
+                "Witness": _person(a.witness),
+            },
+            rows=tuple(
+                {"Check": o.get("message", ""), "Outcome": "Overridden", "Reason": o.get("reason", "")}
+                for o in a.overrides
+            ),
+            entered_in_error=a.entered_in_error,
+        )
+        for a in records
     ]

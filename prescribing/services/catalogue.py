@@ -148,16 +148,23 @@ def _vmps(path: Path, vtms: dict[str, int], report: ImportReport) -> None:
     for r in _records(path, "DRUG_ROUTE", "DROUTE"):
         routes.setdefault(r["VPID"], []).append(r["ROUTECD"])
     controlled = {r["VPID"]: r["CATCD"] for r in _records(path, "CONTROL_DRUG_INFO", "CONTROL_INFO")}
+    words = {
+        (row.kind, row.code): row.description for row in DmdLookup.objects.filter(kind__in=["FORM", "ROUTE"])
+    }
 
     def build(r: dict[str, str]) -> VMP:
         vpid = r["VPID"]
+        codes = sorted(routes.get(vpid, []))
         return VMP(
             dmd_id=vpid,
             previous_dmd_id=r.get("VPIDPREV", ""),
             vtm_id=vtms.get(r.get("VTMID", "")),
             name=r["NM"],
             form_code=forms.get(vpid, ""),
-            route_codes=sorted(routes.get(vpid, [])),
+            route_codes=codes,
+            form_name=words.get(("FORM", forms.get(vpid, "")), ""),
+            route_names=[words.get(("ROUTE", code), code) for code in codes],
+            source="dmd",
             controlled_drug_category=controlled.get(vpid, ""),
             unit_dose_form_size=_decimal(r.get("UDFS", "")),
             unit_dose_form_units=r.get("UDFS_UOMCD", ""),

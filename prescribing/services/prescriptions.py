@@ -74,6 +74,25 @@ def findings_for(patient: Patient, vmp: VMP) -> list[PendingCheck]:
     return [PendingCheck(check_key(f), f) for f in found]
 
 
+def dose_findings(vmp: VMP, kind: str, values: dict[str, Any], dose_unit: str) -> list[PendingCheck]:
+    """A dose above the formulary's maximum single or daily dose, when given in the same unit."""
+    limits = selectors.dose_limits(vmp)
+    if limits is None or limits.unit != dose_unit:
+        return []
+    per_day = {
+        PrescriptionKind.REGULAR: len(values["times_of_day"]),
+        PrescriptionKind.AS_REQUIRED: values["max_doses_in_24_hours"] or 1,
+    }.get(kind, 1)
+    found = checks.maximum_dose_findings(
+        dose=values["dose_value"],
+        doses_per_day=per_day,
+        unit=dose_unit,
+        max_single=limits.max_single,
+        max_daily=limits.max_daily,
+    )
+    return [PendingCheck(check_key(f), f) for f in found]
+
+
 def _times(values: Sequence[str]) -> list[str]:
     cleaned = sorted({v.strip() for v in values if v.strip()})
     bad = [v for v in cleaned if not _TIME.match(v)]
@@ -150,6 +169,7 @@ def prescription_create(
     if amp is not None and amp.vmp_id != vmp.pk:
         raise RecordError("The brand chosen is not a brand of that medicine.", field="amp")
     pending = findings_for(patient, vmp)  # a replaced prescription is stopped already: no duplicate
+    pending += dose_findings(vmp, kind, values, dose_unit.strip())
     reasons = {key: " ".join(text.split()) for key, text in (answers or {}).items()}
     unanswered = [p for p in pending if not reasons.get(p.key)]
     if unanswered:

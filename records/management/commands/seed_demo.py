@@ -23,6 +23,7 @@ from epr.accounts.models import User
 from epr.accounts.services import staff_create
 from records import services
 from records.models import AdmissionMethod, Patient, Sex, Specialty, Ward
+from records.registries.demo import demo_loaders
 from records.rules import patients as rules
 from records.services.patients import next_hospital_numbers
 
@@ -107,6 +108,7 @@ class Command(BaseCommand):
     def handle(self, *args, patients: int, seed: int, **options) -> None:
         if User.objects.filter(username="clerk").exists():
             self.stdout.write("Demo data already loaded.")
+            self._other_apps()
             return
         random.seed(seed)
         with transaction.atomic():
@@ -121,6 +123,12 @@ class Command(BaseCommand):
                 f"Demo data loaded: {len(STAFF)} staff, {len(wards)} wards, {len(people)} patients."
             )
         )
+        self._other_apps()
+
+    def _other_apps(self) -> None:
+        """Each app's own demo data (records.registries.demo), after the patients it is about."""
+        for loader in demo_loaders():
+            self.stdout.write(loader.load(self.stdout.write))
 
     def _staff(self) -> dict[str, User]:
         password = os.environ.get("DEMO_PASSWORD", DEFAULT_PASSWORD)

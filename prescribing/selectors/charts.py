@@ -1,0 +1,201 @@
+"""What the drug chart, the medication round and the administration screen read: each prescription
+with its doses for a day (due, overdue, given, not given, to come) and what was given against each.
+Query counts do not grow with the number of prescriptions or patients."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from prescribing import policy
+from prescribing.models import (
+    Administration,
+    AdministrationOutcome,
+    PharmacyReview,
+    Prescription,
+    PrescriptionKind,
+    PrescriptionStatus,
+)
+from prescribing.rules import doses
+from prescribing.services.administration import due_times_of
+from records.models import ENTERED_IN_ERROR, Patient, Ward, WardStay
+
+
+class DoseState(StrEnum):
+    GIVEN = "given"
+    NOT_GIVEN = "not-given"
+    OVERDUE = "overdue"  # its window has closed and nothing is recorded
+    DUE = "due"  # inside its window now
+    LATER = "later"  # not yet due
+    MISSED_STOPPED = "stopped"  # due after the prescription stopped: nothing to give
+
+
+STATE_LABELS = {
+    DoseState.GIVEN: "Given",
+    DoseState.NOT_GIVEN: "Not given",
+    DoseState.OVERDUE: "Overdue",
+    DoseState.DUE: "Due now",
+    DoseState.LATER: "Later",
+}
+
+
+@dataclass(frozen=True)
+class Dose:
+    due_at: datetime | None
+    state: DoseState
+    record: Administration | None = None
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS.get(self.state, "")
+
+
+@dataclass
+class ChartRow:
+    prescription: Prescription
+    doses: list[Dose] = field(default_factory=list)
+    as_required_given: list[Administration] = field(default_factory=list)
+
+    @property
+    def needs_action(self) -> int:
+        return sum(1 for d in self.doses if d.state in (DoseState.DUE, DoseState.OVERDUE))
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The ward's day (Europe/London midnight to midnight) in UTC."""
+    start = datetime.combine(day, time(0), tzinfo=doses.WARD_TIME)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=doses.WARD_TIME) - timedelta(seconds=1)
+    return start, end
+
+
+def _records_prefetch(since: datetime, until: datetime) -> Prefetch:
+    return Prefetch(
+        "administrations",
+        queryset=Administration.objects.exclude(status=ENTERED_IN_ERROR)
+        .filter(Q(due_at__range=(since, until)) | Q(due_at__isnull=True, at__range=(since, until)))
+        .select_related("recorded_by", "witness"),
+        to_attr="day_records",
+    )
+
+
+def _prescriptions(patients: list[int], since: datetime, until: datetime, *, active_only: bool) -> QuerySet:
+    found = Prescription.objects.filter(patient_id__in=patients).exclude(status=ENTERED_IN_ERROR)
+    if active_only:
+        found = found.filter(Q(status=PrescriptionStatus.ACTIVE) | Q(stopped_at__gte=since))
+    return (
+        found.select_related("vmp__vtm", "amp", "prescribed_by", "stopped_by", "verified_by")
+        .prefetch_related(
+            _records_prefetch(since, until),
+            Prefetch("reviews", queryset=PharmacyReview.objects.select_related("by")),
+        )
+        .order_by("status", "kind", "vmp__name", "pk")
+    )
+
+
+def _state(due_at: datetime, record: Administration | None, now: datetime) -> DoseState:
+    if record is not None:
+        return DoseState.GIVEN if record.outcome == AdministrationOutcome.GIVEN else DoseState.NOT_GIVEN
+    timing = doses.timing(due_at, now, policy.dose_window())
+    if timing == doses.Timing.LATE:
+        return DoseState.OVERDUE
+    return DoseState.DUE if timing == doses.Timing.ON_TIME else DoseState.LATER
+
+
+def chart_row(prescription: Prescription, since: datetime, until: datetime, now: datetime) -> ChartRow:
+    records = getattr(prescription, "day_records", [])
+    by_due = {r.due_at: r for r in records if r.due_at is not None}
+    row = ChartRow(prescription)
+    for due in due_times_of(prescription, since=since, until=until):
+        row.doses.append(Dose(due, _state(due, by_due.get(due), now), by_due.get(due)))
+    if prescription.kind == PrescriptionKind.AS_REQUIRED:
+        row.as_required_given = [r for r in records if r.due_at is None]
+    return row
+
+
+def drug_chart(patient: Patient, day: date, now: datetime | None = None) -> list[ChartRow]:
+    """Every prescription of the patient (active first, then stopped), with the day's doses; 5 queries."""
+    now = now or timezone.now()
+    since, until = day_bounds(day)
+    return [
+        chart_row(p, since, until, now) for p in _prescriptions([patient.pk], since, until, active_only=False)
+    ]
+
+
+@dataclass
+class RoundPatient:
+    stay: WardStay
+    rows: list[ChartRow]
+
+    @property
+    def patient(self) -> Patient:
+        return self.stay.encounter.patient
+
+    def count(self, state: DoseState) -> int:
+        return sum(1 for r in self.rows for d in r.doses if d.state == state)
+
+    @property
+    def overdue(self) -> int:
+        return self.count(DoseState.OVERDUE)
+
+    @property
+    def due(self) -> int:
+        return self.count(DoseState.DUE)
+
+    @property
+    def given(self) -> int:
+        return self.count(DoseState.GIVEN)
+
+    @property
+    def not_given(self) -> int:
+        return self.count(DoseState.NOT_GIVEN)
+
+    @property
+    def later(self) -> int:
+        return self.count(DoseState.LATER)
+
+
+@dataclass(frozen=True)
+class RoundSlot:
+    """One round time of the day (08:00...) and, per patient, the doses due then."""
+
+    at: datetime
+    doses: list[tuple[RoundPatient, ChartRow, Dose]]
+
+
+def medication_round(
+    ward: Ward, patient_ids: set[int], day: date, now: datetime | None = None
+) -> tuple[list[RoundPatient], list[RoundSlot]]:
+    """The ward's patients (those the nurse may see clinically), most urgent first (overdue, then due
+    now, then by bed), and the day's doses grouped by round time. 6 queries however many patients."""
+    now = now or timezone.now()
+    since, until = day_bounds(day)
+    stays = [
+        s
+        for s in WardStay.objects.filter(ward=ward, ended_at__isnull=True).select_related(
+            "encounter__patient", "bed__bay"
+        )
+        if s.encounter.patient_id in patient_ids
+    ]
+    by_patient: dict[int, list[ChartRow]] = defaultdict(list)
+    for p in _prescriptions([s.encounter.patient_id for s in stays], since, until, active_only=True):
+        by_patient[p.patient_id].append(chart_row(p, since, until, now))
+    patients = [RoundPatient(s, by_patient.get(s.encounter.patient_id, [])) for s in stays]
+    patients.sort(key=lambda rp: (-rp.overdue, -rp.due, _bed_key(rp.stay)))
+    slots: dict[datetime, list[tuple[RoundPatient, ChartRow, Dose]]] = defaultdict(list)
+    for rp in patients:
+        for row in rp.rows:
+            for dose in row.doses:
+                if dose.due_at is not None:
+                    slots[dose.due_at].append((rp, row, dose))
+    return patients, [RoundSlot(at, slots[at]) for at in sorted(slots)]
+
+
+def _bed_key(stay: WardStay) -> tuple[str, str]:
+    if stay.bed is None:
+        return ("~", "")
+    return (stay.bed.bay.name if stay.bed.bay else "", stay.bed.label)

@@ -1,0 +1,160 @@
+"""Prescribing pages: choose a medicine, write the prescription (answering the checks it raises),
+stop it; the drug chart that shows them all."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from epr.audit.models import Action
+from prescribing.forms import MedicineSearchForm, PrescribeForm, ReviewForm, StopForm
+from prescribing.models import VMP, OrderSentence, PrescriptionKind
+from prescribing.selectors import catalogue as catalogue_selectors
+from prescribing.selectors import charts
+from prescribing.services import prescriptions as services
+from prescribing.views.common import prescription_of
+from records.access import Level
+from records.errors import RecordError
+from records.selectors.patients import PatientView
+from records.views.base import patient_page, posted_version, refusal_on_form, require_perm
+
+
+def _day(request: HttpRequest) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+@patient_page(minimum=Level.CLINICAL)
+def drug_chart(request: HttpRequest, opened: PatientView) -> HttpResponse:
+    require_perm(request, "prescribing.view_prescription", "Your role does not see medicines.")
+    day = _day(request)
+    rows = charts.drug_chart(opened.patient, day)
+    return render(
+        request,
+        "prescribing/drug_chart.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "rows": rows,
+            "day": day,
+            "previous_day": day.fromordinal(day.toordinal() - 1),
+            "next_day": day.fromordinal(day.toordinal() + 1),
+            "today": timezone.localdate(),
+            "review_form": ReviewForm(),
+        },
+    )
+
+
+@patient_page(minimum=Level.CLINICAL)
+def medicine_choose(request: HttpRequest, opened: PatientView) -> HttpResponse:
+    require_perm(request, "prescribing.add_prescription", "Only prescribers may prescribe.")
+    form = MedicineSearchForm(request.GET or None)
+    text = form.cleaned_data["q"] if form.is_valid() else ""
+    return render(
+        request,
+        "prescribing/medicine_choose.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "text": text,
+            "matches": catalogue_selectors.medicine_matches(text),
+            "too_short": 0 < len(text.strip()) < catalogue_selectors.SEARCH_MIN_LENGTH,
+        },
+    )
+
+
+def _sentence_initial(vmp: VMP, request: HttpRequest) -> dict:
+    chosen = next((s for s in vmp.order_sentences.all() if str(s.pk) == request.GET.get("sentence")), None)
+    if chosen is None:
+        return {"kind": PrescriptionKind.REGULAR}
+    return _from_sentence(chosen)
+
+
+def _from_sentence(sentence: OrderSentence) -> dict:
+    hours = sentence.min_interval_minutes / 60 if sentence.min_interval_minutes else None
+    return {
+        "kind": sentence.kind,
+        "dose_value": sentence.dose_value.normalize(),
+        "dose_unit": sentence.dose_unit,
+        "route": sentence.route,
+        "times_of_day": sentence.times_of_day,
+        "min_interval_hours": hours,
+        "max_doses_in_24_hours": sentence.max_doses_in_24_hours,
+    }
+
+
+@patient_page(minimum=Level.CLINICAL)
+def prescribe(request: HttpRequest, opened: PatientView, vmp_id: int) -> HttpResponse:
+    require_perm(request, "prescribing.add_prescription", "Only prescribers may prescribe.")
+    try:
+        vmp = catalogue_selectors.medicine_to_prescribe(vmp_id)
+    except VMP.DoesNotExist as exc:
+        raise Http404("No such medicine") from exc
+    pending = services.findings_for(opened.patient, vmp)
+    routes = vmp.route_names or ["Oral"]
+    initial = _sentence_initial(vmp, request)
+    form = PrescribeForm(request.POST or None, routes=routes, pending=pending, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            prescription = services.prescription_create(
+                prescribed_by=request.user,
+                patient=opened.patient,
+                vmp=vmp,
+                answers=form.answers(),
+                encounter=opened.current_stay.encounter if opened.current_stay else None,
+                **form.values(),
+            )
+        except services.ChecksNeedAnswers as exc:
+            # The dose may raise findings the choice alone did not (a dose above its maximum).
+            pending = exc.pending
+            form = PrescribeForm(request.POST, routes=routes, pending=pending)
+            form.is_valid()
+            for item in pending:
+                if not form.answers().get(item.key):
+                    form.add_error(
+                        f"answer_{item.key}",
+                        "Give a reason to prescribe despite this, or choose another medicine.",
+                    )
+        except RecordError as exc:
+            refusal_on_form(form, exc)
+        else:
+            messages.success(
+                request, f"{prescription.vmp.name} prescribed. It awaits pharmacist verification."
+            )
+            return redirect("prescribing:drug_chart", opened.patient.pk)
+    return render(
+        request,
+        "prescribing/prescribe.html",
+        {"opened": opened, "patient": opened.patient, "form": form, "vmp": vmp, "pending": pending},
+    )
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL, action=Action.UPDATE)
+def prescription_stop(request: HttpRequest, opened: PatientView, prescription_id: int) -> HttpResponse:
+    require_perm(request, "prescribing.stop_prescription", "Only prescribers may stop a prescription.")
+    prescription = prescription_of(opened, prescription_id)
+    form = StopForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason the prescription is stopped.")
+    else:
+        try:
+            services.prescription_stop(
+                stopped_by=request.user,
+                prescription=prescription,
+                reason=form.cleaned_data["reason"],
+                expected_version=posted_version(request),
+            )
+        except RecordError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{prescription.vmp.name} stopped.")
+    return redirect("prescribing:drug_chart", opened.patient.pk)
