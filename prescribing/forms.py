@@ -169,6 +169,8 @@ class AdministerForm(NHSFormMixin, forms.Form):
         self, *args: Any, refusals: list[Any] = (), needs_witness: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("wristband", "pack"):
+            self.fields[name].show_optional = False  # optional only so the checks can say what is missing
         if not needs_witness:
             del self.fields["witness_username"], self.fields["witness_password"]
         for refusal in refusals:

@@ -34,7 +34,8 @@ def _may_administer(request: HttpRequest) -> None:
 
 
 def _due(request: HttpRequest) -> datetime | None:
-    text = request.GET.get("due", "") or request.POST.get("due", "")
+    text = request.POST.get("due", "") or request.GET.get("due", "")
+    text = text.strip().replace(" ", "+")  # a "+" of the offset left unencoded in a link arrives as a space
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
