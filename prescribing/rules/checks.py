@@ -11,7 +11,7 @@ cannot place in a class still matches an ingredient of the same name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -26,6 +26,7 @@ class Kind(StrEnum):
     ALLERGY = "allergy"
     CROSS_SENSITIVITY = "cross-sensitivity"
     DUPLICATE = "duplicate"
+    INTERACTION = "interaction"
     MAXIMUM_DOSE = "maximum-dose"
 
 
@@ -102,9 +103,11 @@ def ingredients_of(names: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-def classes_of(ingredients: Iterable[str]) -> frozenset[str]:
+def classes_of(
+    ingredients: Iterable[str], classes: Mapping[str, frozenset[str]] | None = None
+) -> frozenset[str]:
     names = ingredients_of(ingredients)
-    return frozenset(cls for cls, members in DRUG_CLASSES.items() if names & members)
+    return frozenset(cls for cls, members in (classes or DRUG_CLASSES).items() if names & members)
 
 
 def _allergy_targets(allergy: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -171,15 +174,22 @@ class Active:
     ingredients: frozenset[str]
 
 
-def duplicate_findings(medicine: str, ingredients: Sequence[str], active: Sequence[Active]) -> list[Finding]:
-    """The same ingredient, or another medicine of the same class, already prescribed and active."""
+def duplicate_findings(
+    medicine: str,
+    ingredients: Sequence[str],
+    active: Sequence[Active],
+    therapeutic_classes: Mapping[str, frozenset[str]] | None = None,
+) -> list[Finding]:
+    """The same ingredient, or another medicine of the same therapeutic class (by default the
+    beta-lactam classes), already prescribed and active."""
     contains = ingredients_of(ingredients)
-    classes = classes_of(contains)
+    table = therapeutic_classes or DRUG_CLASSES
+    classes = classes_of(contains, table)
     findings: list[Finding] = []
     for other in active:
         theirs = ingredients_of(other.ingredients)
         same = sorted(contains & theirs)
-        shared = sorted(classes & classes_of(theirs))
+        shared = sorted(classes & classes_of(theirs, table))
         if same:
             findings.append(
                 Finding(
@@ -232,3 +242,52 @@ def maximum_dose_findings(
 
 def _amount(value: Decimal) -> str:
     return format(value.normalize(), "f")  # 1000, not 1E+3
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One row of the interaction table: each side an ingredient ("warfarin") or a class
+    ("class:nsaid"), its severity ("severe" or "moderate") and what the prescriber should do."""
+
+    a: str
+    b: str
+    severity: str
+    message: str
+
+
+def _side_matches(side: str, ingredients: frozenset[str], classes: Mapping[str, frozenset[str]]) -> bool:
+    if side.startswith("class:"):
+        return bool(ingredients & classes.get(side.removeprefix("class:"), frozenset()))
+    return side in ingredients
+
+
+def interaction_findings(
+    medicine: str,
+    ingredients: Sequence[str],
+    active: Sequence[Active],
+    table: Sequence[Interaction],
+    classes: Mapping[str, frozenset[str]],
+) -> list[Finding]:
+    """Each active prescription the medicine interacts with, by the table: one finding per pair of
+    medicines, the most severe row that matches."""
+    ours = ingredients_of(ingredients)
+    findings: list[Finding] = []
+    for other in active:
+        theirs = ingredients_of(other.ingredients)
+        rows = [
+            row
+            for row in table
+            if (_side_matches(row.a, ours, classes) and _side_matches(row.b, theirs, classes))
+            or (_side_matches(row.b, ours, classes) and _side_matches(row.a, theirs, classes))
+        ]
+        if not rows:
+            continue
+        worst = min(rows, key=lambda row: row.severity != "severe")
+        findings.append(
+            Finding(
+                Kind.INTERACTION,
+                Severity.HIGH if worst.severity == "severe" else Severity.MODERATE,
+                f"Interaction ({worst.severity}) with {other.medicine}: {worst.message}",
+            )
+        )
+    return findings

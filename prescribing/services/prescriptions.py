@@ -29,6 +29,7 @@ from prescribing.models import (
     Setting,
 )
 from prescribing.rules import checks
+from prescribing.selectors import interactions
 from prescribing.selectors import prescriptions as selectors
 from records.errors import RecordError
 from records.models import (
@@ -70,7 +71,11 @@ def findings_for(patient: Patient, vmp: VMP) -> list[PendingCheck]:
     """What prescribing this product for this patient would raise, now."""
     ingredients = selectors.ingredient_names(vmp)
     found = checks.allergy_findings(vmp.name, ingredients, selectors.recorded_allergy_names(patient))
-    found += checks.duplicate_findings(vmp.name, ingredients, selectors.active_for_checks(patient))
+    active = selectors.active_for_checks(patient)
+    found += checks.duplicate_findings(vmp.name, ingredients, active, interactions.therapeutic_classes())
+    found += checks.interaction_findings(
+        vmp.name, ingredients, active, interactions.interaction_table(), interactions.drug_classes()
+    )
     return [PendingCheck(check_key(f), f) for f in found]
 
 

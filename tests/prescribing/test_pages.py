@@ -4,25 +4,23 @@ verifies from the queue; who may do what; and query counts that do not grow with
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from decimal import Decimal
-
 import itertools
 import re
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from epr.accounts.roles import Role
 from prescribing.models import Administration, PharmacyReview, Prescription, Verification
 from prescribing.rules.doses import WARD_TIME
 from prescribing.services.verification import prescription_review
 from records import services as records
-from records.models import AllergyIntolerance
 from tests.factories import PatientFactory, UserFactory
 from tests.factories.prescribing import product
 from tests.prescribing.support import pack, prescribe, scan_of

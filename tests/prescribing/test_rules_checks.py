@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from prescribing.rules import checks
 from prescribing.rules.checks import (
     Active,
     Kind,
@@ -121,3 +122,57 @@ def test_maximum_dose_messages_read_as_amounts():
         maximum_dose_findings(dose=Decimal(5), doses_per_day=9, unit="mg", max_single=None, max_daily=None)
         == []
     )
+
+
+INTERACTIONS = (
+    checks.Interaction(
+        "warfarin", "clarithromycin", "severe", "INR rises: avoid or check the INR in 3 days."
+    ),
+    checks.Interaction("class:nsaid", "class:anticoagulant", "moderate", "Bleeding risk."),
+    checks.Interaction("class:nsaid", "warfarin", "severe", "Bleeding risk: avoid."),
+)
+CLASSES = {
+    "nsaid": frozenset({"ibuprofen", "naproxen"}),
+    "anticoagulant": frozenset({"warfarin", "apixaban"}),
+}
+
+
+def test_an_interaction_is_found_whichever_is_prescribed_first():
+    warfarin = [checks.Active("Warfarin 1mg tablets", frozenset({"warfarin"}))]
+    clarithromycin = [checks.Active("Clarithromycin 500mg tablets", frozenset({"clarithromycin"}))]
+    (one,) = checks.interaction_findings(
+        "Clarithromycin 500mg tablets", ["Clarithromycin"], warfarin, INTERACTIONS, CLASSES
+    )
+    (two,) = checks.interaction_findings(
+        "Warfarin 1mg tablets", ["Warfarin"], clarithromycin, INTERACTIONS, CLASSES
+    )
+    assert one.severity == two.severity == checks.Severity.HIGH
+    assert "with Warfarin 1mg tablets" in one.message and "INR" in one.message
+
+
+def test_an_interaction_by_class_takes_the_most_severe_row():
+    warfarin = [checks.Active("Warfarin 1mg tablets", frozenset({"warfarin"}))]
+    (found,) = checks.interaction_findings(
+        "Ibuprofen 400mg tablets", ["Ibuprofen"], warfarin, INTERACTIONS, CLASSES
+    )
+    assert found.severity == checks.Severity.HIGH and "(severe)" in found.message
+    apixaban = [checks.Active("Apixaban 5mg tablets", frozenset({"apixaban"}))]
+    (moderate,) = checks.interaction_findings(
+        "Naproxen 500mg tablets", ["Naproxen"], apixaban, INTERACTIONS, CLASSES
+    )
+    assert moderate.severity == checks.Severity.MODERATE
+
+
+def test_no_interaction_between_unrelated_medicines():
+    others = [checks.Active("Paracetamol 500mg tablets", frozenset({"paracetamol"}))]
+    assert (
+        checks.interaction_findings("Ibuprofen 400mg tablets", ["Ibuprofen"], others, INTERACTIONS, CLASSES)
+        == []
+    )
+
+
+def test_a_therapeutic_class_given_makes_two_of_it_a_duplicate():
+    others = [checks.Active("Naproxen 500mg tablets", frozenset({"naproxen"}))]
+    assert checks.duplicate_findings("Ibuprofen 400mg tablets", ["Ibuprofen"], others) == []
+    (found,) = checks.duplicate_findings("Ibuprofen 400mg tablets", ["Ibuprofen"], others, CLASSES)
+    assert found.severity == checks.Severity.MODERATE and "two nsaids" in found.message
