@@ -4,8 +4,9 @@ pharmacist's review and stopping a prescription."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -92,9 +93,9 @@ class PrescribeForm(NHSFormMixin, forms.Form):
         label="Notes for the nurse giving it", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: Any, routes: list[str], pending: list[Any] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, routes: list[str], pending: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["route"].choices = [(r, r) for r in routes]
+        cast(forms.ChoiceField, self.fields["route"]).choices = [(r, r) for r in routes]
         self.pending = list(pending)
         for item in self.pending:
             self.fields[f"answer_{item.key}"] = forms.CharField(
@@ -146,13 +147,13 @@ class AdministerForm(NHSFormMixin, forms.Form):
         label="Scan wristband",
         max_length=100,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True, "data-epr-scan": "wristband"}),
     )
     pack = forms.CharField(
         label="Scan medicine",
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-epr-scan": "medicine"}),
     )
     typed_reason = forms.CharField(
         label="Typed, not scanned? Say why",
@@ -166,11 +167,11 @@ class AdministerForm(NHSFormMixin, forms.Form):
     )
 
     def __init__(
-        self, *args: Any, refusals: list[Any] = (), needs_witness: bool = False, **kwargs: Any
+        self, *args: Any, refusals: Sequence[Any] = (), needs_witness: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         for name in ("wristband", "pack"):
-            self.fields[name].show_optional = False  # optional only so the checks can say what is missing
+            setattr(self.fields[name], "show_optional", False)  # noqa: B010  # optional only so the checks can say what is missing
         if not needs_witness:
             del self.fields["witness_username"], self.fields["witness_password"]
         for refusal in refusals:
@@ -209,7 +210,7 @@ class NotGivenForm(NHSFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = policy.not_given_reasons()
+        cast(forms.ChoiceField, self.fields["reason"]).choices = policy.not_given_reasons()
 
 
 class ReviewForm(NHSFormMixin, forms.Form):

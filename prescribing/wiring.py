@@ -1,6 +1,7 @@
 """Everything prescribing adds to the shared registries (docs/architecture.md, "Plug-in points"); the only
 place the app calls register_*()."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +37,7 @@ def _role_permissions() -> None:
     )
 
 
-def _may(permission: str):
+def _may(permission: str) -> Callable[[Any], bool]:
     return lambda user: user.has_perm(permission)
 
 

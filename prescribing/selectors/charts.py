@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -73,7 +74,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _records_prefetch(since: datetime, until: datetime) -> Prefetch:
+def _records_prefetch(since: datetime, until: datetime) -> Any:
     return Prefetch(
         "administrations",
         queryset=Administration.objects.exclude(status=ENTERED_IN_ERROR)
@@ -83,7 +84,9 @@ def _records_prefetch(since: datetime, until: datetime) -> Prefetch:
     )
 
 
-def _prescriptions(patients: list[int], since: datetime, until: datetime, *, active_only: bool) -> QuerySet:
+def _prescriptions(
+    patients: list[int], since: datetime, until: datetime, *, active_only: bool
+) -> QuerySet[Prescription]:
     found = Prescription.objects.filter(patient_id__in=patients).exclude(status=ENTERED_IN_ERROR)
     if active_only:
         found = found.filter(Q(status=PrescriptionStatus.ACTIVE) | Q(stopped_at__gte=since))

@@ -7,8 +7,7 @@ of one due time, so a second nurse (or a double click) is told who gave it and w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -184,7 +183,7 @@ def bedside_refusals(
     if prescription.kind == PrescriptionKind.AS_REQUIRED:
         interval = prescription.min_interval_minutes
         as_required = doses.AsRequired(
-            min_interval=None if interval is None else doses.timedelta(minutes=interval),
+            min_interval=None if interval is None else timedelta(minutes=interval),
             max_in_24_hours=prescription.max_doses_in_24_hours,
         )
     timing = bedside.time_refusal(
@@ -358,10 +357,10 @@ def administration_mark_error(
 __all__ = [
     "AdministrationRefused",
     "AlreadyRecorded",
-    "Decimal",
     "administration_give",
     "administration_mark_error",
     "administration_not_given",
+    "bedside",
     "bedside_refusals",
     "due_times_of",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
@@ -204,7 +205,9 @@ def _medicine(row: list[str], line: int) -> Medicine:
     )
 
 
-def _named(model: type, kind: str, name: str, cache: dict) -> object:
+def _named(
+    model: type[VTM] | type[Ingredient], kind: str, name: str, cache: dict[tuple[str, str], Any]
+) -> Any:
     key = (kind, name.lower())
     if key not in cache:
         found = model.objects.filter(name__iexact=name).order_by("invalid", "pk").first()
@@ -243,7 +246,7 @@ def _vmp(medicine: Medicine, vtm: VTM) -> tuple[VMP, bool]:
 def load_curated(path: Path = MEDICINES) -> dict[str, int]:
     """Load or refresh the curated medicines; returns counts by what was done."""
     counts = {"medicines": 0, "new": 0, "order sentences": 0}
-    cache: dict = {}
+    cache: dict[tuple[str, str], Any] = {}
     for medicine in read_medicines(path):
         vtm = _named(VTM, "vtm", medicine.vtm, cache)
         vmp, new = _vmp(medicine, vtm)

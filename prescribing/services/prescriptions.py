@@ -84,10 +84,11 @@ def dose_findings(vmp: VMP, kind: str, values: dict[str, Any], dose_unit: str) -
     limits = selectors.dose_limits(vmp)
     if limits is None or limits.unit != dose_unit:
         return []
-    per_day = {
-        PrescriptionKind.REGULAR: len(values["times_of_day"]),
-        PrescriptionKind.AS_REQUIRED: values["max_doses_in_24_hours"] or 1,
-    }.get(kind, 1)
+    per_day = 1
+    if kind == PrescriptionKind.REGULAR:
+        per_day = len(values["times_of_day"])
+    elif kind == PrescriptionKind.AS_REQUIRED:
+        per_day = values["max_doses_in_24_hours"] or 1
     found = checks.maximum_dose_findings(
         dose=values["dose_value"],
         doses_per_day=per_day,

@@ -55,7 +55,7 @@ def _witness(request: HttpRequest, form: AdministerForm) -> object | None:
 
 def _context(
     opened: PatientView, prescription: Prescription, due_at: datetime | None, **extra: object
-) -> dict:
+) -> dict[str, object]:
     return {
         "opened": opened,
         "patient": opened.patient,
@@ -72,7 +72,7 @@ def administer(request: HttpRequest, opened: PatientView, prescription_id: int) 
     prescription = prescription_of(opened, prescription_id)
     due_at = _due(request)
     needs_witness = policy.needs_witness(prescription.vmp.controlled_drug_category)
-    refusals: list = []
+    refusals: list[services.bedside.Refusal] = []
     if request.method == "POST":
         # The override boxes shown are the ones the last attempt raised, carried in the post.
         codes = request.POST.getlist("raised")
@@ -118,7 +118,7 @@ def administer(request: HttpRequest, opened: PatientView, prescription_id: int) 
             )
             messages.success(
                 request,
-                f"{prescription.vmp.name} {given.dose_value.normalize():f} {given.dose_unit} given.{batch}",
+                f"{prescription.vmp.name} {prescription.dose_text} given.{batch}",
             )
             return redirect("prescribing:drug_chart", opened.patient.pk)
     return render(
@@ -168,7 +168,9 @@ def medication_round(request: HttpRequest, ward_id: int | None = None) -> HttpRe
     )
     if ward_id and ward is None:
         raise PermissionDenied("You do not work on that ward.")
-    patients, slots, day = [], [], timezone.localdate()
+    patients: list[charts.RoundPatient] = []
+    slots: list[charts.RoundSlot] = []
+    day = timezone.localdate()
     if ward is not None:
         stays = ward_selectors.ward_list(ward)
         shown = [r.stay.encounter.patient for r in stays if r.stay]

@@ -4,6 +4,7 @@ stop it; the drug chart that shows them all."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -71,14 +72,14 @@ def medicine_choose(request: HttpRequest, opened: PatientView) -> HttpResponse:
     )
 
 
-def _sentence_initial(vmp: VMP, request: HttpRequest) -> dict:
+def _sentence_initial(vmp: VMP, request: HttpRequest) -> dict[str, Any]:
     chosen = next((s for s in vmp.order_sentences.all() if str(s.pk) == request.GET.get("sentence")), None)
     if chosen is None:
         return {"kind": PrescriptionKind.REGULAR}
     return _from_sentence(chosen)
 
 
-def _from_sentence(sentence: OrderSentence) -> dict:
+def _from_sentence(sentence: OrderSentence) -> dict[str, Any]:
     hours = sentence.min_interval_minutes / 60 if sentence.min_interval_minutes else None
     return {
         "kind": sentence.kind,

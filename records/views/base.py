@@ -22,11 +22,15 @@ from records.forms.patients import BreakGlassForm, ReasonForm
 from records.models import Patient, PatientStatus
 from records.selectors import patients as selectors
 
+PatientView = Callable[..., HttpResponse]
 
-def patient_page(minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW):
+
+def patient_page(
+    minimum: Level = Level.DEMOGRAPHIC, action: str = Action.VIEW
+) -> Callable[[PatientView], PatientView]:
     """Open the patient through the access helper (audited); refuse with the break-glass page."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: PatientView) -> PatientView:
         @wraps(view)
         @login_required
         def wrapper(request: HttpRequest, patient_id: int, *args, **kwargs) -> HttpResponse:

@@ -16,3 +16,18 @@ document.addEventListener("click", (event) => {
     window.history.back();
   }
 });
+
+// Scan fields (data-epr-scan): a keyboard-wedge scanner types the barcode and then Enter. Enter moves
+// to the next scan field rather than sending a half-filled form; in the last one it sends the form.
+document.addEventListener("keydown", (event) => {
+  const input = event.target instanceof HTMLInputElement ? event.target : null;
+  if (!input || event.key !== "Enter" || !input.hasAttribute("data-epr-scan") || !input.form) {
+    return;
+  }
+  const scans = [...input.form.querySelectorAll("input[data-epr-scan]")];
+  const next = scans[scans.indexOf(input) + 1];
+  if (next) {
+    event.preventDefault();
+    next.focus();
+  }
+});
