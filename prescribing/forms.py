@@ -147,7 +147,9 @@ class AdministerForm(NHSFormMixin, forms.Form):
         label="Scan wristband",
         max_length=100,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True, "data-epr-scan": "wristband"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autofocus": True, "data-epr-scan": "wristband"}
+        ),
     )
     pack = forms.CharField(
         label="Scan medicine",

@@ -134,6 +134,14 @@ class Prescription(models.Model):
         return f"{self.dose_value.normalize():f} {self.dose_unit}"
 
     @property
+    def interval_text(self) -> str:
+        """The minimum interval as a ward says it: "4 hours", "90 minutes"."""
+        minutes = self.min_interval_minutes or 0
+        if minutes and minutes % 60 == 0:
+            return f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
+        return f"{minutes} minutes" if minutes else ""
+
+    @property
     def may_be_given(self) -> bool:
         return self.status == PrescriptionStatus.ACTIVE and self.verification != Verification.REJECTED
 

@@ -124,9 +124,19 @@ def drug_chart(patient: Patient, day: date, now: datetime | None = None) -> list
     """Every prescription of the patient (active first, then stopped), with the day's doses; 5 queries."""
     now = now or timezone.now()
     since, until = day_bounds(day)
-    return [
+    rows = [
         chart_row(p, since, until, now) for p in _prescriptions([patient.pk], since, until, active_only=False)
     ]
+    return sorted(rows, key=_chart_order)
+
+
+_KIND_ORDER = {PrescriptionKind.REGULAR: 0, PrescriptionKind.ONCE: 1, PrescriptionKind.AS_REQUIRED: 2}
+
+
+def _chart_order(row: ChartRow) -> tuple[bool, int, int, str]:
+    """Active before stopped; a dose overdue or due now first; then regular, once-only, as required."""
+    p = row.prescription
+    return (p.status != PrescriptionStatus.ACTIVE, -row.needs_action, _KIND_ORDER.get(p.kind, 3), p.vmp.name)
 
 
 @dataclass

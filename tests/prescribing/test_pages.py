@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from epr.accounts.roles import Role
 from prescribing.models import Administration, PharmacyReview, Prescription, Verification
 from prescribing.rules.doses import WARD_TIME
+from prescribing.services.prescriptions import findings_for
 from prescribing.services.verification import prescription_review
 from records import services as records
 from tests.factories import PatientFactory, UserFactory
@@ -308,3 +309,28 @@ def test_the_chart_round_and_queue_do_not_query_more_as_prescriptions_grow(
     add(admitted_patient(ward, doctor, team, clerk), 4)
     after = {name: _queries(client, url) for name, (client, url) in urls.items()}
     assert after == before
+
+
+def test_the_queue_shows_the_allergies_and_the_checks_overridden(admitted, doctor, nurse, ward_pharmacist):
+    records.allergy_record(
+        recorded_by=nurse, patient=admitted.patient, substance_text="Penicillin", kind="allergy"
+    )
+    cefalexin = product("Cefalexin 500mg capsules", "Cefalexin")
+    from prescribing.services.prescriptions import ChecksNeedAnswers
+
+    pending = findings_for(admitted.patient, cefalexin)
+    assert pending, "a penicillin allergy warns of a cephalosporin"
+    try:
+        prescribe(doctor, admitted.patient, cefalexin, dose_value=Decimal("500"), indication="UTI")
+    except ChecksNeedAnswers:
+        pass
+    prescribe(
+        doctor,
+        admitted.patient,
+        cefalexin,
+        dose_value=Decimal("500"),
+        indication="UTI",
+        answers={p.key: "Rash only, tolerated before" for p in pending},
+    )
+    page = signed_in(ward_pharmacist).get(reverse("prescribing:verification_queue")).content.decode()
+    assert "Penicillin" in page and "Rash only, tolerated before" in page
