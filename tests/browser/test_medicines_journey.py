@@ -60,7 +60,8 @@ def test_prescribe_verify_and_give_by_scanning(
     page.get_by_label("Dose", exact=True).fill("100")
     page.get_by_label("Dose unit").select_option("mg")
     page.get_by_label("Other times (regular)").fill(hour)
-    page.get_by_label("Start").fill(f"{timezone.localdate().isoformat()}T{hour}")  # so this hour's dose is due
+    # Started on the hour, so this hour's dose is due now.
+    page.get_by_label("Start").fill(f"{timezone.localdate().isoformat()}T{hour}")
     page.get_by_label("Indication").fill("Cellulitis, penicillin allergic")
     page.get_by_label("Review date").fill((timezone.localdate() + timedelta(days=2)).isoformat())
     page.get_by_role("button", name="Prescribe").click()
