@@ -18,6 +18,10 @@ app.conf.beat_schedule = {
         "task": "records.tasks.check_overdue_observations",
         "schedule": crontab(minute="*/5"),
     },
+    "raise-antimicrobial-review-alerts": {
+        "task": "prescribing.tasks.raise_antimicrobial_review_alerts",
+        "schedule": crontab(minute="*/30"),
+    },
     "sweep-missed-news2-alerts": {
         "task": "records.tasks.sweep_missed_news2_alerts",
         "schedule": crontab(minute="*/10"),

@@ -13,6 +13,7 @@ from django import forms
 from epr.forms import DateInput, DateTimeInput, NHSFormMixin
 from prescribing import policy
 from prescribing.models import PharmacyAction, PrescriptionKind, Setting
+from prescribing.rules.antimicrobials import Decision
 
 ROUND_TIMES = ("06:00", "08:00", "12:00", "14:00", "18:00", "22:00")
 DOSE_UNITS = (
@@ -225,4 +226,21 @@ class ReviewForm(NHSFormMixin, forms.Form):
 
 class StopForm(NHSFormMixin, forms.Form):
     reason = forms.CharField(label="Why is it stopped?", max_length=500)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class AntimicrobialReviewForm(NHSFormMixin, forms.Form):
+    decision = forms.ChoiceField(
+        label="Review decision", choices=list(Decision.LABELS.items()), widget=forms.RadioSelect
+    )
+    next_review_on = forms.DateField(
+        label="Next review", widget=DateInput, required=False, help_text="Needed to continue, or for OPAT"
+    )
+    note = forms.CharField(
+        label="Notes",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For a change, what to and why",
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -32,6 +32,11 @@ urlpatterns = [
         pharmacy.prescription_review_step,
         name="prescription_review",
     ),
+    path(
+        "patients/<int:patient_id>/medicines/<int:prescription_id>/antimicrobial-review/",
+        prescribing.antimicrobial_review,
+        name="antimicrobial_review",
+    ),
     path("medicines/round/", administration.medication_round, name="medication_round"),
     path("medicines/round/<int:ward_id>/", administration.medication_round, name="medication_round_ward"),
     path("medicines/verification/", pharmacy.verification_queue, name="verification_queue"),

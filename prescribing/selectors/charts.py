@@ -17,12 +17,14 @@ from prescribing import policy
 from prescribing.models import (
     Administration,
     AdministrationOutcome,
+    AntimicrobialReview,
     PharmacyReview,
     Prescription,
     PrescriptionKind,
     PrescriptionStatus,
 )
-from prescribing.rules import doses
+from prescribing.rules import checks, doses
+from prescribing.rules.antimicrobials import ReviewState, review_state
 from prescribing.services.administration import due_times_of
 from records.models import ENTERED_IN_ERROR, Patient, Ward, WardStay
 
@@ -61,6 +63,8 @@ class ChartRow:
     prescription: Prescription
     doses: list[Dose] = field(default_factory=list)
     as_required_given: list[Administration] = field(default_factory=list)
+    antimicrobial: bool = False
+    review: ReviewState | None = None  # an antimicrobial's review: due now, or when
 
     @property
     def needs_action(self) -> int:
@@ -91,10 +95,18 @@ def _prescriptions(
     if active_only:
         found = found.filter(Q(status=PrescriptionStatus.ACTIVE) | Q(stopped_at__gte=since))
     return (
-        found.select_related("vmp__vtm", "amp", "prescribed_by", "stopped_by", "verified_by")
+        found.select_related(
+            "vmp__vtm", "vmp__formulary", "amp", "prescribed_by", "stopped_by", "verified_by"
+        )
         .prefetch_related(
             _records_prefetch(since, until),
             Prefetch("reviews", queryset=PharmacyReview.objects.select_related("by")),
+            Prefetch(
+                "antimicrobial_reviews",
+                queryset=AntimicrobialReview.objects.select_related("reviewed_by").order_by(
+                    "reviewed_at", "pk"
+                ),
+            ),
         )
         .order_by("status", "kind", "vmp__name", "pk")
     )
@@ -117,7 +129,30 @@ def chart_row(prescription: Prescription, since: datetime, until: datetime, now:
         row.doses.append(Dose(due, _state(due, by_due.get(due), now), by_due.get(due)))
     if prescription.kind == PrescriptionKind.AS_REQUIRED:
         row.as_required_given = [r for r in records if r.due_at is None]
+    row.antimicrobial = _antimicrobial(prescription)
+    if row.antimicrobial and prescription.status == PrescriptionStatus.ACTIVE:
+        reviews = list(prescription.antimicrobial_reviews.all())
+        last = reviews[-1] if reviews else None
+        row.review = review_state(
+            started_at=prescription.starts_at,
+            last_review_at=last.reviewed_at if last else None,
+            next_review_on=last.next_review_on if last else None,
+            now=now,
+        )
     return row
+
+
+def _antimicrobial(prescription: Prescription) -> bool:
+    """From what the chart's query already holds: the formulary group, BNF chapter 5, or a class the
+    checks know by the product's moiety."""
+    vmp = prescription.vmp
+    entry = getattr(vmp, "formulary", None)
+    names = [part.strip() for part in vmp.vtm.name.split("+")] if vmp.vtm else [vmp.name]
+    return bool(
+        (entry is not None and entry.group == "antimicrobial")
+        or vmp.bnf_code.startswith("5.")
+        or checks.classes_of(names)
+    )
 
 
 def drug_chart(patient: Patient, day: date, now: datetime | None = None) -> list[ChartRow]:
@@ -130,7 +165,11 @@ def drug_chart(patient: Patient, day: date, now: datetime | None = None) -> list
     return sorted(rows, key=_chart_order)
 
 
-_KIND_ORDER = {PrescriptionKind.REGULAR: 0, PrescriptionKind.ONCE: 1, PrescriptionKind.AS_REQUIRED: 2}
+_KIND_ORDER: dict[str, int] = {
+    PrescriptionKind.REGULAR: 0,
+    PrescriptionKind.ONCE: 1,
+    PrescriptionKind.AS_REQUIRED: 2,
+}
 
 
 def _chart_order(row: ChartRow) -> tuple[bool, int, int, str]:

@@ -38,6 +38,17 @@ def dose_limits(vmp: VMP) -> DoseLimits | None:
     return DoseLimits(entry.max_dose_unit, entry.max_single_dose, entry.max_daily_dose)
 
 
+def is_antimicrobial(vmp: VMP) -> bool:
+    """An antibacterial, antifungal or antiviral: the formulary's group, BNF chapter 5, or a class the
+    checks know (for products loaded without either)."""
+    entry = FormularyEntry.objects.filter(vmp=vmp).only("group").first()
+    return (
+        (entry is not None and entry.group == "antimicrobial")
+        or vmp.bnf_code.startswith("5.")
+        or bool(checks.classes_of(ingredient_names(vmp)))
+    )
+
+
 def ingredient_names(vmp: VMP) -> list[str]:
     """The product's active ingredients; for a product listed without them, its moiety's parts."""
     names = [i.ingredient.name for i in vmp.ingredients.all()]  # prefetched where it matters

@@ -122,7 +122,7 @@ def _check_shape(kind: str, values: dict[str, Any], vmp: VMP) -> None:
             errors["min_interval_minutes"] = (
                 "Give the minimum interval between doses or the most in 24 hours."
             )
-    if checks.classes_of(selectors.ingredient_names(vmp)):  # an antibacterial (Start Smart then Focus)
+    if selectors.is_antimicrobial(vmp):  # Start Smart then Focus
         if not values["indication"]:
             errors["indication"] = "An antimicrobial needs its indication."
         if values["review_on"] is None and values["ends_at"] is None:
@@ -262,3 +262,18 @@ def prescription_replace(
         stopped_by=prescribed_by, prescription=prescription, reason=reason, expected_version=expected_version
     )
     return prescription_create(prescribed_by=prescribed_by, patient=stopped.patient, replaces=stopped, **new)
+
+
+def prescriptions_stop_on_discharge(*, encounter: Encounter) -> int:
+    """Discharge ends the inpatient chart: every active inpatient prescription of the patient is
+    stopped, by whoever discharged them. To-take-out and outpatient prescriptions stay. Idempotent."""
+    stopped_by = encounter.discharged_by or encounter.admitted_by
+    active = Prescription.objects.filter(
+        patient_id=encounter.patient_id, status=PrescriptionStatus.ACTIVE, setting=Setting.INPATIENT
+    )
+    count = 0
+    for prescription in active:
+        with transaction.atomic():
+            prescription_stop(stopped_by=stopped_by, prescription=prescription, reason="Patient discharged")
+        count += 1
+    return count

@@ -13,10 +13,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from epr.audit.models import Action
-from prescribing.forms import MedicineSearchForm, PrescribeForm, ReviewForm, StopForm
+from prescribing.forms import (
+    AntimicrobialReviewForm,
+    MedicineSearchForm,
+    PrescribeForm,
+    ReviewForm,
+    StopForm,
+)
 from prescribing.models import VMP, OrderSentence, PrescriptionKind
+from prescribing.rules.antimicrobials import Decision
 from prescribing.selectors import catalogue as catalogue_selectors
 from prescribing.selectors import charts
+from prescribing.services import antimicrobials
 from prescribing.services import prescriptions as services
 from prescribing.views.common import prescription_of
 from records.access import Level
@@ -49,6 +57,7 @@ def drug_chart(request: HttpRequest, opened: PatientView) -> HttpResponse:
             "next_day": day.fromordinal(day.toordinal() + 1),
             "today": timezone.localdate(),
             "review_form": ReviewForm(),
+            "decisions": list(Decision.LABELS.items()),
         },
     )
 
@@ -158,4 +167,31 @@ def prescription_stop(request: HttpRequest, opened: PatientView, prescription_id
             messages.error(request, exc.message)
         else:
             messages.success(request, f"{prescription.vmp.name} stopped.")
+    return redirect("prescribing:drug_chart", opened.patient.pk)
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL, action=Action.UPDATE)
+def antimicrobial_review(request: HttpRequest, opened: PatientView, prescription_id: int) -> HttpResponse:
+    require_perm(request, "prescribing.add_prescription", "Only prescribers review antimicrobials.")
+    prescription = prescription_of(opened, prescription_id)
+    form = AntimicrobialReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the decision of the review (and the next review date to continue).")
+        return redirect("prescribing:drug_chart", opened.patient.pk)
+    try:
+        review = antimicrobials.antimicrobial_review_record(
+            reviewed_by=request.user,
+            prescription=prescription,
+            decision=form.cleaned_data["decision"],
+            next_review_on=form.cleaned_data["next_review_on"],
+            note=form.cleaned_data["note"],
+            expected_version=posted_version(request),
+        )
+    except RecordError as exc:
+        messages.error(request, f"{prescription.vmp.name}: {exc.message}")
+    else:
+        messages.success(
+            request, f"{prescription.vmp.name}: review recorded ({review.get_decision_display()})."
+        )
     return redirect("prescribing:drug_chart", opened.patient.pk)

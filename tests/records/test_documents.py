@@ -25,7 +25,10 @@ def context(patient, author):
 def test_records_prefills_allergies_and_diagnoses_in_both_documents():
     for document in (DISCHARGE_SUMMARY, CLINIC_LETTER):
         sections = documents.document_sections(document)
-        assert [(s.key, s.heading, s.mandatory) for s in sections] == [
+        records_own = [
+            (s.key, s.heading, s.mandatory) for s in sections if s.key in ("allergies", "diagnoses")
+        ]
+        assert records_own == [
             ("allergies", "Allergies and adverse reactions", True),
             ("diagnoses", "Diagnoses", True),
         ]
@@ -73,11 +76,8 @@ def test_another_app_adds_a_section_in_its_place():
     )
     documents.register_document_section(medicines)
     try:
-        assert [s.key for s in documents.document_sections(DISCHARGE_SUMMARY)] == [
-            "allergies",
-            "medicines-on-discharge",
-            "diagnoses",
-        ]
+        keys = [s.key for s in documents.document_sections(DISCHARGE_SUMMARY)]
+        assert keys.index("allergies") < keys.index("medicines-on-discharge") < keys.index("diagnoses")
         assert "medicines-on-discharge" not in [s.key for s in documents.document_sections(CLINIC_LETTER)]
         with pytest.raises(ValueError, match="already registered"):
             documents.register_document_section(

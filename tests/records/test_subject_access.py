@@ -200,6 +200,7 @@ def test_export_end_to_end(
         "escalation-plans",
         "alerts",
         "medicines",  # from prescribing, through the section registry
+        "administrations",
         "care-plans",
         "notes",
         "access-log",
