@@ -8,8 +8,11 @@ from django.conf import settings
 
 from epr.accounts.roles import Role, register_role_permissions
 from epr.audit.selectors import AccessLogNames, register_access_log_names
+from epr.fhir.registry import FHIRResourceType, register_fhir_resource
 from epr.navigation import Badge, Landing, MenuItem, register_landing, register_menu_item
 from epr.routes import register_app_urls
+from prescribing.fhir import medications as fhir_medications
+from prescribing.fhir import views as fhir_views
 from prescribing.models import Administration, PharmacyReview, Prescription, PrescriptionCheck
 from prescribing.selectors.prescriptions import administration_entries, prescription_entries
 from prescribing.selectors.verification import open_query_count
@@ -96,12 +99,52 @@ ACCESS_LOG_NAMES = AccessLogNames(
     },
     lists={"verification queue": "Pharmacy verification queue", "pharmacy queries": "Pharmacy queries"},
     list_families={"medication round ": "Medication round"},
+    fhir_search_keys={
+        "medications": "Medication",
+        "prescriptions": "MedicationRequest",
+        "administrations": "MedicationAdministration",
+    },
+    fhir_object_types={
+        "prescribing.VMP": "Medication",
+        "prescribing.Prescription": "MedicationRequest",
+        "prescribing.Administration": "MedicationAdministration",
+    },
+)
+
+# Read-only: nothing is prescribed or given through the API yet, so the write scopes allow nothing.
+FHIR_RESOURCES = (
+    FHIRResourceType(
+        type="Medication",
+        capability=fhir_medications.MEDICATION_CAPABILITY,
+        type_view=fhir_views.MedicationTypeView.as_view(),
+        instance_view=fhir_views.MedicationInstanceView.as_view(),
+        read_scope="Read the medicines catalogue (dm+d and curated products) as a system client",
+        write_scope="Nothing yet: Medication is read-only",
+    ),
+    FHIRResourceType(
+        type="MedicationRequest",
+        capability=fhir_medications.REQUEST_CAPABILITY,
+        type_view=fhir_views.MedicationRequestTypeView.as_view(),
+        instance_view=fhir_views.MedicationRequestInstanceView.as_view(),
+        read_scope="Read prescriptions as a system client",
+        write_scope="Nothing yet: MedicationRequest is read-only",
+    ),
+    FHIRResourceType(
+        type="MedicationAdministration",
+        capability=fhir_medications.ADMINISTRATION_CAPABILITY,
+        type_view=fhir_views.MedicationAdministrationTypeView.as_view(),
+        instance_view=fhir_views.MedicationAdministrationInstanceView.as_view(),
+        read_scope="Read the doses given and not given as a system client",
+        write_scope="Nothing yet: MedicationAdministration is read-only",
+    ),
 )
 
 register_app_urls("prescribing.urls")
 _role_permissions()
 _menu()
 register_access_log_names(ACCESS_LOG_NAMES)
+for resource in FHIR_RESOURCES:
+    register_fhir_resource(resource)
 register_patient_section(
     PatientSection(
         "Medicines",
