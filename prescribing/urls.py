@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from prescribing.views import administration, catalogue, pharmacy, prescribing
+from prescribing.views import administration, catalogue, pharmacy, prescribing, stock
 
 app_name = "prescribing"
 
@@ -42,4 +42,11 @@ urlpatterns = [
     path("medicines/verification/", pharmacy.verification_queue, name="verification_queue"),
     path("medicines/queries/", pharmacy.my_queries, name="my_queries"),
     path("medicines/pack-labels/", catalogue.pack_labels, name="pack_labels"),
+    path("medicines/stock/", stock.ward_stock, name="ward_stock"),
+    path("medicines/stock/<int:stock_id>/", stock.stock_card, name="stock_card"),
+    path("medicines/stock/<int:stock_id>/record/", stock.stock_move, name="stock_move"),
+    path("medicines/stock-requests/", stock.stock_requests, name="stock_requests"),
+    path(
+        "medicines/stock-requests/<int:request_id>/supply/", stock.stock_request_supply, name="stock_supply"
+    ),
 ]

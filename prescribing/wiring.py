@@ -14,12 +14,23 @@ from epr.routes import register_app_urls
 from prescribing.fhir import medications as fhir_medications
 from prescribing.fhir import views as fhir_views
 from prescribing.models import Administration, PharmacyReview, Prescription, PrescriptionCheck
+from prescribing.receivers import stop_inpatient_chart
+from prescribing.selectors.documents import medications_draft
 from prescribing.selectors.prescriptions import administration_entries, prescription_entries
 from prescribing.selectors.verification import open_query_count
+from prescribing.services.antimicrobials import ALERT_KIND
 from prescribing.services.demo import load_demo
+from records.registries.alerts import AlertKindSpec, register_alert_kind
 from records.registries.demo import DemoLoader, register_demo_loader
+from records.registries.documents import (
+    CLINIC_LETTER,
+    DISCHARGE_SUMMARY,
+    DocumentSection,
+    register_document_section,
+)
 from records.registries.patient_page import PatientSection, register_patient_section
 from records.registries.subject_access import register_section
+from records.signals import patient_discharged
 
 PRESCRIBE = ["prescribing.add_prescription", "prescribing.stop_prescription", "prescribing.view_prescription"]
 READ = ["prescribing.view_prescription"]
@@ -169,3 +180,43 @@ register_section(
     "administrations", "Medicines given", administration_entries, order=66, models=(Administration,)
 )
 register_demo_loader(DemoLoader("medicines", load_demo, order=50))
+
+
+# Antimicrobial review, discharge and the discharge summary's medicines.
+register_alert_kind(
+    AlertKindSpec(ALERT_KIND, "Antimicrobial review due", frozenset({Role.DOCTOR, Role.PHARMACIST}), order=30)
+)
+patient_discharged.connect(stop_inpatient_chart, dispatch_uid="prescribing-stop-inpatient-chart")
+register_document_section(
+    DocumentSection(
+        "medications",
+        "Medications and medical devices",
+        frozenset({DISCHARGE_SUMMARY, CLINIC_LETTER}),
+        medications_draft,
+        order=50,
+        mandatory=True,
+    )
+)
+register_access_log_names(
+    AccessLogNames(
+        pages={"prescribing:antimicrobial_review": "Antimicrobial review"},
+        objects={"prescribing.AntimicrobialReview": "Antimicrobial review"},
+    )
+)
+
+
+# Ward stock: ward staff and pharmacy see and record it; pharmacy supplies what wards ask for.
+STOCK = ["prescribing.view_wardstock", "prescribing.add_stockmovement"]
+register_role_permissions(
+    {
+        Role.NURSE: STOCK,
+        Role.PHARMACIST: [*STOCK, "prescribing.supply_stock"],
+        Role.PHARMACY_TECHNICIAN: [*STOCK, "prescribing.supply_stock"],
+    }
+)
+register_menu_item(
+    MenuItem("Ward stock", "prescribing:ward_stock", 17, shown_to=_may("prescribing.view_wardstock"))
+)
+register_menu_item(
+    MenuItem("Stock requests", "prescribing:stock_requests", 18, shown_to=_may("prescribing.supply_stock"))
+)

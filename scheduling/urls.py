@@ -1,7 +1,11 @@
 """The app's pages, under the "scheduling" namespace."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from scheduling import views
 
 app_name = "scheduling"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("patients/<int:patient_id>/wristband.pdf", views.wristband, name="wristband"),
+]

@@ -27,6 +27,7 @@ from prescribing.rules import administration as bedside
 from prescribing.rules import doses
 from prescribing.rules.gs1 import PackScan, ScanError, parse_scan
 from prescribing.services.catalogue import product_for_gtin
+from prescribing.services.stock import stock_use_for
 from records.errors import RecordError
 from records.models.entries import history_note
 
@@ -275,6 +276,7 @@ def administration_give(
         witness=witness,
         submission_key=submission_key,
     )
+    stock_use_for(given)
     audit_record(
         user=given_by,
         action=Action.CREATE,
