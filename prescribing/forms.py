@@ -173,8 +173,9 @@ class AdministerForm(NHSFormMixin, forms.Form):
         self, *args: Any, refusals: Sequence[Any] = (), needs_witness: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("wristband", "pack"):
-            setattr(self.fields[name], "show_optional", False)  # noqa: B010  # optional only so the checks can say what is missing
+        for name in ("wristband", "pack", "witness_username", "witness_password"):
+            # Optional only so the checks can say what is missing.
+            setattr(self.fields[name], "show_optional", False)  # noqa: B010
         if not needs_witness:
             del self.fields["witness_username"], self.fields["witness_password"]
         for refusal in refusals:

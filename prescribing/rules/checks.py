@@ -91,15 +91,79 @@ CROSS_SENSITIVE: frozenset[tuple[str, str]] = frozenset(
 _CLASS_WORDS = {name: name for name in DRUG_CLASSES} | {f"{name}s": name for name in DRUG_CLASSES}
 
 
+# Salt and ester words dm+d puts after the moiety ("Morphine sulfate", "Warfarin sodium"): an allergy
+# recorded to "Morphine" must still find morphine sulfate, and the other way round.
+SALT_WORDS = frozenset(
+    [
+        "sulfate",
+        "sulphate",
+        "hydrochloride",
+        "dihydrochloride",
+        "hydrobromide",
+        "sodium",
+        "disodium",
+        "potassium",
+        "calcium",
+        "magnesium",
+        "phosphate",
+        "acetate",
+        "tartrate",
+        "bitartrate",
+        "maleate",
+        "mesilate",
+        "besilate",
+        "fumarate",
+        "hemifumarate",
+        "succinate",
+        "citrate",
+        "bromide",
+        "nitrate",
+        "lactate",
+        "gluconate",
+        "hyclate",
+        "trihydrate",
+        "dihydrate",
+        "monohydrate",
+        "anhydrous",
+        "dipropionate",
+        "propionate",
+        "valerate",
+        "butyrate",
+        "furoate",
+        "xinafoate",
+        "fosamil",
+        "medoxomil",
+        "cilexetil",
+        "embonate",
+        "decanoate",
+        "enantate",
+        "palmitate",
+        "tosilate",
+        "mononitrate",
+    ]
+)
+
+
 def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
+def base_name(name: str) -> str:
+    """The moiety without trailing salt words: "morphine sulfate" -> "morphine"; "sodium chloride"
+    and one-word names stay as they are."""
+    words = _normal(name).split(" ")
+    while len(words) > 1 and words[-1] in SALT_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
 def ingredients_of(names: Iterable[str]) -> frozenset[str]:
-    """Ingredient names, with any combination product opened into its ingredients."""
+    """Ingredient names, with any combination product opened into its ingredients, each also by its
+    moiety without salt words."""
     found: set[str] = set()
     for name in map(_normal, names):
-        found |= COMBINATIONS.get(name, frozenset({name}))
+        for part in COMBINATIONS.get(name, frozenset({name})):
+            found |= {part, base_name(part)}
     return frozenset(found)
 
 
@@ -119,7 +183,7 @@ def _allergy_targets(allergy: str) -> tuple[frozenset[str], frozenset[str]]:
     for members in DRUG_CLASSES.values():
         ingredients |= {m for m in members if m in text}
     if not ingredients and not classes:
-        ingredients = {text}  # a substance the table does not know: match it by name
+        ingredients = {text, base_name(text)}  # a substance the table does not know: match it by name
     return frozenset(ingredients), frozenset(classes) | classes_of(ingredients)
 
 

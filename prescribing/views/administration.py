@@ -4,7 +4,7 @@ recording a dose not given, and the ward's medication round."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth import authenticate
@@ -56,11 +56,18 @@ def _witness(request: HttpRequest, form: AdministerForm) -> object | None:
 def _context(
     opened: PatientView, prescription: Prescription, due_at: datetime | None, **extra: object
 ) -> dict[str, object]:
+    recent = (
+        prescription.administrations.filter(outcome="given", at__gte=timezone.now() - timedelta(hours=24))
+        .exclude(status="entered-in-error")
+        .select_related("recorded_by")
+        .order_by("-at")
+    )
     return {
         "opened": opened,
         "patient": opened.patient,
         "prescription": prescription,
         "due_at": due_at,
+        "recent": list(recent[:12]),
         "cd_schedule": policy.cd_schedule(prescription.vmp.controlled_drug_category),
         **extra,
     }

@@ -176,3 +176,24 @@ def test_a_therapeutic_class_given_makes_two_of_it_a_duplicate():
     assert checks.duplicate_findings("Ibuprofen 400mg tablets", ["Ibuprofen"], others) == []
     (found,) = checks.duplicate_findings("Ibuprofen 400mg tablets", ["Ibuprofen"], others, CLASSES)
     assert found.severity == checks.Severity.MODERATE and "two nsaids" in found.message
+
+
+@pytest.mark.parametrize(
+    ("allergy", "ingredient"),
+    [
+        ("Morphine", "Morphine sulfate"),
+        ("Morphine sulfate", "Morphine"),
+        ("Tramadol", "Tramadol hydrochloride"),
+    ],
+)
+def test_an_allergy_finds_the_moiety_whatever_its_salt(allergy, ingredient):
+    (found,) = allergy_findings("The medicine", [ingredient], [allergy])
+    assert found.kind == Kind.ALLERGY
+
+
+def test_salt_words_are_not_stripped_from_a_salt_itself():
+    assert checks.base_name("Sodium chloride") == "sodium chloride"
+    assert checks.base_name("Warfarin sodium") == "warfarin"
+    assert (
+        allergy_findings("Sodium chloride 0.9% infusion", ["Sodium chloride"], ["Potassium chloride"]) == []
+    )
