@@ -14,12 +14,13 @@ from epr.routes import register_app_urls
 from prescribing.fhir import medications as fhir_medications
 from prescribing.fhir import views as fhir_views
 from prescribing.models import Administration, PharmacyReview, Prescription, PrescriptionCheck
-from prescribing.receivers import stop_inpatient_chart
+from prescribing.receivers import check_prescriptions_again, stop_inpatient_chart
 from prescribing.selectors.documents import medications_draft
 from prescribing.selectors.prescriptions import administration_entries, prescription_entries
 from prescribing.selectors.verification import open_query_count
 from prescribing.services.antimicrobials import ALERT_KIND
 from prescribing.services.demo import load_demo
+from prescribing.services.rechecks import ALERT_KIND as RECHECK_ALERT_KIND
 from records.registries.alerts import AlertKindSpec, register_alert_kind
 from records.registries.demo import DemoLoader, register_demo_loader
 from records.registries.documents import (
@@ -30,7 +31,7 @@ from records.registries.documents import (
 )
 from records.registries.patient_page import PatientSection, register_patient_section
 from records.registries.subject_access import register_section
-from records.signals import patient_discharged
+from records.signals import allergy_recorded, patient_discharged
 
 PRESCRIBE = ["prescribing.add_prescription", "prescribing.stop_prescription", "prescribing.view_prescription"]
 READ = ["prescribing.view_prescription"]
@@ -187,6 +188,15 @@ register_alert_kind(
     AlertKindSpec(ALERT_KIND, "Antimicrobial review due", frozenset({Role.DOCTOR, Role.PHARMACIST}), order=30)
 )
 patient_discharged.connect(stop_inpatient_chart, dispatch_uid="prescribing-stop-inpatient-chart")
+allergy_recorded.connect(check_prescriptions_again, dispatch_uid="prescribing-check-after-allergy")
+register_alert_kind(
+    AlertKindSpec(
+        RECHECK_ALERT_KIND,
+        "Allergy recorded after prescribing",
+        frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE}),
+        order=15,
+    )
+)
 register_document_section(
     DocumentSection(
         "medications",

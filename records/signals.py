@@ -8,3 +8,4 @@ patient_transferred = Signal()  # encounter, from_ward, to_ward
 patient_discharged = Signal()  # encounter
 patients_merged = Signal()  # merge
 patients_unmerged = Signal()  # merge
+allergy_recorded = Signal()  # allergy: a new allergy or intolerance (not "no known allergies")

@@ -24,8 +24,9 @@ from prescribing.models import (
     Verification,
 )
 from prescribing.rules import administration as bedside
-from prescribing.rules import doses
+from prescribing.rules import checks, doses
 from prescribing.rules.gs1 import PackScan, ScanError, parse_scan
+from prescribing.selectors import prescriptions as selectors
 from prescribing.services.catalogue import product_for_gtin
 from prescribing.services.stock import stock_use_for
 from records.errors import RecordError
@@ -196,6 +197,7 @@ def bedside_refusals(
     )
     if timing:
         refusals.append(timing)
+    refusals += _allergies_since(prescription)
     if prescription.verification != Verification.VERIFIED and not policy.unverified_may_be_given(
         kind=prescription.kind, first_dose=_first_dose(prescription)
     ):
@@ -208,6 +210,26 @@ def bedside_refusals(
             )
         )
     return scan, sorted(refusals, key=lambda r: r.overridable)
+
+
+def _allergies_since(prescription: Prescription) -> list[bedside.Refusal]:
+    """A recorded allergy the prescriber did not answer when prescribing (recorded since, most
+    likely): the nurse is stopped, and may give it only with a reason (the prescriber confirmed)."""
+    answered = set(prescription.checks.values_list("message", flat=True))
+    found = checks.allergy_findings(
+        prescription.vmp.name,
+        selectors.ingredient_names(prescription.vmp),
+        selectors.recorded_allergy_names(prescription.patient),
+    )
+    return [
+        bedside.Refusal(
+            "allergy",
+            f"{f.message} It was not answered when prescribed: ask the prescriber before giving.",
+            True,
+        )
+        for f in found
+        if f.message not in answered
+    ][:1]
 
 
 def _witness_check(prescription: Prescription, given_by: Any, witness: Any) -> None:

@@ -12,6 +12,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.terminology.models import CodeSystem
 from epr.terminology.selectors import concept, icd10_for_snomed
+from records import signals
 from records.errors import RecordError
 from records.models import (
     AllergyIntolerance,
@@ -96,6 +97,8 @@ def allergy_record(
         **details,
     )
     audit_record(user=recorded_by, action=Action.CREATE, patient_id=patient.pk, obj=allergy)
+    # Apps holding what an allergy affects (prescriptions already written) check again after commit.
+    transaction.on_commit(lambda: signals.allergy_recorded.send(sender=AllergyIntolerance, allergy=allergy))
     return allergy
 
 
