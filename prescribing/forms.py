@@ -47,7 +47,15 @@ class PrescribeForm(NHSFormMixin, forms.Form):
         label="Type of prescription", choices=PrescriptionKind.choices, widget=forms.RadioSelect
     )
     dose_value = forms.DecimalField(
-        label="Dose", max_digits=12, decimal_places=4, min_value=Decimal("0.0001")
+        label="Dose", max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), required=False
+    )
+    dose_per_kg = forms.DecimalField(
+        label="Or a dose per kg (weight-based)",
+        max_digits=12,
+        decimal_places=4,
+        min_value=Decimal("0.0001"),
+        required=False,
+        help_text="In the dose unit per kg: the dose is calculated from the latest recorded weight",
     )
     dose_unit = forms.ChoiceField(label="Dose unit", choices=[(u, u) for u in DOSE_UNITS])
     route = forms.ChoiceField(label="Route")
@@ -107,6 +115,15 @@ class PrescribeForm(NHSFormMixin, forms.Form):
             )
             self.fields[f"answer_{item.key}"].widget.attrs["class"] = "nhsuk-textarea"
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        neither = data.get("dose_value") is None and data.get("dose_per_kg") is None
+        if neither and "dose_value" not in self.errors:
+            self.add_error("dose_value", "Give the dose, or a dose per kg.")
+        if data.get("dose_value") is not None and data.get("dose_per_kg") is not None:
+            self.add_error("dose_per_kg", "Give the dose or a dose per kg, not both.")
+        return data
+
     def answers(self) -> dict[str, str]:
         return {
             name.removeprefix("answer_"): value
@@ -120,7 +137,8 @@ class PrescribeForm(NHSFormMixin, forms.Form):
         hours = data.get("min_interval_hours")
         return {
             "kind": data["kind"],
-            "dose_value": data["dose_value"],
+            "dose_value": data.get("dose_value"),
+            "dose_per_kg": data.get("dose_per_kg"),
             "dose_unit": data["dose_unit"],
             "route": data["route"],
             "times_of_day": [*data.get("times_of_day", []), *extra],

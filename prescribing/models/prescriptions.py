@@ -66,6 +66,10 @@ class Prescription(models.Model):
 
     dose_value = models.DecimalField(max_digits=12, decimal_places=4)
     dose_unit = models.CharField(max_length=30)  # as the chart shows it: "mg", "tablet", "ml"
+    # A weight-based dose: per kg, and the weight (and when it was taken) the dose was calculated from.
+    dose_per_kg = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    dosing_weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    dosing_weight_at = models.DateTimeField(null=True, blank=True)
     route = models.CharField(max_length=60)  # dm+d route, in words: "Oral", "Intravenous"
     times_of_day = models.JSONField(default=list, blank=True)  # regular: ["08:00", "20:00"]
     min_interval_minutes = models.PositiveIntegerField(null=True, blank=True)  # as required

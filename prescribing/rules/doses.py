@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -118,3 +119,21 @@ def _duration(span: timedelta) -> str:
         [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
     )
     return " ".join(parts) or "0 minutes"
+
+
+def weight_based_dose(per_kg: Decimal, weight_kg: Decimal, step: Decimal) -> Decimal:
+    """The dose for a weight, rounded to the nearest measurable amount (`step`: a whole tablet's
+    strength, 0.1 ml of a liquid...), halves rounded up, never rounded down to nothing."""
+    if per_kg <= 0 or weight_kg <= 0 or step <= 0:
+        raise ValueError("dose per kg, weight and step must be greater than zero")
+    steps = (per_kg * weight_kg / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return max(steps, Decimal(1)) * step
+
+
+ROUNDING_TOLERANCE = Decimal("0.1")
+
+
+def too_far_from(exact: Decimal, rounded: Decimal, tolerance: Decimal = ROUNDING_TOLERANCE) -> bool:
+    """Whether rounding to a measurable amount moved the dose more than `tolerance` (a tenth) of
+    the calculated dose: then the product's strength is too coarse for this patient."""
+    return abs(rounded - exact) > exact * tolerance

@@ -38,6 +38,21 @@ def dose_limits(vmp: VMP) -> DoseLimits | None:
     return DoseLimits(entry.max_dose_unit, entry.max_single_dose, entry.max_daily_dose)
 
 
+def measurable_step(vmp: VMP, unit: str) -> Decimal:
+    """The smallest amount of `unit` a nurse can measure of this product: one unit dose's strength
+    (a tablet, an ampoule) when the product has one strength in that unit, 0.1 ml's worth of a
+    liquid, else a tenth (a whole unit for insulin units)."""
+    strengths = list(vmp.ingredients.all()[:2])
+    strength = strengths[0] if len(strengths) == 1 else None
+    value = strength.strength_value if strength is not None else None
+    if strength is not None and value and strength.strength_units.lower() == unit.lower():
+        if strength.per_value is None:
+            return value
+        if strength.per_units.lower() == "ml":
+            return value / strength.per_value * Decimal("0.1")
+    return Decimal("1") if unit.lower() == "unit" else Decimal("0.1")
+
+
 def is_antimicrobial(vmp: VMP) -> bool:
     """An antibacterial, antifungal or antiviral: the formulary's group, BNF chapter 5, or a class the
     checks know (for products loaded without either)."""

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ from prescribing.models import (
     PrescriptionStatus,
     Setting,
 )
-from prescribing.rules import checks
+from prescribing.rules import checks, doses
 from prescribing.selectors import interactions
 from prescribing.selectors import prescriptions as selectors
 from records.errors import RecordError
@@ -37,6 +38,7 @@ from records.models import (
     Patient,
 )
 from records.models.entries import history_note
+from records.selectors.patients import latest_weight
 from records.services.entries import lock_for_edit
 from records.services.patients import patient_require_writable
 
@@ -77,6 +79,51 @@ def findings_for(patient: Patient, vmp: VMP) -> list[PendingCheck]:
         vmp.name, ingredients, active, interactions.interaction_table(), interactions.drug_classes()
     )
     return [PendingCheck(check_key(f), f) for f in found]
+
+
+@dataclass(frozen=True)
+class WeightUsed:
+    kg: Decimal
+    taken_at: datetime
+    dose: Decimal
+    stale_days: int  # more than EPR_WEIGHT_MAX_AGE_DAYS old: the prescriber confirms it still holds
+
+
+def _weight_based(patient: Patient, vmp: VMP, per_kg: Decimal, unit: str, now: datetime) -> WeightUsed:
+    if per_kg <= 0:
+        raise RecordError("Give a dose per kg greater than zero.", field="dose_per_kg")
+    latest = latest_weight(patient)
+    if latest is None or latest.weight is None:
+        raise RecordError(
+            "No weight is recorded: record the patient's weight (Observations) before a weight-based dose.",
+            field="dose_per_kg",
+        )
+    step = selectors.measurable_step(vmp, unit)
+    exact = per_kg * latest.weight
+    dose = doses.weight_based_dose(per_kg, latest.weight, step)
+    if doses.too_far_from(exact, dose):
+        raise RecordError(
+            f"{_amount(exact)} {unit} cannot be measured closely enough with {vmp.name} (the nearest is "
+            f"{_amount(dose)} {unit}): choose a lower strength or a liquid.",
+            field="dose_per_kg",
+        )
+    age = (now - latest.taken_at).days
+    limit = getattr(settings, "EPR_WEIGHT_MAX_AGE_DAYS", 7)
+    return WeightUsed(latest.weight, latest.taken_at, dose, age if age > limit else 0)
+
+
+def _stale_weight(weight: WeightUsed) -> PendingCheck:
+    finding = checks.Finding(
+        checks.Kind.MAXIMUM_DOSE,
+        checks.Severity.MODERATE,
+        f"The dose is calculated from a weight of {weight.kg} kg recorded {weight.stale_days} days ago "
+        f"({timezone.localtime(weight.taken_at):%d-%b-%Y}). Weigh the patient if it may have changed.",
+    )
+    return PendingCheck(check_key(finding), finding)
+
+
+def _amount(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 def dose_findings(vmp: VMP, kind: str, values: dict[str, Any], dose_unit: str) -> list[PendingCheck]:
@@ -156,11 +203,18 @@ def prescription_create(
     setting: str = Setting.INPATIENT,
     answers: Mapping[str, str] | None = None,
     replaces: Prescription | None = None,
+    dose_per_kg: Decimal | None = None,
 ) -> Prescription:
-    """Write a prescription, refusing with ChecksNeedAnswers while any finding has no reason."""
+    """Write a prescription, refusing with ChecksNeedAnswers while any finding has no reason. With
+    `dose_per_kg` the dose is calculated from the latest recorded weight and rounded to a measurable
+    amount of the product (its unit's strength, or 0.1 ml of a liquid)."""
     patient_require_writable(patient)
     Patient.objects.select_for_update().get(pk=patient.pk)  # one prescribing decision at a time
     now = timezone.now()
+    weight: WeightUsed | None = None
+    if dose_per_kg is not None:
+        weight = _weight_based(patient, vmp, dose_per_kg, dose_unit.strip(), now)
+        dose_value = weight.dose
     values: dict[str, Any] = {
         "dose_value": dose_value,
         "times_of_day": _times(times_of_day) if kind == PrescriptionKind.REGULAR else [],
@@ -176,6 +230,8 @@ def prescription_create(
         raise RecordError("The brand chosen is not a brand of that medicine.", field="amp")
     pending = findings_for(patient, vmp)  # a replaced prescription is stopped already: no duplicate
     pending += dose_findings(vmp, kind, values, dose_unit.strip())
+    if weight is not None and weight.stale_days:
+        pending.append(_stale_weight(weight))
     reasons = {key: " ".join(text.split()) for key, text in (answers or {}).items()}
     unanswered = [p for p in pending if not reasons.get(p.key)]
     if unanswered:
@@ -193,6 +249,9 @@ def prescription_create(
         prescribed_by=prescribed_by,
         prescribed_at=now,
         replaces=replaces,
+        dose_per_kg=dose_per_kg,
+        dosing_weight_kg=weight.kg if weight else None,
+        dosing_weight_at=weight.taken_at if weight else None,
         **values,
     )
     PrescriptionCheck.objects.bulk_create(

@@ -29,7 +29,7 @@ from prescribing.services import prescriptions as services
 from prescribing.views.common import prescription_of
 from records.access import Level
 from records.errors import RecordError
-from records.selectors.patients import PatientView
+from records.selectors.patients import PatientView, latest_weight
 from records.views.base import patient_page, posted_version, refusal_on_form, require_perm
 
 
@@ -143,7 +143,14 @@ def prescribe(request: HttpRequest, opened: PatientView, vmp_id: int) -> HttpRes
     return render(
         request,
         "prescribing/prescribe.html",
-        {"opened": opened, "patient": opened.patient, "form": form, "vmp": vmp, "pending": pending},
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "form": form,
+            "vmp": vmp,
+            "pending": pending,
+            "weight": latest_weight(opened.patient),
+        },
     )
 
 

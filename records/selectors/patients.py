@@ -73,16 +73,22 @@ class BannerClinical:
     weight: ObservationSet | None
 
 
-def banner_clinical(patient: Patient) -> BannerClinical:
-    scale = (
-        SpO2ScaleSetting.objects.filter(patient=patient).order_by("-set_at", "-pk").values("scale").first()
-    )
-    weight = (
+def latest_weight(patient: Patient) -> ObservationSet | None:
+    """The newest set with a weight (not struck through): the banner's, and what a weight-based dose
+    is calculated from. One query."""
+    return (
         ObservationSet.objects.filter(patient=patient, status=EntryStatus.FINAL, weight__isnull=False)
         .only("weight", "taken_at", "patient_id")
         .order_by("-taken_at", "-pk")
         .first()
     )
+
+
+def banner_clinical(patient: Patient) -> BannerClinical:
+    scale = (
+        SpO2ScaleSetting.objects.filter(patient=patient).order_by("-set_at", "-pk").values("scale").first()
+    )
+    weight = latest_weight(patient)
     return BannerClinical(
         plan=current_plan(patient), spo2_scale_two=bool(scale and scale["scale"] == 2), weight=weight
     )

@@ -4,9 +4,11 @@ on-time window at its edges, and as-required limits at theirs."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 
+from prescribing.rules import doses
 from prescribing.rules.doses import (
     WARD_TIME,
     AsRequired,
@@ -159,3 +161,24 @@ def test_an_interval_in_minutes_reads_as_words():
     last = ward(2026, 12, 1, 10)
     rule = AsRequired(min_interval=timedelta(hours=1, minutes=30), max_in_24_hours=None)
     assert "at least 1 hour 30 minutes apart" in as_required_refusal([last], last + timedelta(hours=1), rule)
+
+
+@pytest.mark.parametrize(
+    ("per_kg", "weight", "step", "expected"),
+    [
+        ("15", "62", "0.1", "930"),  # 930 exactly
+        ("15", "62.3", "1", "935"),  # 934.5 rounds half up
+        ("15", "62.3", "500", "1000"),  # whole 500 mg tablets: 934.5 is nearer 1000
+        ("10", "2", "500", "500"),  # 20 mg is nearest no tablet: never rounded to nothing
+        ("1.5", "70", "2.5", "105"),
+    ],
+)
+def test_a_weight_based_dose_rounds_to_a_measurable_amount(per_kg, weight, step, expected):
+    assert doses.weight_based_dose(Decimal(per_kg), Decimal(weight), Decimal(step)) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("rounded", "far"), [("1000", False), ("1031.25", False), ("1032", True), ("500", True)]
+)
+def test_a_rounded_dose_more_than_a_tenth_from_the_calculated_one_is_too_far(rounded, far):
+    assert doses.too_far_from(Decimal("937.5"), Decimal(rounded)) is far
