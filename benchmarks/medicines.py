@@ -47,8 +47,10 @@ with queries captured (warm-up, check, query count), once timed:
   captured, the second timed; each must redirect to the drug chart and record exactly one dose.
 
 Every page must keep the same number of queries for every input: if one does not, a FAIL line is printed
-and the run exits non-zero (so it does for any unexpected response). Last, the slowest SQL statement of
-one more request of each GET page is printed with the page's total SQL time.
+and the run exits non-zero (so it does for any unexpected response). Last, one more request of each GET
+page is captured: its SQL time (COMMIT apart, where the audit chain's trigger runs), its slowest statement,
+and EXPLAIN (ANALYZE, BUFFERS) of each of its SELECTs of prescribing tables, with any scan shown that reads
+a whole prescription or administration table or throws away ten times the rows it keeps (1,000 or more).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ import patient_index as base  # isort: skip
 import argparse
 import logging
 import random
+import re
 import secrets
 import sys
 import time
@@ -119,6 +122,8 @@ LEFT_FOR_THE_ROUND = timedelta(minutes=90)  # due times this recent have no reco
 BATCH_ROWS = 5000
 SCOPE = "system/MedicationRequest.read"
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+WASTE_ROWS = 1000  # a scan reading at least this many rows to keep a tenth of them is shown
+GROWING = {m._meta.db_table for m in (Prescription, Prescription.history.model, Administration)}
 PRESCRIBING_TABLES = [
     m._meta.db_table for m in (Prescription, Prescription.history.model, Administration, PharmacyReview)
 ]
@@ -744,9 +749,41 @@ def measure_administration(
     return result, note
 
 
-def slowest_sql(label: str, case: base.Case, clients: base.Clients) -> str:
-    """One more request of the page: its SQL time (the commits apart: the audit chain's trigger runs at
-    commit) and its slowest statement."""
+def wasteful_scans(statement: str) -> tuple[float, list[str]]:
+    """EXPLAIN (ANALYZE) a captured SELECT: its execution time, and each scan of a prescribing table that
+    read the whole of a growing table (a sequential scan of at least WASTE_ROWS rows) or threw away far
+    more rows than it kept (an index walked under a filter)."""
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor  # psycopg's own: the captured SQL has its values in already
+        cursor.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + sql.SQL(statement))
+        plan = [row[0] for row in cursor.fetchall()]
+    execution = next((line for line in plan if line.startswith("Execution Time")), "Execution Time: 0 ms")
+    scans: list[list[Any]] = []  # [node, rows kept, rows removed by its filter, of ours?, table match]
+    for number, line in enumerate(plan):
+        text = line.strip()
+        if number == 0 or text.startswith("->"):
+            node = text.removeprefix("->").strip()
+            actual = re.search(r"actual time=\S+ rows=(\d+)", node)
+            ours = "Scan" in node and " on prescribing_" in node
+            table = re.search(r" on (\w+)", node)
+            scans.append([node.split("  (")[0], int(actual.group(1)) if actual else 0, 0, ours, table])
+        elif scans and text.startswith("Rows Removed by Filter:"):
+            scans[-1][2] = int(text.split(":")[1])
+    flagged = [
+        f"{node}: kept {kept:,} rows, removed {removed:,} by its filter"
+        for node, kept, removed, ours, table in scans
+        if ours
+        and (
+            (removed >= WASTE_ROWS and removed > 10 * kept)
+            or ("Seq Scan" in node and kept + removed >= WASTE_ROWS and table.group(1) in GROWING)
+        )
+    ]
+    return float(execution.split(":")[1].split()[0]), flagged
+
+
+def sql_of(label: str, case: base.Case, clients: base.Clients) -> list[str]:
+    """One more request of the page: its SQL time (COMMIT apart: the audit chain's trigger runs then), its
+    slowest statement, and the plans of its SELECTs of prescribing tables."""
     connection.queries_log.clear()
     with CaptureQueriesContext(connection) as captured:
         clients.get(case.user).get(case.path, headers=case.headers)
@@ -754,10 +791,20 @@ def slowest_sql(label: str, case: base.Case, clients: base.Clients) -> str:
     commits = sum(ms for ms, text in timed if text.upper().startswith("COMMIT"))
     statements = [(ms, text) for ms, text in timed if not text.upper().startswith(TRANSACTION_CONTROL)]
     ms, text = max(statements)
-    return (
+    ours = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and '"prescribing_' in q["sql"]
+    ]
+    planned = [wasteful_scans(statement) for statement in ours]
+    lines = [
         f"  {label}: {len(timed)} queries, {sum(t for t, _ in timed):.0f} ms of SQL of which COMMIT "
-        f"{commits:.0f} ms; slowest statement {ms:.0f} ms: {text[:200]}{'...' if len(text) > 200 else ''}"
-    )
+        f"{commits:.0f} ms; {len(ours)} SELECTs of prescribing tables executing in "
+        f"{sum(ms for ms, _ in planned):.1f} ms (EXPLAIN ANALYZE)",
+        f"    slowest statement {ms:.0f} ms: {text[:160]}{'...' if len(text) > 160 else ''}",
+    ]
+    lines += [f"    WASTEFUL SCAN: {flag}" for _, flags in planned for flag in flags]
+    return lines
 
 
 # --- main -----------------------------------------------------------------------------------------
@@ -821,7 +868,9 @@ def main() -> int:
     for label, cases in {**pages, **fhir}.items():
         connection.queries_log.clear()  # captures do not reset it, and it keeps only 9,000 queries
         results.append(base.measure(label, cases, clients))
-    sql_notes = [slowest_sql(label, cases[0], clients) for label, cases in {**pages, **fhir}.items()]
+    sql_notes = [
+        line for label, cases in {**pages, **fhir}.items() for line in sql_of(label, cases[0], clients)
+    ]
     recording, recording_note = measure_administration(rng, loaded, pools, args.requests, clients)
     results.append(recording)
 
@@ -849,7 +898,7 @@ def main() -> int:
     print(load_note)
     print(round_note)
     print(recording_note)
-    print("Slowest SQL of one more request of each GET page:")
+    print("SQL of one more request of each GET page:")
     for note in sql_notes:
         print(note)
     print(
