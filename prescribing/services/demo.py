@@ -14,9 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from epr.accounts.models import User
-from prescribing.models import AMP, AMPP, VMP, VMPP, PackGTIN, Prescription, PrescriptionKind
+from prescribing.models import AMP, AMPP, VMP, VMPP, PackGTIN, Prescription, PrescriptionKind, WardStock
 from prescribing.rules.gs1 import check_digit
-from prescribing.services import administration, curated, prescriptions, verification
+from prescribing.services import administration, curated, prescriptions, stock, verification
 from records.models import Ward, WardStay
 
 DEMO_WARD = "SL-A1"
@@ -63,6 +63,29 @@ def _packs() -> dict[str, VMP]:
         )
         PackGTIN.objects.get_or_create(ampp=ampp, gtin=demo_gtin(index))
     return found
+
+
+DEMO_STOCK = {  # product: (unit, opening balance, reorder level, reorder quantity)
+    "Paracetamol 500mg tablets": ("tablet", "300", "100", "500"),
+    "Atorvastatin 20mg tablets": ("tablet", "40", "28", "56"),
+    "Oxycodone 5mg capsules": ("capsule", "28", "10", "28"),
+    "Omeprazole 20mg gastro-resistant capsules": ("capsule", "20", "28", "56"),  # low: pharmacy asked
+}
+
+
+def _stock(ward: Ward, packs: dict[str, VMP]) -> None:
+    """The demo ward's stock, once: an opening receipt of each (the controlled drug witnessed)."""
+    if WardStock.objects.filter(ward=ward).exists():
+        return
+    nurse, witness = User.objects.get(username="nurse"), User.objects.get(username="pharmacist")
+    for name, (unit, balance, level, quantity) in DEMO_STOCK.items():
+        vmp = packs.get(name) or VMP.objects.filter(name__iexact=name).first()
+        if vmp is None:
+            continue
+        shelf = WardStock.objects.create(
+            ward=ward, vmp=vmp, unit=unit, reorder_level=Decimal(level), reorder_quantity=Decimal(quantity)
+        )
+        stock.stock_receive(by=nurse, stock=shelf, quantity=Decimal(balance), batch="DEMO", witness=witness)
 
 
 def _scan(vmp: VMP, when: Any) -> str:
@@ -117,6 +140,8 @@ def load_demo(write: Callable[[str], Any]) -> str:
     counts = curated.load_curated()
     packs = _packs()
     ward = Ward.objects.filter(code=DEMO_WARD).first()
+    if ward is not None:
+        _stock(ward, packs)
     if ward is None or Prescription.objects.exists():
         return f"Medicines: {counts['medicines']} curated medicines, {len(packs)} demo packs."
     doctor, nurse = User.objects.get(username="doctor"), User.objects.get(username="nurse")
