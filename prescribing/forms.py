@@ -102,8 +102,22 @@ class PrescribeForm(NHSFormMixin, forms.Form):
         label="Notes for the nurse giving it", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: Any, routes: list[str], pending: Sequence[Any] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        routes: list[str],
+        pending: Sequence[Any] = (),
+        changing: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        for name in ("dose_value", "dose_per_kg"):
+            setattr(self.fields[name], "show_optional", False)  # noqa: B010 - one of the two is needed
+        if changing is not None:
+            # The change is a new prescription from now; the old one is stopped with this reason.
+            del self.fields["starts_at"]
+            self.fields["change_reason"] = forms.CharField(label="Why is it changed?", max_length=300)
+            self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
         cast(forms.ChoiceField, self.fields["route"]).choices = [(r, r) for r in routes]
         self.pending = list(pending)
         for item in self.pending:

@@ -13,6 +13,11 @@ urlpatterns = [
         "patients/<int:patient_id>/medicines/prescribe/<int:vmp_id>/", prescribing.prescribe, name="prescribe"
     ),
     path(
+        "patients/<int:patient_id>/medicines/<int:prescription_id>/change/",
+        prescribing.prescription_change,
+        name="prescription_change",
+    ),
+    path(
         "patients/<int:patient_id>/medicines/<int:prescription_id>/stop/",
         prescribing.prescription_stop,
         name="prescription_stop",

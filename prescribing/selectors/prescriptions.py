@@ -82,14 +82,13 @@ def recorded_allergy_names(patient: Patient) -> list[str]:
     ]
 
 
-def active_for_checks(patient: Patient) -> list[checks.Active]:
+def active_for_checks(patient: Patient, *, excluding: Prescription | None = None) -> list[checks.Active]:
     """The patient's active prescriptions with their ingredients, in two queries however many."""
-    active = (
-        Prescription.objects.filter(patient=patient, status=PrescriptionStatus.ACTIVE)
-        .select_related("vmp__vtm")
-        .prefetch_related(
-            Prefetch("vmp__ingredients", queryset=VMPIngredient.objects.select_related("ingredient"))
-        )
+    found = Prescription.objects.filter(patient=patient, status=PrescriptionStatus.ACTIVE)
+    if excluding is not None:
+        found = found.exclude(pk=excluding.pk)
+    active = found.select_related("vmp__vtm").prefetch_related(
+        Prefetch("vmp__ingredients", queryset=VMPIngredient.objects.select_related("ingredient"))
     )
     return [checks.Active(p.vmp.name, checks.ingredients_of(ingredient_names(p.vmp))) for p in active]
 

@@ -69,11 +69,12 @@ def check_key(finding: checks.Finding) -> str:
     return hashlib.sha256(f"{finding.kind}:{finding.message}".encode()).hexdigest()[:16]
 
 
-def findings_for(patient: Patient, vmp: VMP) -> list[PendingCheck]:
-    """What prescribing this product for this patient would raise, now."""
+def findings_for(patient: Patient, vmp: VMP, *, replacing: Prescription | None = None) -> list[PendingCheck]:
+    """What prescribing this product for this patient would raise, now (leaving out the
+    prescription this one is to replace, which is stopped first)."""
     ingredients = selectors.ingredient_names(vmp)
     found = checks.allergy_findings(vmp.name, ingredients, selectors.recorded_allergy_names(patient))
-    active = selectors.active_for_checks(patient)
+    active = selectors.active_for_checks(patient, excluding=replacing)
     found += checks.duplicate_findings(vmp.name, ingredients, active, interactions.therapeutic_classes())
     found += checks.interaction_findings(
         vmp.name, ingredients, active, interactions.interaction_table(), interactions.drug_classes()

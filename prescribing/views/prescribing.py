@@ -3,6 +3,7 @@ stop it; the drug chart that shows them all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,13 +15,14 @@ from django.views.decorators.http import require_POST
 
 from epr.audit.models import Action
 from prescribing.forms import (
+    ROUND_TIMES,
     AntimicrobialReviewForm,
     MedicineSearchForm,
     PrescribeForm,
     ReviewForm,
     StopForm,
 )
-from prescribing.models import VMP, OrderSentence, PrescriptionKind
+from prescribing.models import VMP, OrderSentence, Prescription, PrescriptionKind
 from prescribing.rules.antimicrobials import Decision
 from prescribing.selectors import catalogue as catalogue_selectors
 from prescribing.selectors import charts
@@ -101,31 +103,35 @@ def _from_sentence(sentence: OrderSentence) -> dict[str, Any]:
     }
 
 
-@patient_page(minimum=Level.CLINICAL)
-def prescribe(request: HttpRequest, opened: PatientView, vmp_id: int) -> HttpResponse:
-    require_perm(request, "prescribing.add_prescription", "Only prescribers may prescribe.")
+def _medicine(vmp_id: int) -> VMP:
     try:
-        vmp = catalogue_selectors.medicine_to_prescribe(vmp_id)
+        return catalogue_selectors.medicine_to_prescribe(vmp_id)
     except VMP.DoesNotExist as exc:
         raise Http404("No such medicine") from exc
-    pending = services.findings_for(opened.patient, vmp)
+
+
+def _prescribe_page(
+    request: HttpRequest,
+    opened: PatientView,
+    vmp: VMP,
+    *,
+    initial: dict[str, Any],
+    write: Callable[[PrescribeForm], Prescription],
+    changing: Prescription | None = None,
+) -> HttpResponse:
+    """The prescribing form for one product, its checks shown as soon as it is chosen and again on
+    saving (the dose may raise more), for a new prescription or one replacing `changing`."""
+    pending = services.findings_for(opened.patient, vmp, replacing=changing)
     routes = vmp.route_names or ["Oral"]
-    initial = _sentence_initial(vmp, request)
-    form = PrescribeForm(request.POST or None, routes=routes, pending=pending, initial=initial)
+    form = PrescribeForm(
+        request.POST or None, routes=routes, pending=pending, initial=initial, changing=changing
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            prescription = services.prescription_create(
-                prescribed_by=request.user,
-                patient=opened.patient,
-                vmp=vmp,
-                answers=form.answers(),
-                encounter=opened.current_stay.encounter if opened.current_stay else None,
-                **form.values(),
-            )
+            prescription = write(form)
         except services.ChecksNeedAnswers as exc:
-            # The dose may raise findings the choice alone did not (a dose above its maximum).
             pending = exc.pending
-            form = PrescribeForm(request.POST, routes=routes, pending=pending)
+            form = PrescribeForm(request.POST, routes=routes, pending=pending, changing=changing)
             form.is_valid()
             for item in pending:
                 if not form.answers().get(item.key):
@@ -136,22 +142,87 @@ def prescribe(request: HttpRequest, opened: PatientView, vmp_id: int) -> HttpRes
         except RecordError as exc:
             refusal_on_form(form, exc)
         else:
-            messages.success(
-                request, f"{prescription.vmp.name} prescribed. It awaits pharmacist verification."
-            )
+            done = "changed" if changing else "prescribed"
+            messages.success(request, f"{prescription.vmp.name} {done}. It awaits pharmacist verification.")
             return redirect("prescribing:drug_chart", opened.patient.pk)
-    return render(
-        request,
-        "prescribing/prescribe.html",
-        {
-            "opened": opened,
-            "patient": opened.patient,
-            "form": form,
-            "vmp": vmp,
-            "pending": pending,
-            "weight": latest_weight(opened.patient),
-        },
-    )
+    context = {
+        "opened": opened,
+        "patient": opened.patient,
+        "form": form,
+        "vmp": vmp,
+        "pending": pending,
+        "weight": latest_weight(opened.patient),
+        "changing": changing,
+    }
+    return render(request, "prescribing/prescribe.html", context)
+
+
+@patient_page(minimum=Level.CLINICAL)
+def prescribe(request: HttpRequest, opened: PatientView, vmp_id: int) -> HttpResponse:
+    require_perm(request, "prescribing.add_prescription", "Only prescribers may prescribe.")
+    vmp = _medicine(vmp_id)
+
+    def write(form: PrescribeForm) -> Prescription:
+        return services.prescription_create(
+            prescribed_by=request.user,
+            patient=opened.patient,
+            vmp=vmp,
+            answers=form.answers(),
+            encounter=opened.current_stay.encounter if opened.current_stay else None,
+            **form.values(),
+        )
+
+    return _prescribe_page(request, opened, vmp, initial=_sentence_initial(vmp, request), write=write)
+
+
+def _as_it_is(prescription: Prescription) -> dict[str, Any]:
+    hours = prescription.min_interval_minutes / 60 if prescription.min_interval_minutes else None
+    standard = [t for t in prescription.times_of_day if t in ROUND_TIMES]
+    return {
+        "kind": prescription.kind,
+        "dose_value": None if prescription.dose_per_kg else prescription.dose_value.normalize(),
+        "dose_per_kg": prescription.dose_per_kg.normalize() if prescription.dose_per_kg else None,
+        "dose_unit": prescription.dose_unit,
+        "route": prescription.route,
+        "times_of_day": standard,
+        "other_times": ", ".join(t for t in prescription.times_of_day if t not in standard),
+        "min_interval_hours": hours,
+        "max_doses_in_24_hours": prescription.max_doses_in_24_hours,
+        "indication": prescription.indication,
+        "ends_at": prescription.ends_at,
+        "review_on": prescription.review_on,
+        "setting": prescription.setting,
+        "notes_for_administration": prescription.notes_for_administration,
+        "version": prescription.version,
+    }
+
+
+@patient_page(minimum=Level.CLINICAL)
+def prescription_change(request: HttpRequest, opened: PatientView, prescription_id: int) -> HttpResponse:
+    """Change a prescription the one way it changes: stop it and write the new one in its place."""
+    require_perm(request, "prescribing.add_prescription", "Only prescribers may change a prescription.")
+    current = prescription_of(opened, prescription_id)
+    if not current.may_be_given:
+        messages.error(request, f"{current.vmp.name} is not active: prescribe it again instead.")
+        return redirect("prescribing:drug_chart", opened.patient.pk)
+    vmp = _medicine(current.vmp_id)
+
+    def write(form: PrescribeForm) -> Prescription:
+        values = form.values()
+        values.pop("starts_at", None)  # the new one starts now, as the old one stops
+        return services.prescription_replace(
+            prescribed_by=request.user,
+            prescription=current,
+            reason=f"Changed: {form.cleaned_data['change_reason']}",
+            expected_version=posted_version(request),
+            vmp=vmp,
+            amp=current.amp,
+            encounter=current.encounter,
+            answers=form.answers(),
+            **values,
+        )
+
+    return _prescribe_page(request, opened, vmp, initial=_as_it_is(current), write=write, changing=current)
 
 
 @require_POST
