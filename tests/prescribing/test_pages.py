@@ -329,3 +329,8 @@ def test_the_queue_shows_the_allergies_and_the_checks_overridden(admitted, docto
     )
     page = signed_in(ward_pharmacist).get(reverse("prescribing:verification_queue")).content.decode()
     assert "Penicillin" in page and "Rash only, tolerated before" in page
+
+
+def test_prescribing_before_allergies_are_recorded_says_so(admitted, doctor, paracetamol):
+    page = signed_in(doctor).get(reverse("prescribing:prescribe", args=[admitted.patient.pk, paracetamol.pk]))
+    assert b'data-testid="allergies-unknown"' in page.content
