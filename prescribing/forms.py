@@ -13,6 +13,7 @@ from django import forms
 from epr.forms import DateInput, DateTimeInput, NHSFormMixin
 from prescribing import policy
 from prescribing.models import PharmacyAction, PrescriptionKind, Setting
+from prescribing.rules import doses
 from prescribing.rules.antimicrobials import Decision
 
 ROUND_TIMES = ("06:00", "08:00", "12:00", "14:00", "18:00", "22:00")
@@ -57,8 +58,42 @@ class PrescribeForm(NHSFormMixin, forms.Form):
         required=False,
         help_text="In the dose unit per kg: the dose is calculated from the latest recorded weight",
     )
+    dose_steps = forms.CharField(
+        label="Or a stepped course (reducing or increasing)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='One step a line, in the dose unit: "40 for 5 days", then "30 for 5 days"...',
+    )
     dose_unit = forms.ChoiceField(label="Dose unit", choices=[(u, u) for u in DOSE_UNITS])
     route = forms.ChoiceField(label="Route")
+    diluent = forms.CharField(
+        label="Infusion: diluent",
+        required=False,
+        max_length=120,
+        help_text="For example Sodium chloride 0.9%",
+    )
+    infusion_volume_ml = forms.DecimalField(
+        label="Infusion: volume (ml)",
+        required=False,
+        max_digits=8,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+    )
+    infusion_rate_ml_per_hour = forms.DecimalField(
+        label="Infusion: rate (ml/hour)",
+        required=False,
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+    infusion_minutes = forms.IntegerField(
+        label="Infusion: over (minutes)",
+        required=False,
+        min_value=1,
+        max_value=7 * 24 * 60,
+        help_text="Give the rate or how long it runs; the other is worked out",
+    )
     times_of_day = forms.MultipleChoiceField(
         label="Times of day (regular)",
         choices=[(t, t) for t in ROUND_TIMES],
@@ -111,7 +146,7 @@ class PrescribeForm(NHSFormMixin, forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("dose_value", "dose_per_kg"):
+        for name in ("dose_value", "dose_per_kg", "dose_steps"):
             setattr(self.fields[name], "show_optional", False)  # noqa: B010 - one of the two is needed
         if changing is not None:
             # The change is a new prescription from now; the old one is stopped with this reason.
@@ -131,7 +166,15 @@ class PrescribeForm(NHSFormMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        neither = data.get("dose_value") is None and data.get("dose_per_kg") is None
+        steps_text = data.get("dose_steps", "")
+        if steps_text:
+            try:
+                data["dose_steps"] = doses.parse_steps(steps_text)
+            except ValueError as exc:
+                self.add_error("dose_steps", str(exc))
+        else:
+            data["dose_steps"] = []
+        neither = data.get("dose_value") is None and data.get("dose_per_kg") is None and not steps_text
         if neither and "dose_value" not in self.errors:
             self.add_error("dose_value", "Give the dose, or a dose per kg.")
         if data.get("dose_value") is not None and data.get("dose_per_kg") is not None:
@@ -153,6 +196,11 @@ class PrescribeForm(NHSFormMixin, forms.Form):
             "kind": data["kind"],
             "dose_value": data.get("dose_value"),
             "dose_per_kg": data.get("dose_per_kg"),
+            "dose_steps": data.get("dose_steps") or [],
+            "diluent": data.get("diluent", ""),
+            "infusion_volume_ml": data.get("infusion_volume_ml"),
+            "infusion_rate_ml_per_hour": data.get("infusion_rate_ml_per_hour"),
+            "infusion_minutes": data.get("infusion_minutes"),
             "dose_unit": data["dose_unit"],
             "route": data["route"],
             "times_of_day": [*data.get("times_of_day", []), *extra],

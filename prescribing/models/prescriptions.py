@@ -6,6 +6,9 @@ prescribing is kept with what the prescriber did about it."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -76,6 +79,14 @@ class Prescription(models.Model):
     max_doses_in_24_hours = models.PositiveSmallIntegerField(null=True, blank=True)  # as required
     indication = models.CharField(max_length=200, blank=True)
     notes_for_administration = models.TextField(blank=True)
+    # An infusion: the drug in a diluent, its volume, and its rate or duration (one gives the other).
+    diluent = models.CharField(max_length=120, blank=True)  # "Sodium chloride 0.9%"
+    infusion_volume_ml = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    infusion_rate_ml_per_hour = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    infusion_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # A stepped (reducing or increasing) course: [{"from": "2026-12-01", "dose": "40"}, ...], each step
+    # the dose from that day on; dose_value is the first step's.
+    dose_steps = models.JSONField(default=list, blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)  # a planned end (a course of five days)
     review_on = models.DateField(null=True, blank=True)  # antimicrobials: the review or stop date
@@ -138,6 +149,26 @@ class Prescription(models.Model):
         return f"{self.dose_value.normalize():f} {self.dose_unit}"
 
     @property
+    def infusion_text(self) -> str:
+        """ "in 100 ml Sodium chloride 0.9% over 30 minutes (200 ml/hour)", or "" for no infusion."""
+        if self.infusion_volume_ml is None:
+            return ""
+        parts = [f"in {self.infusion_volume_ml.normalize():f} ml {self.diluent}".strip()]
+        if self.infusion_minutes:
+            parts.append(f"over {_duration_words(self.infusion_minutes)}")
+        if self.infusion_rate_ml_per_hour is not None:
+            parts.append(f"({self.infusion_rate_ml_per_hour.normalize():f} ml/hour)")
+        return " ".join(parts)
+
+    def dose_on(self, day: date) -> Decimal:
+        """The dose due on a day: the step in force that day for a stepped course, else the dose."""
+        current = self.dose_value
+        for step in self.dose_steps:
+            if date.fromisoformat(step["from"]) <= day:
+                current = Decimal(step["dose"])
+        return current
+
+    @property
     def interval_text(self) -> str:
         """The minimum interval as a ward says it: "4 hours", "90 minutes"."""
         minutes = self.min_interval_minutes or 0
@@ -148,6 +179,15 @@ class Prescription(models.Model):
     @property
     def may_be_given(self) -> bool:
         return self.status == PrescriptionStatus.ACTIVE and self.verification != Verification.REJECTED
+
+
+def _duration_words(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and not rest:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    if hours:
+        return f"{hours} h {rest} min"
+    return f"{minutes} minutes"
 
 
 class CheckOutcome(models.TextChoices):

@@ -137,3 +137,55 @@ def too_far_from(exact: Decimal, rounded: Decimal, tolerance: Decimal = ROUNDING
     """Whether rounding to a measurable amount moved the dose more than `tolerance` (a tenth) of
     the calculated dose: then the product's strength is too coarse for this patient."""
     return abs(rounded - exact) > exact * tolerance
+
+
+def infusion_rate(volume_ml: Decimal, minutes: int) -> Decimal:
+    """ml/hour for a volume given over a number of minutes, to two decimal places."""
+    if volume_ml <= 0 or minutes <= 0:
+        raise ValueError("volume and duration must be greater than zero")
+    return (volume_ml * 60 / minutes).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def infusion_minutes(volume_ml: Decimal, rate_ml_per_hour: Decimal) -> int:
+    """The whole minutes a volume takes at a rate (rounded to the nearest minute)."""
+    if volume_ml <= 0 or rate_ml_per_hour <= 0:
+        raise ValueError("volume and rate must be greater than zero")
+    return int((volume_ml * 60 / rate_ml_per_hour).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Step:
+    starts: date
+    dose: Decimal
+    days: int
+
+
+def stepped_course(start: date, steps: Sequence[tuple[Decimal, int]]) -> tuple[list[Step], date]:
+    """A reducing (or increasing) course, each step a dose for a number of days from the day the
+    one before ended; returns the steps with their first days, and the day after the course ends."""
+    if not steps:
+        raise ValueError("a stepped course needs at least one step")
+    placed, day = [], start
+    for dose, days in steps:
+        if dose <= 0 or days <= 0:
+            raise ValueError("each step needs a dose and a number of days greater than zero")
+        placed.append(Step(day, dose, days))
+        day += timedelta(days=days)
+    return placed, day
+
+
+def parse_steps(text: str) -> list[tuple[Decimal, int]]:
+    """ "40 for 5 days", one a line (the unit is the prescription's; "days" or "day" optional). Raises
+    ValueError naming the line it cannot read."""
+    found = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().lower()
+        if not line:
+            continue
+        parts = line.replace("days", "").replace("day", "").split("for")
+        try:
+            dose, days = Decimal(parts[0].split()[0]), int(parts[1].strip())
+        except (IndexError, ValueError, ArithmeticError) as exc:
+            raise ValueError(f'Step {number} ("{raw.strip()}") should read like "40 for 5 days".') from exc
+        found.append((dose, days))
+    return found

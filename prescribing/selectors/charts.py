@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -65,6 +66,7 @@ class ChartRow:
     as_required_given: list[Administration] = field(default_factory=list)
     antimicrobial: bool = False
     review: ReviewState | None = None  # an antimicrobial's review: due now, or when
+    dose_on_day: Decimal | None = None  # a stepped course's dose on the day shown
 
     @property
     def needs_action(self) -> int:
@@ -125,6 +127,8 @@ def chart_row(prescription: Prescription, since: datetime, until: datetime, now:
     records = getattr(prescription, "day_records", [])
     by_due = {r.due_at: r for r in records if r.due_at is not None}
     row = ChartRow(prescription)
+    if prescription.dose_steps:
+        row.dose_on_day = prescription.dose_on(timezone.localdate(since))
     for due in due_times_of(prescription, since=since, until=until):
         row.doses.append(Dose(due, _state(due, by_due.get(due), now), by_due.get(due)))
     if prescription.kind == PrescriptionKind.AS_REQUIRED:

@@ -280,7 +280,7 @@ def administration_give(
         due_at=due_at,
         outcome=AdministrationOutcome.GIVEN,
         at=now,
-        dose_value=locked.dose_value,
+        dose_value=locked.dose_on(timezone.localdate(due_at or now)),
         dose_unit=locked.dose_unit,
         route=locked.route,
         delayed=late,

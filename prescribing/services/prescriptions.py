@@ -127,6 +127,41 @@ def _amount(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def _infusion(
+    diluent: str, volume: Decimal | None, rate: Decimal | None, minutes: int | None
+) -> dict[str, Any]:
+    """An infusion's volume with its rate or its duration; the one not given is worked out."""
+    diluent = " ".join(diluent.split())
+    if volume is None:
+        if rate is not None or minutes or diluent:
+            raise RecordError("An infusion needs its volume (ml).", field="infusion_volume_ml")
+        return {}
+    if volume <= 0:
+        raise RecordError("Give the infusion's volume in ml, greater than zero.", field="infusion_volume_ml")
+    if rate is None and not minutes:
+        raise RecordError(
+            "Give the infusion's rate (ml/hour) or how long it runs.", field="infusion_rate_ml_per_hour"
+        )
+    if rate is not None and rate <= 0:
+        raise RecordError("Give a rate greater than zero.", field="infusion_rate_ml_per_hour")
+    if rate is not None and minutes and abs(doses.infusion_minutes(volume, rate) - minutes) > 1:
+        raise RecordError(
+            f"{volume.normalize():f} ml at {rate.normalize():f} ml/hour takes "
+            f"{doses.infusion_minutes(volume, rate)} minutes, not {minutes}: give one or the other.",
+            field="infusion_minutes",
+        )
+    if rate is None and minutes:
+        rate = doses.infusion_rate(volume, minutes)
+    elif rate is not None and not minutes:
+        minutes = doses.infusion_minutes(volume, rate)
+    return {
+        "diluent": diluent,
+        "infusion_volume_ml": volume,
+        "infusion_rate_ml_per_hour": rate,
+        "infusion_minutes": minutes,
+    }
+
+
 def dose_findings(vmp: VMP, kind: str, values: dict[str, Any], dose_unit: str) -> list[PendingCheck]:
     """A dose above the formulary's maximum single or daily dose, when given in the same unit."""
     limits = selectors.dose_limits(vmp)
@@ -137,8 +172,9 @@ def dose_findings(vmp: VMP, kind: str, values: dict[str, Any], dose_unit: str) -
         per_day = len(values["times_of_day"])
     elif kind == PrescriptionKind.AS_REQUIRED:
         per_day = values["max_doses_in_24_hours"] or 1
+    steps = [Decimal(step["dose"]) for step in values.get("dose_steps", [])]
     found = checks.maximum_dose_findings(
-        dose=values["dose_value"],
+        dose=max([values["dose_value"], *steps]),
         doses_per_day=per_day,
         unit=dose_unit,
         max_single=limits.max_single,
@@ -205,6 +241,11 @@ def prescription_create(
     answers: Mapping[str, str] | None = None,
     replaces: Prescription | None = None,
     dose_per_kg: Decimal | None = None,
+    diluent: str = "",
+    infusion_volume_ml: Decimal | None = None,
+    infusion_rate_ml_per_hour: Decimal | None = None,
+    infusion_minutes: int | None = None,
+    dose_steps: Sequence[tuple[Decimal, int]] = (),
 ) -> Prescription:
     """Write a prescription, refusing with ChecksNeedAnswers while any finding has no reason. With
     `dose_per_kg` the dose is calculated from the latest recorded weight and rounded to a measurable
@@ -226,6 +267,17 @@ def prescription_create(
         "review_on": review_on,
         "starts_at": starts_at or now,
     }
+    if dose_steps:
+        if kind != PrescriptionKind.REGULAR:
+            raise RecordError(
+                "A stepped course is a regular prescription: give its times of day.", field="kind"
+            )
+        steps, course_ends = doses.stepped_course(timezone.localdate(values["starts_at"]), dose_steps)
+        values["dose_value"] = steps[0].dose
+        values["dose_steps"] = [{"from": step.starts.isoformat(), "dose": str(step.dose)} for step in steps]
+        if values["ends_at"] is None:
+            values["ends_at"] = datetime.combine(course_ends, datetime.min.time(), tzinfo=doses.WARD_TIME)
+    values |= _infusion(diluent, infusion_volume_ml, infusion_rate_ml_per_hour, infusion_minutes)
     _check_shape(kind, values, vmp)
     if amp is not None and amp.vmp_id != vmp.pk:
         raise RecordError("The brand chosen is not a brand of that medicine.", field="amp")

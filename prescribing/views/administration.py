@@ -68,6 +68,7 @@ def _context(
         "prescription": prescription,
         "due_at": due_at,
         "recent": list(recent[:12]),
+        "dose_due": prescription.dose_on(timezone.localdate(due_at or timezone.now())),
         "cd_schedule": policy.cd_schedule(prescription.vmp.controlled_drug_category),
         **extra,
     }

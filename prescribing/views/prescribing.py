@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -175,12 +176,27 @@ def prescribe(request: HttpRequest, opened: PatientView, vmp_id: int) -> HttpRes
     return _prescribe_page(request, opened, vmp, initial=_sentence_initial(vmp, request), write=write)
 
 
+def _steps_text(prescription: Prescription) -> str:
+    """A stepped course back as the form takes it: "40 for 5 days", one step a line."""
+    froms = [date.fromisoformat(step["from"]) for step in prescription.dose_steps]
+    last = timezone.localdate(prescription.ends_at) if prescription.ends_at else None
+    lines = []
+    for i, step in enumerate(prescription.dose_steps):
+        following = froms[i + 1] if i + 1 < len(froms) else last
+        days = (following - froms[i]).days if following else 1
+        lines.append(f"{Decimal(step['dose']).normalize():f} for {days} days")
+    return "\n".join(lines)
+
+
 def _as_it_is(prescription: Prescription) -> dict[str, Any]:
     hours = prescription.min_interval_minutes / 60 if prescription.min_interval_minutes else None
     standard = [t for t in prescription.times_of_day if t in ROUND_TIMES]
     return {
         "kind": prescription.kind,
-        "dose_value": None if prescription.dose_per_kg else prescription.dose_value.normalize(),
+        "dose_value": None
+        if prescription.dose_per_kg or prescription.dose_steps
+        else prescription.dose_value.normalize(),
+        "dose_steps": _steps_text(prescription) if prescription.dose_steps else "",
         "dose_per_kg": prescription.dose_per_kg.normalize() if prescription.dose_per_kg else None,
         "dose_unit": prescription.dose_unit,
         "route": prescription.route,
@@ -189,10 +205,14 @@ def _as_it_is(prescription: Prescription) -> dict[str, Any]:
         "min_interval_hours": hours,
         "max_doses_in_24_hours": prescription.max_doses_in_24_hours,
         "indication": prescription.indication,
-        "ends_at": prescription.ends_at,
+        "ends_at": None if prescription.dose_steps else prescription.ends_at,  # a course's end is its steps'
         "review_on": prescription.review_on,
         "setting": prescription.setting,
         "notes_for_administration": prescription.notes_for_administration,
+        "diluent": prescription.diluent,
+        "infusion_volume_ml": prescription.infusion_volume_ml,
+        "infusion_rate_ml_per_hour": prescription.infusion_rate_ml_per_hour,
+        "infusion_minutes": prescription.infusion_minutes,
         "version": prescription.version,
     }
 
