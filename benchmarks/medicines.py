@@ -1,6 +1,6 @@
 """Medicines benchmark: a 30-bed ward's medicines on top of 100,000 patients, measured through the full stack.
 
-Run the whole thing (about 3 minutes on 2 cores):
+Run the whole thing (a minute or two on 2 cores):
 
     .venv/bin/python benchmarks/medicines.py
 
