@@ -14,7 +14,7 @@ from epr.routes import register_app_urls
 from prescribing.fhir import medications as fhir_medications
 from prescribing.fhir import views as fhir_views
 from prescribing.models import Administration, PharmacyReview, Prescription, PrescriptionCheck
-from prescribing.receivers import check_prescriptions_again, stop_inpatient_chart
+from prescribing.receivers import check_prescriptions_again, check_weight_based_doses, stop_inpatient_chart
 from prescribing.selectors.documents import medications_draft
 from prescribing.selectors.prescriptions import administration_entries, prescription_entries
 from prescribing.selectors.verification import open_query_count
@@ -31,7 +31,7 @@ from records.registries.documents import (
 )
 from records.registries.patient_page import PatientSection, register_patient_section
 from records.registries.subject_access import register_section
-from records.signals import allergy_recorded, patient_discharged
+from records.signals import allergy_recorded, patient_discharged, weight_recorded
 
 PRESCRIBE = ["prescribing.add_prescription", "prescribing.stop_prescription", "prescribing.view_prescription"]
 READ = ["prescribing.view_prescription"]
@@ -189,10 +189,11 @@ register_alert_kind(
 )
 patient_discharged.connect(stop_inpatient_chart, dispatch_uid="prescribing-stop-inpatient-chart")
 allergy_recorded.connect(check_prescriptions_again, dispatch_uid="prescribing-check-after-allergy")
+weight_recorded.connect(check_weight_based_doses, dispatch_uid="prescribing-check-after-weight")
 register_alert_kind(
     AlertKindSpec(
         RECHECK_ALERT_KIND,
-        "Allergy recorded after prescribing",
+        "Medicines to review (allergy or weight)",
         frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE}),
         order=15,
     )

@@ -8,4 +8,5 @@ patient_transferred = Signal()  # encounter, from_ward, to_ward
 patient_discharged = Signal()  # encounter
 patients_merged = Signal()  # merge
 patients_unmerged = Signal()  # merge
+weight_recorded = Signal()  # observation_set: a set with a weight in it
 allergy_recorded = Signal()  # allergy: a new allergy or intolerance (not "no known allergies")

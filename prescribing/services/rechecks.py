@@ -1,10 +1,12 @@
-"""Checking again what was already prescribed when the record changes: an allergy recorded after a
+"""Checking again what was already prescribed when the record changes: a new weight far from the one
+a weight-based dose was calculated from raises an alert; an allergy recorded after a
 prescription was written raises an urgent alert to the patient's ward and team naming each active
 prescription it affects (records sends allergy_recorded after commit; wiring connects it here). The
 bedside check (services/administration.py) also refuses such a dose until it is answered."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -53,3 +55,35 @@ def recheck_after_allergy(*, allergy: Any) -> int:
             encounter=encounter,
         )
     return len(affected)
+
+
+WEIGHT_CHANGE = Decimal("0.1")  # a tenth: the rounding a weight-based dose already allows
+
+
+def recheck_after_weight(*, observation_set: Any) -> int:
+    """A new weight more than a tenth from the one an active weight-based dose was calculated from
+    raises an alert naming those prescriptions, to be written again from the new weight."""
+    weight = observation_set.weight
+    changed = [
+        p
+        for p in Prescription.objects.filter(
+            patient_id=observation_set.patient_id, status=PrescriptionStatus.ACTIVE, dose_per_kg__isnull=False
+        ).select_related("vmp")
+        if p.dosing_weight_kg and abs(weight - p.dosing_weight_kg) > p.dosing_weight_kg * WEIGHT_CHANGE
+    ]
+    if not changed:
+        return 0
+    names = "; ".join(f"{p.vmp.name} ({p.dose_text} for {p.dosing_weight_kg} kg)" for p in changed)
+    encounter = Encounter.objects.filter(
+        patient_id=observation_set.patient_id, status=EncounterStatus.ACTIVE
+    ).first()
+    with transaction.atomic():
+        alert_raise(
+            key=f"weight-recheck:{observation_set.pk}",
+            patient_id=observation_set.patient_id,
+            kind=ALERT_KIND,
+            severity=AlertSeverity.ALERT,
+            message=f"Weight now {weight} kg. Doses calculated from an earlier weight: {names}. Review them.",
+            encounter=encounter,
+        )
+    return len(changed)

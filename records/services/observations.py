@@ -10,6 +10,7 @@ from django.utils import timezone
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.tasks import queue_after_commit
+from records import signals
 from records.errors import AlreadySubmitted, RecordError
 from records.models import (
     Encounter,
@@ -149,6 +150,10 @@ def observation_set_record(
     )
     _after_observations(obs)
     queue_escalation(obs)
+    if obs.weight is not None:  # doses calculated from the last weight are checked again after commit
+        transaction.on_commit(
+            lambda: signals.weight_recorded.send(sender=ObservationSet, observation_set=obs)
+        )
     return obs
 
 

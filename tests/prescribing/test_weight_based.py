@@ -101,3 +101,25 @@ def test_the_form_takes_a_dose_per_kg_and_the_chart_shows_the_weight(
     assert "15 mg/kg for 31.7 kg" in chart
     both = client.post(url, {**posted, "dose_value": "400"})
     assert b"not both" in both.content
+
+
+def test_a_new_weight_a_tenth_away_raises_an_alert_on_weight_based_doses(
+    admitted, doctor, nurse, paracetamol_liquid, django_capture_on_commit_callbacks
+):
+    from records.models import ClinicalAlert
+    from records.services.observations import observation_set_record
+
+    weigh(admitted.patient, nurse, "31.7")
+    prescribe(doctor, admitted.patient, paracetamol_liquid, dose_value=None, dose_per_kg=Decimal("15"))
+    with django_capture_on_commit_callbacks(execute=True):
+        observation_set_record(recorded_by=nurse, patient=admitted.patient, weight=Decimal("34.8"))
+    assert not ClinicalAlert.objects.filter(kind="medicines_check").exists()  # 9.8% more: within a tenth
+    with django_capture_on_commit_callbacks(execute=True):
+        observation_set_record(
+            recorded_by=nurse,
+            patient=admitted.patient,
+            weight=Decimal("28.0"),
+            taken_at=timezone.now() + timedelta(minutes=1),
+        )
+    alert = ClinicalAlert.objects.get(kind="medicines_check")
+    assert "Weight now 28.0 kg" in alert.message and "Paracetamol 250mg/5ml oral suspension" in alert.message
