@@ -59,7 +59,13 @@ class Administration(Retractable):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["patient", "at"], name="administration_patient_at")]
+        indexes = [
+            models.Index(fields=["patient", "at"], name="administration_patient_at"),
+            # As-required doses by prescription and time: the chart's and the round's day of them.
+            models.Index(
+                fields=["prescription", "at"], condition=Q(due_at__isnull=True), name="administration_prn_at"
+            ),
+        ]
         permissions = [("witness_administration", "Can witness controlled-drug administrations")]
         constraints = [
             models.UniqueConstraint(

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from epr.audit.models import Action
@@ -22,6 +23,7 @@ from prescribing.models import (
     Prescription,
     PrescriptionKind,
     Verification,
+    VMPIngredient,
 )
 from prescribing.rules import administration as bedside
 from prescribing.rules import checks, doses
@@ -103,6 +105,9 @@ def _lock(prescription: Prescription) -> Prescription:
     return (
         Prescription.objects.select_for_update(of=("self",))
         .select_related("vmp__vtm", "amp", "patient")
+        .prefetch_related(
+            Prefetch("vmp__ingredients", queryset=VMPIngredient.objects.select_related("ingredient"))
+        )
         .get(pk=prescription.pk)
     )
 

@@ -334,3 +334,27 @@ def test_the_queue_shows_the_allergies_and_the_checks_overridden(admitted, docto
 def test_prescribing_before_allergies_are_recorded_says_so(admitted, doctor, paracetamol):
     page = signed_in(doctor).get(reverse("prescribing:prescribe", args=[admitted.patient.pk, paracetamol.pk]))
     assert b'data-testid="allergies-unknown"' in page.content
+
+
+def test_giving_a_dose_costs_the_same_queries_for_a_combination_product(
+    admitted, doctor, nurse, ward_pharmacist
+):
+    due = _due_now()
+    client = signed_in(nurse)
+    client.get(chart_url(admitted.patient))  # the session's and permissions' first reads
+    counts = []
+    for number, names in enumerate([("Paracetamol",), ("Liquid paraffin", "White soft paraffin")], start=60):
+        vmp = product(f"Product {number}", *names)
+        prescription = prescribe(doctor, admitted.patient, vmp, times_of_day=[f"{due:%H}:00"])
+        prescription_review(by=ward_pharmacist, prescription=prescription, action="verified")
+        url = reverse("prescribing:administer", args=[admitted.patient.pk, prescription.pk])
+        url += "?" + urlencode({"due": due.isoformat()})
+        posted = {
+            "wristband": admitted.patient.nhs_number,
+            "pack": scan_of(pack(vmp, number)),
+            "submission": f"q{number}",
+        }
+        with CaptureQueriesContext(connection) as captured:
+            assert client.post(url, posted).status_code == 302
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
