@@ -27,6 +27,7 @@ class Kind(StrEnum):
     CROSS_SENSITIVITY = "cross-sensitivity"
     DUPLICATE = "duplicate"
     INTERACTION = "interaction"
+    RENAL = "renal"
     MAXIMUM_DOSE = "maximum-dose"
 
 
@@ -355,3 +356,44 @@ def interaction_findings(
             )
         )
     return findings
+
+
+@dataclass(frozen=True)
+class RenalRule:
+    """One row of the renal table: an ingredient ("metformin") or a class ("class:nsaid"), the
+    kidney function below which it applies, its severity and the advice."""
+
+    side: str
+    below: Decimal
+    severity: str
+    advice: str
+
+
+def renal_findings(
+    medicine: str,
+    ingredients: Sequence[str],
+    *,
+    kidney_function: Decimal,
+    measure: str,
+    table: Sequence[RenalRule],
+    classes: Mapping[str, frozenset[str]],
+) -> list[Finding]:
+    """The renal warning for a medicine at this eGFR or creatinine clearance: for each ingredient,
+    the row with the lowest threshold the value is below (the most specific advice). A value exactly
+    at a threshold does not trigger it."""
+    ours = ingredients_of(ingredients)
+    matching = [
+        row for row in table if kidney_function < row.below and _side_matches(row.side, ours, classes)
+    ]
+    by_side: dict[str, RenalRule] = {}
+    for row in matching:
+        if row.side not in by_side or row.below < by_side[row.side].below:
+            by_side[row.side] = row
+    return [
+        Finding(
+            Kind.RENAL,
+            Severity.HIGH if row.severity == "severe" else Severity.MODERATE,
+            f"Kidney function: {measure} was {kidney_function.normalize():f}. {medicine}: {row.advice}",
+        )
+        for row in by_side.values()
+    ]

@@ -4,10 +4,11 @@ per process. A trust changes them by editing the files (they are reviewed like c
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from prescribing.rules.checks import DRUG_CLASSES, Interaction
+from prescribing.rules.checks import DRUG_CLASSES, Interaction, RenalRule
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -78,3 +79,16 @@ THERAPEUTIC_DUPLICATES = frozenset(
 @cache
 def therapeutic_classes() -> dict[str, frozenset[str]]:
     return {name: members for name, members in drug_classes().items() if name in THERAPEUTIC_DUPLICATES}
+
+
+@cache
+def renal_table() -> tuple[RenalRule, ...]:
+    return tuple(
+        RenalRule(
+            row["ingredient"].strip().lower(),
+            Decimal(row["below"]),
+            row["severity"].strip(),
+            row["advice"].strip(),
+        )
+        for row in _rows(DATA / "renal.tsv")
+    )

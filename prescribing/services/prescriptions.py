@@ -38,6 +38,7 @@ from records.models import (
     Patient,
 )
 from records.models.entries import history_note
+from records.registries.results import CREATININE_CLEARANCE, EGFR, latest_result
 from records.selectors.patients import latest_weight
 from records.services.entries import lock_for_edit
 from records.services.patients import patient_require_writable
@@ -79,7 +80,25 @@ def findings_for(patient: Patient, vmp: VMP, *, replacing: Prescription | None =
     found += checks.interaction_findings(
         vmp.name, ingredients, active, interactions.interaction_table(), interactions.drug_classes()
     )
+    found += _renal(patient, vmp.name, ingredients)
     return [PendingCheck(check_key(f), f) for f in found]
+
+
+def _renal(patient: Patient, medicine: str, ingredients: list[str]) -> list[checks.Finding]:
+    """Renal warnings from the latest eGFR or creatinine clearance a results provider knows (the
+    orders app registers one); with neither known there is nothing to check against."""
+    for kind, measure in ((CREATININE_CLEARANCE, "creatinine clearance"), (EGFR, "eGFR")):
+        result = latest_result(patient, kind)
+        if result is not None:
+            return checks.renal_findings(
+                medicine,
+                ingredients,
+                kidney_function=result.value,
+                measure=f"{measure} on {timezone.localtime(result.at):%d-%b-%Y}",
+                table=interactions.renal_table(),
+                classes=interactions.drug_classes(),
+            )
+    return []
 
 
 @dataclass(frozen=True)

@@ -226,3 +226,21 @@ def test_the_checks_read_the_same_number_of_queries_however_many_prescriptions(
         regular(doctor, admitted.patient, other, review_on=None, indication="")
     with django_assert_num_queries(len(one)):
         findings_for(admitted.patient, paracetamol)
+
+
+def test_the_latest_kidney_function_a_provider_knows_raises_the_renal_warning(admitted, doctor):
+    from records.registries import results
+
+    metformin = product("Metformin 500mg tablets", "Metformin hydrochloride")
+
+    def egfr(patient):
+        return results.LatestResult(results.EGFR, Decimal("25"), "mL/min/1.73m2", timezone.now())
+
+    results.register_result_provider(results.EGFR, egfr)
+    try:
+        (pending,) = findings_for(admitted.patient, metformin)
+        assert pending.finding.kind == "renal" and "eGFR on" in pending.finding.message
+        assert "was 25" in pending.finding.message and "Avoid" in pending.finding.message
+    finally:
+        results._providers[results.EGFR].remove(egfr)
+    assert findings_for(admitted.patient, metformin) == []  # nothing known, nothing to check against

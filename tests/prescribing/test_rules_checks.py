@@ -197,3 +197,48 @@ def test_salt_words_are_not_stripped_from_a_salt_itself():
     assert (
         allergy_findings("Sodium chloride 0.9% infusion", ["Sodium chloride"], ["Potassium chloride"]) == []
     )
+
+
+RENAL = (
+    checks.RenalRule("metformin", Decimal("30"), "severe", "Avoid."),
+    checks.RenalRule("metformin", Decimal("45"), "moderate", "Reduce."),
+    checks.RenalRule("class:nsaid", Decimal("30"), "severe", "Avoid NSAIDs."),
+)
+
+
+@pytest.mark.parametrize(
+    ("egfr", "expected"),
+    [
+        ("50", None),
+        ("45", None),
+        ("44.9", ("moderate", "Reduce.")),
+        ("30", ("moderate", "Reduce.")),
+        ("29", ("high", "Avoid.")),
+    ],
+)
+def test_renal_warnings_at_each_threshold(egfr, expected):
+    found = checks.renal_findings(
+        "Metformin 500mg tablets",
+        ["Metformin hydrochloride"],
+        kidney_function=Decimal(egfr),
+        measure="eGFR",
+        table=RENAL,
+        classes=CLASSES,
+    )
+    if expected is None:
+        assert found == []
+    else:
+        (finding,) = found
+        assert (finding.severity, finding.message.rsplit(": ", 1)[1]) == expected
+
+
+def test_a_renal_rule_by_class():
+    (found,) = checks.renal_findings(
+        "Naproxen 500mg tablets",
+        ["Naproxen"],
+        kidney_function=Decimal("20"),
+        measure="eGFR",
+        table=RENAL,
+        classes=CLASSES,
+    )
+    assert "Avoid NSAIDs." in found.message and found.kind == checks.Kind.RENAL
