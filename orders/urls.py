@@ -1,7 +1,11 @@
-"""The app's pages, under the "orders" namespace."""
+"""The app's pages and interfaces, under the "orders" namespace."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from orders import views
 
 app_name = "orders"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("hl7/v2", views.HL7ResultsView.as_view(), name="hl7_results"),
+]

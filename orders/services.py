@@ -1,0 +1,139 @@
+"""Filing results: a message is read (orders/rules.py), matched to its patient, and its reports and
+observations filed, all in one transaction with the message and its ACK kept. A patient is matched
+by NHS number, or by hospital number, and only if the family name and date of birth the message
+gives agree with the record; otherwise the report waits in the unmatched queue, filed to nobody.
+The same message (sender and MSH-10) received again files nothing and is answered as the first was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from epr.audit.models import Action
+from epr.audit.services import audit_record
+from orders.models import Filing, InboundMessage, ResultObservation, ResultReport
+from orders.rules import MessageRefused, ResultMessage, ack, normalise, parse_result_message
+from records.models import Patient, PatientStatus
+
+
+@dataclass(frozen=True)
+class Answer:
+    code: str  # AA, AE, AR
+    ack: str
+    reports: int = 0
+    repeated: bool = False
+
+
+def _fold(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def match_patient(named: object) -> tuple[Patient | None, str]:
+    """The record a result names, or None and why not."""
+    nhs = getattr(named, "nhs_number", "")
+    locals_ = getattr(named, "hospital_numbers", ())
+    family, born = getattr(named, "family_name", ""), getattr(named, "date_of_birth", None)
+    candidates = Patient.objects.exclude(status=PatientStatus.MERGED)
+    found = candidates.filter(nhs_number=nhs).first() if nhs else None
+    if found is None and locals_:
+        found = candidates.filter(hospital_number__in=[n.upper() for n in locals_]).first()
+    if found is None:
+        return None, "No record has the NHS number or hospital number the result gives."
+    if family and _fold(family) != _fold(found.family_name):
+        return None, f"The family name sent ({family}) is not the record's."
+    if born and found.date_of_birth and born != found.date_of_birth:
+        return None, "The date of birth sent is not the record's."
+    return found, ""
+
+
+def _lock(sender: str, control_id: str) -> None:
+    # Two copies of one message at once: the second waits here, then finds the first filed.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"hl7:{sender}:{control_id}"]
+        )
+
+
+def _file(parsed: ResultMessage, inbound: InboundMessage, now: datetime) -> int:
+    patient, why = match_patient(parsed.patient)
+    filed = 0
+    for report in parsed.reports:
+        row = ResultReport.objects.create(
+            message=inbound,
+            patient=patient,
+            filing=Filing.UNSOLICITED if patient else Filing.UNMATCHED,
+            sent_nhs_number=parsed.patient.nhs_number,
+            sent_hospital_number=(parsed.patient.hospital_numbers or ("",))[0],
+            sent_family_name=parsed.patient.family_name,
+            sent_given_name=parsed.patient.given_name,
+            sent_date_of_birth=parsed.patient.date_of_birth,
+            mismatch=why,
+            placer_number=report.placer_number,
+            filler_number=report.filler_number,
+            code=report.code,
+            code_system=report.code_system,
+            name=report.name[:200],
+            status=report.status,
+            observed_at=report.observed_at,
+            issued_at=report.issued_at,
+            notes=report.notes,
+            filed_at=now,
+        )
+        ResultObservation.objects.bulk_create(
+            ResultObservation(
+                report=row,
+                patient=patient,
+                observed_at=o.observed_at or report.observed_at,
+                **{k: v for k, v in o.__dict__.items() if k != "observed_at"},
+            )
+            for o in report.observations
+        )
+        audit_record(
+            user=None,
+            action=Action.CREATE,
+            patient_id=patient.pk if patient else None,
+            obj=row,
+            channel="system",
+            detail={"filing": row.filing, "observations": len(report.observations)},
+        )
+        filed += 1
+    return filed
+
+
+def results_receive(text: str, *, channel: str, client: str = "", now: datetime | None = None) -> Answer:
+    """Receive one results message and answer it with its ACK; never raises for a bad message."""
+    now = now or timezone.now()
+    try:
+        parsed = parse_result_message(text)
+    except MessageRefused as refused:
+        header = {"control_id": refused.control_id}
+        return Answer(
+            refused.code, ack(header, refused.code, str(refused), error_segment=refused.segment, now=now)
+        )
+    with transaction.atomic():
+        _lock(parsed.sender, parsed.control_id)
+        first = InboundMessage.objects.filter(sender=parsed.sender, control_id=parsed.control_id).first()
+        if first is not None:
+            return Answer(first.ack_code, first.ack_text, repeated=True)
+        answer_text = ack(parsed.header, "AA", "Filed", now=now)
+        try:
+            with transaction.atomic():
+                inbound = InboundMessage.objects.create(
+                    sender=parsed.sender,
+                    control_id=parsed.control_id,
+                    message_type=parsed.message_type,
+                    received_at=now,
+                    channel=channel,
+                    client=client,
+                    raw=normalise(text),
+                    ack_code="AA",
+                    ack_text=answer_text,
+                )
+                filed = _file(parsed, inbound, now)
+        except IntegrityError as exc:  # a value the database refuses: the sender should fix and resend
+            refusal = ack(parsed.header, "AE", f"Not filed: {exc.__class__.__name__}", now=now)
+            return Answer("AE", refusal)
+    return Answer("AA", answer_text, reports=filed)

@@ -1,0 +1,75 @@
+"""The results interface for pathology and radiology systems: POST /hl7/v2 takes one HL7 v2 ORU^R01
+in ER7 from a system client with the system/DiagnosticReport.write scope (or system/*.write) and
+answers with the ACK (AA filed, AE try again, AR rejected), also in ER7. Whatever the body, the
+answer is an ACK, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from epr.fhir.views import system_token
+from orders.services import results_receive
+
+ER7 = "x-application/hl7-v2+er7"
+WRITE_SCOPES = frozenset({"system/DiagnosticReport.write", "system/*.write"})
+MAX_BYTES = 2_000_000
+
+
+class ER7Parser(BaseParser):
+    """The body as text, whatever it says it is (senders label ER7 as text/plain, or not at all)."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read(MAX_BYTES + 1) if stream is not None else b""
+        if len(raw) > MAX_BYTES:
+            return ""
+        return raw.decode("utf-8", errors="replace")
+
+
+class ER7Renderer(BaseRenderer):
+    media_type = ER7
+    format = "er7"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        if isinstance(data, str):
+            return data.encode()
+        detail = data.get("detail") if isinstance(data, dict) else data
+        return str(detail or data).encode()
+
+
+class WritingResultsClient(BasePermission):
+    message = "Results are accepted from a system client with the system/DiagnosticReport.write scope."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        token = system_token(request)
+        return token is not None and bool(set(token.scope.split()) & WRITE_SCOPES)
+
+
+class HL7ResultsView(APIView):
+    schema = None  # an HL7 v2 interface, described in docs/hl7.md rather than the OpenAPI schema
+    authentication_classes = [OAuth2Authentication]
+    permission_classes = [WritingResultsClient]
+    parser_classes = [ER7Parser]
+    renderer_classes = [ER7Renderer]
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler  # refusals answered in text, not as FHIR OperationOutcomes
+
+    def post(self, request: Request) -> Response:
+        token = system_token(request)
+        client = token.application.name if token is not None and token.application_id else ""
+        body = request.data if isinstance(request.data, str) else ""
+        answer = results_receive(body, channel="http", client=client)
+        return Response(answer.ack, status=200, content_type=ER7)
