@@ -5,13 +5,14 @@ message each came in is kept; a message received twice (same sender, same contro
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from records.models import Patient
 
-__all__ = ["Filing", "InboundMessage", "ResultObservation", "ResultReport"]
+__all__ = ["AckAction", "Filing", "InboundMessage", "ResultObservation", "ResultReport"]
 
 
 class InboundMessage(models.Model):
@@ -43,6 +44,14 @@ class Filing(models.TextChoices):
     REJECTED = "rejected", "Rejected from the unmatched queue"
 
 
+class AckAction(models.TextChoices):
+    NO_ACTION = "no-action", "No action needed"
+    REPEAT = "repeat", "Repeat the test"
+    TREATMENT = "treatment", "Treatment changed"
+    INFORMED = "informed", "Patient informed"
+    REFERRED = "referred", "Referred"
+
+
 class ResultReport(models.Model):
     message = models.ForeignKey(InboundMessage, on_delete=models.PROTECT, related_name="reports")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -65,11 +74,24 @@ class ResultReport(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)  # OBR-22
     notes = models.TextField(blank=True)  # NTE after the OBR
     filed_at = models.DateTimeField()
+    abnormal = models.BooleanField(default=False)  # a value flagged outside its range
+    critical = models.BooleanField(default=False)  # a value beyond the trust's critical limits
+
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    ack_action = models.CharField(max_length=12, choices=AckAction.choices, blank=True)
+    ack_note = models.TextField(blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-observed_at", "-pk"]
+        permissions = [
+            ("acknowledge_resultreport", "Can acknowledge results"),
+            ("file_unmatched_resultreport", "Can file or reject unmatched results"),
+        ]
         indexes = [
             models.Index(fields=["patient", "observed_at"], name="report_patient_observed"),
             models.Index(fields=["filing"], condition=Q(filing="unmatched"), name="report_unmatched"),

@@ -325,3 +325,25 @@ def ack(header: dict[str, str], code: str, text: str = "", *, error_segment: str
         )
         segments.append(f"ERR||{error_segment}|{condition}|E||||{safe}")
     return "\r".join(segments) + "\r"
+
+
+ABNORMAL_FLAGS = frozenset({"H", "L", "HH", "LL", "A", "AA", "<", ">", "HU", "LU"})
+
+
+def is_abnormal(flag: str) -> bool:
+    return flag.strip().upper() in ABNORMAL_FLAGS
+
+
+def critical_reason(
+    code: str, value: Decimal | None, unit: str, limits: dict[str, tuple[str, Decimal | None, Decimal | None]]
+) -> str:
+    """Why a value is critical by the trust's limits ("Potassium 6.8 mmol/L is above 6.5"), or "".
+    A value exactly at a limit is not critical."""
+    if value is None or code not in limits:
+        return ""
+    name, low, high = limits[code]
+    if low is not None and value < low:
+        return f"{name} {value.normalize():f} {unit} is below {low.normalize():f}".replace("  ", " ")
+    if high is not None and value > high:
+        return f"{name} {value.normalize():f} {unit} is above {high.normalize():f}".replace("  ", " ")
+    return ""

@@ -3,7 +3,10 @@ results interface), and a patient's results for the subject-access export."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from orders.models import Filing, ResultObservation, ResultReport
+from orders.rules import is_abnormal
 from records.models import Patient
 from records.registries.results import CREATININE_CLEARANCE, EGFR, LatestResult
 from records.registries.subject_access import SectionEntry
@@ -68,3 +71,56 @@ def result_entries(patient: Patient) -> list[SectionEntry]:
         )
         for r in reports
     ]
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str
+    flag: str
+    abnormal: bool
+
+
+@dataclass
+class CumulativeRow:
+    name: str
+    unit: str
+    reference_range: str
+    cells: dict[int, Cell] = field(default_factory=dict)  # by report id
+    aligned: list[Cell | None] = field(default_factory=list)  # one per column, for the template
+
+
+@dataclass(frozen=True)
+class Cumulative:
+    reports: list[ResultReport]  # the columns, newest first
+    rows: list[CumulativeRow]
+
+    def cell(self, row: CumulativeRow, report: ResultReport) -> Cell | None:
+        return row.cells.get(report.pk)
+
+
+def cumulative_results(patient: Patient, *, columns: int = 20) -> Cumulative:
+    """The patient's latest reports as columns (newest first) and each test as a row, in two
+    queries however many results."""
+    reports = list(
+        ResultReport.objects.filter(patient=patient, filing__in=FILED)
+        .select_related("acknowledged_by")
+        .order_by("-observed_at", "-pk")[:columns]
+    )
+    rows: dict[tuple[str, str], CumulativeRow] = {}
+    for o in ResultObservation.objects.filter(report__in=reports).order_by("report_id", "pk"):
+        key = (o.code, o.name)
+        row = rows.setdefault(key, CumulativeRow(o.name, o.unit, o.reference_range))
+        row.cells[o.report_id] = Cell(f"{o.comparator}{o.value_text}", o.flag, is_abnormal(o.flag))
+    for row in rows.values():
+        row.aligned = [row.cells.get(report.pk) for report in reports]
+    return Cumulative(reports, sorted(rows.values(), key=lambda r: r.name.lower()))
+
+
+def waiting_acknowledgement(patient: Patient) -> list[ResultReport]:
+    return list(
+        ResultReport.objects.filter(
+            patient=patient, filing__in=FILED, acknowledged_at__isnull=True, status__in=["F", "C"]
+        )
+        .prefetch_related("observations")
+        .order_by("-critical", "-abnormal", "observed_at", "pk")
+    )

@@ -8,15 +8,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
-from orders.models import Filing, InboundMessage, ResultObservation, ResultReport
-from orders.rules import MessageRefused, ResultMessage, ack, normalise, parse_result_message
-from records.models import Patient, PatientStatus
+from epr.tasks import queue_after_commit
+from orders import policy
+from orders.models import AckAction, Filing, InboundMessage, ResultObservation, ResultReport
+from orders.rules import (
+    MessageRefused,
+    ResultMessage,
+    ack,
+    critical_reason,
+    is_abnormal,
+    normalise,
+    parse_result_message,
+)
+from records.errors import RecordError
+from records.models import (
+    AlertSeverity,
+    AlertStatus,
+    ClinicalAlert,
+    Encounter,
+    EncounterStatus,
+    Patient,
+    PatientStatus,
+)
+from records.services.alerts import alert_acknowledge, alert_raise
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,15 @@ def _file(parsed: ResultMessage, inbound: InboundMessage, now: datetime) -> int:
             )
             for o in report.observations
         )
+        limits = policy.critical_limits()
+        row.abnormal = any(is_abnormal(o.flag) for o in report.observations)
+        row.critical = any(
+            critical_reason(o.code, o.value_number, o.unit, limits) for o in report.observations
+        )
+        if row.abnormal or row.critical:
+            row.save(update_fields=["abnormal", "critical"])
+            if patient is not None:
+                queue_after_commit("orders.tasks.raise_result_alert", row.pk)
         audit_record(
             user=None,
             action=Action.CREATE,
@@ -137,3 +168,87 @@ def results_receive(text: str, *, channel: str, client: str = "", now: datetime 
             refusal = ack(parsed.header, "AE", f"Not filed: {exc.__class__.__name__}", now=now)
             return Answer("AE", refusal)
     return Answer("AA", answer_text, reports=filed)
+
+
+CRITICAL_KIND = "result_critical"
+ABNORMAL_KIND = "result_abnormal"
+
+
+def result_alert_raise(*, report_id: int) -> Any:
+    """The alert for a filed abnormal or critical result, to the patient's ward and team: urgent at
+    once for a critical value. Idempotent by the report (a retried task raises nothing more)."""
+    report = ResultReport.objects.select_related("patient").prefetch_related("observations").get(pk=report_id)
+    if report.patient_id is None or report.acknowledged_at is not None:
+        return None
+    patient_id = report.patient_id
+    limits = policy.critical_limits()
+    reasons = [
+        r for o in report.observations.all() if (r := critical_reason(o.code, o.value_number, o.unit, limits))
+    ]
+    flagged = [
+        f"{o.name} {o.comparator}{o.value_text} {o.unit} ({o.flag})".replace("  ", " ")
+        for o in report.observations.all()
+        if is_abnormal(o.flag)
+    ]
+    encounter = Encounter.objects.filter(patient=report.patient, status=EncounterStatus.ACTIVE).first()
+    if reasons:
+        return alert_raise(
+            key=f"result:{report.pk}",
+            patient_id=patient_id,
+            kind=CRITICAL_KIND,
+            severity=AlertSeverity.URGENT,
+            message=f"Critical result: {'; '.join(reasons)} ({report.name}).",
+            encounter=encounter,
+        )
+    return alert_raise(
+        key=f"result:{report.pk}",
+        patient_id=patient_id,
+        kind=ABNORMAL_KIND,
+        severity=AlertSeverity.ALERT,
+        message=f"Abnormal result ({report.name}): {'; '.join(flagged)}.",
+        encounter=encounter,
+    )
+
+
+@transaction.atomic
+def result_acknowledge(*, by: Any, report: ResultReport, action: str, note: str = "") -> ResultReport:
+    """Acknowledge a filed result once, with what was done; answers its alert when no other result
+    of the patient still waits."""
+    if action not in AckAction.values:
+        raise RecordError("Choose what was done about the result.", field="action")
+    locked = (
+        ResultReport.objects.select_for_update(of=("self",))
+        .select_related("acknowledged_by")
+        .get(pk=report.pk)
+    )
+    if locked.patient_id is None:
+        raise RecordError("This result is not filed to a patient yet.")
+    if locked.acknowledged_at is not None:
+        who = locked.acknowledged_by.get_full_name() if locked.acknowledged_by else "someone"
+        when = timezone.localtime(locked.acknowledged_at)
+        raise RecordError(f"This result was already acknowledged by {who} at {when:%H:%M on %d-%b-%Y}.")
+    locked.acknowledged_by, locked.acknowledged_at = by, timezone.now()
+    locked.ack_action, locked.ack_note = action, note.strip()
+    locked.save()
+    audit_record(
+        user=by,
+        action=Action.UPDATE,
+        patient_id=locked.patient_id,
+        obj=locked,
+        detail={"acknowledged": action},
+    )
+    waiting = ResultReport.objects.filter(patient_id=locked.patient_id, acknowledged_at__isnull=True).filter(
+        Q(critical=True) | Q(abnormal=True)
+    )
+    for kind, still in (
+        (CRITICAL_KIND, waiting.filter(critical=True)),
+        (ABNORMAL_KIND, waiting.filter(critical=False)),
+    ):
+        if still.exists():
+            continue
+        alert = ClinicalAlert.objects.filter(
+            patient_id=locked.patient_id, kind=kind, status=AlertStatus.OPEN
+        ).first()
+        if alert is not None:
+            alert_acknowledge(alert=alert, user=by, note=f"Result acknowledged: {AckAction(action).label}")
+    return locked

@@ -8,4 +8,10 @@ app_name = "orders"
 
 urlpatterns = [
     path("hl7/v2", views.HL7ResultsView.as_view(), name="hl7_results"),
+    path("patients/<int:patient_id>/results/", views.results, name="results"),
+    path(
+        "patients/<int:patient_id>/results/<int:report_id>/acknowledge/",
+        views.result_acknowledge,
+        name="result_acknowledge",
+    ),
 ]

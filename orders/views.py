@@ -1,12 +1,17 @@
 """The results interface for pathology and radiology systems: POST /hl7/v2 takes one HL7 v2 ORU^R01
 in ER7 from a system client with the system/DiagnosticReport.write scope (or system/*.write) and
 answers with the ACK (AA filed, AE try again, AR rejected), also in ER7. Whatever the body, the
-answer is an ACK, never a 500."""
+answer is an ACK, never a 500. And the patient's results page, where results are acknowledged."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
@@ -15,8 +20,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+from epr.audit.models import Action
 from epr.fhir.views import system_token
+from orders import selectors, services
+from orders.models import AckAction, ResultReport
 from orders.services import results_receive
+from records.access import Level
+from records.errors import RecordError
+from records.selectors.patients import PatientView
+from records.views.base import patient_page
 
 ER7 = "x-application/hl7-v2+er7"
 WRITE_SCOPES = frozenset({"system/DiagnosticReport.write", "system/*.write"})
@@ -73,3 +85,39 @@ class HL7ResultsView(APIView):
         body = request.data if isinstance(request.data, str) else ""
         answer = results_receive(body, channel="http", client=client)
         return Response(answer.ack, status=200, content_type=ER7)
+
+
+@patient_page(minimum=Level.CLINICAL)
+def results(request: HttpRequest, opened: PatientView) -> HttpResponse:
+    """The patient's results: those waiting for acknowledgement first, then the cumulative table."""
+    return render(
+        request,
+        "orders/results.html",
+        {
+            "opened": opened,
+            "patient": opened.patient,
+            "waiting": selectors.waiting_acknowledgement(opened.patient),
+            "table": selectors.cumulative_results(opened.patient),
+            "actions": AckAction.choices,
+        },
+    )
+
+
+@require_POST
+@patient_page(minimum=Level.CLINICAL, action=Action.UPDATE)
+def result_acknowledge(request: HttpRequest, opened: PatientView, report_id: int) -> HttpResponse:
+    if not request.user.has_perm("orders.acknowledge_resultreport"):
+        raise PermissionDenied("Your role does not acknowledge results.")
+    report = get_object_or_404(ResultReport, pk=report_id, patient=opened.patient)
+    try:
+        services.result_acknowledge(
+            by=request.user,
+            report=report,
+            action=request.POST.get("action", ""),
+            note=request.POST.get("note", ""),
+        )
+    except RecordError as exc:
+        messages.error(request, f"{report.name}: {exc.message}")
+    else:
+        messages.success(request, f"{report.name} acknowledged.")
+    return redirect("orders:results", opened.patient.pk)

@@ -1,15 +1,50 @@
 """Everything orders adds to the shared registries (docs/architecture.md, "Plug-in points"); the only
 place the app calls register_*()."""
 
+from epr.accounts.roles import Role, register_role_permissions
 from epr.audit.selectors import AccessLogNames, register_access_log_names
 from epr.routes import register_app_urls
 from orders.models import ResultObservation, ResultReport
 from orders.selectors import latest_creatinine_clearance, latest_egfr, result_entries
+from orders.services import ABNORMAL_KIND, CRITICAL_KIND
+from records.registries.alerts import AlertKindSpec, register_alert_kind
+from records.registries.patient_page import PatientSection, register_patient_section
 from records.registries.results import CREATININE_CLEARANCE, EGFR, register_result_provider
 from records.registries.subject_access import register_section
 
+READ = ["orders.view_resultreport"]
+ACKNOWLEDGE = [*READ, "orders.acknowledge_resultreport"]
+
 register_app_urls("orders.urls")
+register_role_permissions(
+    {
+        Role.DOCTOR: ACKNOWLEDGE,
+        Role.NURSE: ACKNOWLEDGE,
+        Role.PHARMACIST: READ,
+        Role.PHARMACY_TECHNICIAN: READ,
+        Role.HCA: READ,
+        Role.ADMIN: ["orders.file_unmatched_resultreport"],
+    }
+)
 register_result_provider(EGFR, latest_egfr)
 register_result_provider(CREATININE_CLEARANCE, latest_creatinine_clearance)
 register_section("results", "Results", result_entries, order=70, models=(ResultReport, ResultObservation))
-register_access_log_names(AccessLogNames(objects={"orders.ResultReport": "Result report"}))
+register_patient_section(PatientSection("Results", "orders:results", 27))
+register_alert_kind(
+    AlertKindSpec(
+        CRITICAL_KIND,
+        "Critical result",
+        frozenset({Role.DOCTOR, Role.NURSE}),
+        response_required=False,
+        order=12,
+    )
+)
+register_alert_kind(
+    AlertKindSpec(ABNORMAL_KIND, "Abnormal result", frozenset({Role.DOCTOR, Role.NURSE}), order=40)
+)
+register_access_log_names(
+    AccessLogNames(
+        pages={"orders:results": "Results", "orders:result_acknowledge": "Result acknowledged"},
+        objects={"orders.ResultReport": "Result report"},
+    )
+)

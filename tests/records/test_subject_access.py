@@ -202,6 +202,7 @@ def test_export_end_to_end(
         "medicines",  # from prescribing, through the section registry
         "administrations",
         "care-plans",
+        "results",  # from orders
         "notes",
         "access-log",
     ]
