@@ -4,10 +4,12 @@ place the app calls register_*()."""
 from epr.accounts.roles import Role, register_role_permissions
 from epr.audit.selectors import AccessLogNames, register_access_log_names
 from epr.routes import register_app_urls
+from orders.demo import load_demo
 from orders.models import ResultObservation, ResultReport
 from orders.selectors import latest_creatinine_clearance, latest_egfr, result_entries
 from orders.services import ABNORMAL_KIND, CRITICAL_KIND
 from records.registries.alerts import AlertKindSpec, register_alert_kind
+from records.registries.demo import DemoLoader, register_demo_loader
 from records.registries.patient_page import PatientSection, register_patient_section
 from records.registries.results import CREATININE_CLEARANCE, EGFR, register_result_provider
 from records.registries.subject_access import register_section
@@ -48,3 +50,4 @@ register_access_log_names(
         objects={"orders.ResultReport": "Result report"},
     )
 )
+register_demo_loader(DemoLoader("results", load_demo, order=60))
