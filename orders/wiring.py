@@ -37,12 +37,18 @@ register_alert_kind(
         CRITICAL_KIND,
         "Critical result",
         frozenset({Role.DOCTOR, Role.NURSE}),
-        response_required=False,
         order=12,
+        patient_page="orders:results",
     )
 )
 register_alert_kind(
-    AlertKindSpec(ABNORMAL_KIND, "Abnormal result", frozenset({Role.DOCTOR, Role.NURSE}), order=40)
+    AlertKindSpec(
+        ABNORMAL_KIND,
+        "Abnormal result",
+        frozenset({Role.DOCTOR, Role.NURSE}),
+        order=40,
+        patient_page="orders:results",
+    )
 )
 register_access_log_names(
     AccessLogNames(

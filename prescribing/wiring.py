@@ -185,7 +185,13 @@ register_demo_loader(DemoLoader("medicines", load_demo, order=50))
 
 # Antimicrobial review, discharge and the discharge summary's medicines.
 register_alert_kind(
-    AlertKindSpec(ALERT_KIND, "Antimicrobial review due", frozenset({Role.DOCTOR, Role.PHARMACIST}), order=30)
+    AlertKindSpec(
+        ALERT_KIND,
+        "Antimicrobial review due",
+        frozenset({Role.DOCTOR, Role.PHARMACIST}),
+        order=30,
+        patient_page="prescribing:drug_chart",
+    )
 )
 patient_discharged.connect(stop_inpatient_chart, dispatch_uid="prescribing-stop-inpatient-chart")
 allergy_recorded.connect(check_prescriptions_again, dispatch_uid="prescribing-check-after-allergy")
@@ -196,6 +202,7 @@ register_alert_kind(
         "Medicines to review (allergy or weight)",
         frozenset({Role.DOCTOR, Role.PHARMACIST, Role.NURSE}),
         order=15,
+        patient_page="prescribing:drug_chart",
     )
 )
 register_document_section(

@@ -16,6 +16,8 @@ class AlertKindSpec:
     # Acknowledging must record who was informed, when, and what came of it (else: doing it answers it).
     response_required: bool = False
     order: int = 100  # triage: lower first, after severity
+    # The patient page where the alert is acted on (takes the patient's id); records' chart if none.
+    patient_page: str = "records:observation_chart"
 
 
 _kinds: dict[str, AlertKindSpec] = {}

@@ -50,6 +50,12 @@ def alert_kind_label(code: str) -> str:
     return alert_kind(code).label
 
 
+@register.filter
+def alert_patient_page(code: str) -> str:
+    """The view name of the patient page where an alert of this kind is acted on."""
+    return alert_kind(code).patient_page
+
+
 @dataclass(frozen=True)
 class SectionLink:
     label: str

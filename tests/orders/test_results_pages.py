@@ -90,3 +90,10 @@ def test_the_results_page_queries_do_not_grow_with_the_results(admitted, doctor)
             oru(admitted.patient, f"Q{n}", potassium="4.1", flag="", when=f"2026120{n}0900"), channel="test"
         )
     assert count() == before
+
+
+def test_the_alerts_page_names_a_result_alert_and_links_to_the_results(filed, doctor):
+    page = signed_in(doctor).get(reverse("records:alert_list")).content.decode()
+    assert "Critical result" in page and "Potassium 6.8 mmol/L is above 6.5" in page
+    assert reverse("orders:results", args=[filed.patient_id]) in page
+    assert "Obs overdue" not in page
