@@ -124,3 +124,17 @@ def waiting_acknowledgement(patient: Patient) -> list[ResultReport]:
         .prefetch_related("observations")
         .order_by("-critical", "-abnormal", "observed_at", "pk")
     )
+
+
+def unmatched_queue() -> list[ResultReport]:
+    """Reports filed to nobody, oldest first, with the message they came in."""
+    return list(
+        ResultReport.objects.filter(filing=Filing.UNMATCHED)
+        .select_related("message")
+        .prefetch_related("observations")
+        .order_by("filed_at", "pk")
+    )
+
+
+def unmatched_count() -> int:
+    return ResultReport.objects.filter(filing=Filing.UNMATCHED).count()

@@ -252,3 +252,49 @@ def result_acknowledge(*, by: Any, report: ResultReport, action: str, note: str 
         if alert is not None:
             alert_acknowledge(alert=alert, user=by, note=f"Result acknowledged: {AckAction(action).label}")
     return locked
+
+
+@transaction.atomic
+def unmatched_file(*, by: Any, report: ResultReport, hospital_number: str) -> ResultReport:
+    """File a report from the unmatched queue to the patient a person chose (by hospital number)."""
+    locked = ResultReport.objects.select_for_update().get(pk=report.pk)
+    if locked.filing != Filing.UNMATCHED:
+        raise RecordError("This result is no longer waiting in the unmatched queue.")
+    patient = (
+        Patient.objects.exclude(status=PatientStatus.MERGED)
+        .filter(hospital_number=hospital_number.strip().upper())
+        .first()
+    )
+    if patient is None:
+        raise RecordError(
+            f"No patient has hospital number {hospital_number.strip()}.", field="hospital_number"
+        )
+    locked.patient, locked.filing = patient, Filing.UNSOLICITED
+    locked.save(update_fields=["patient", "filing"])
+    locked.observations.update(patient=patient)
+    audit_record(
+        user=by,
+        action=Action.UPDATE,
+        patient_id=patient.pk,
+        obj=locked,
+        detail={"filed_from_unmatched": True},
+    )
+    if locked.abnormal or locked.critical:
+        queue_after_commit("orders.tasks.raise_result_alert", locked.pk)
+    return locked
+
+
+@transaction.atomic
+def unmatched_reject(*, by: Any, report: ResultReport, reason: str) -> ResultReport:
+    """Reject a report from the unmatched queue (not this trust's patient, a test message...)."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise RecordError("Give the reason the result is rejected.", field="reason")
+    locked = ResultReport.objects.select_for_update().get(pk=report.pk)
+    if locked.filing != Filing.UNMATCHED:
+        raise RecordError("This result is no longer waiting in the unmatched queue.")
+    locked.filing = Filing.REJECTED
+    locked.mismatch = f"{locked.mismatch} Rejected: {reason}".strip()
+    locked.save(update_fields=["filing", "mismatch"])
+    audit_record(user=by, action=Action.UPDATE, patient_id=None, obj=locked, detail={"rejected": reason})
+    return locked

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from epr.audit.models import Action
+from epr.audit.services import audit_record
 from epr.fhir.views import system_token
 from orders import selectors, services
 from orders.models import AckAction, ResultReport
@@ -121,3 +122,40 @@ def result_acknowledge(request: HttpRequest, opened: PatientView, report_id: int
     else:
         messages.success(request, f"{report.name} acknowledged.")
     return redirect("orders:results", opened.patient.pk)
+
+
+def _may_file_unmatched(request: HttpRequest) -> None:
+    if not request.user.is_authenticated or not request.user.has_perm("orders.file_unmatched_resultreport"):
+        raise PermissionDenied("Only the results administrators file unmatched results.")
+
+
+def unmatched(request: HttpRequest) -> HttpResponse:
+    _may_file_unmatched(request)
+    queue = selectors.unmatched_queue()
+    audit_record(
+        user=request.user,
+        action=Action.LIST,
+        patient_id=None,
+        detail={"list": "unmatched results", "count": len(queue)},
+    )
+    return render(request, "orders/unmatched.html", {"queue": queue})
+
+
+@require_POST
+def unmatched_decide(request: HttpRequest, report_id: int) -> HttpResponse:
+    _may_file_unmatched(request)
+    report = get_object_or_404(ResultReport, pk=report_id)
+    try:
+        if request.POST.get("decision") == "file":
+            filed = services.unmatched_file(
+                by=request.user, report=report, hospital_number=request.POST.get("hospital_number", "")
+            )
+            messages.success(
+                request, f"{report.name} filed to {filed.patient.display_name if filed.patient else ''}."
+            )
+        else:
+            services.unmatched_reject(by=request.user, report=report, reason=request.POST.get("reason", ""))
+            messages.success(request, f"{report.name} rejected.")
+    except RecordError as exc:
+        messages.error(request, exc.message)
+    return redirect("orders:unmatched")

@@ -3,10 +3,11 @@ place the app calls register_*()."""
 
 from epr.accounts.roles import Role, register_role_permissions
 from epr.audit.selectors import AccessLogNames, register_access_log_names
+from epr.navigation import Badge, MenuItem, register_menu_item
 from epr.routes import register_app_urls
 from orders.demo import load_demo
 from orders.models import ResultObservation, ResultReport
-from orders.selectors import latest_creatinine_clearance, latest_egfr, result_entries
+from orders.selectors import latest_creatinine_clearance, latest_egfr, result_entries, unmatched_count
 from orders.services import ABNORMAL_KIND, CRITICAL_KIND
 from records.registries.alerts import AlertKindSpec, register_alert_kind
 from records.registries.demo import DemoLoader, register_demo_loader
@@ -50,9 +51,19 @@ register_alert_kind(
         patient_page="orders:results",
     )
 )
+register_menu_item(
+    MenuItem(
+        "Unmatched results",
+        "orders:unmatched",
+        85,
+        shown_to=lambda user: user.has_perm("orders.file_unmatched_resultreport"),
+        badges=lambda user: [Badge(unmatched_count(), "waiting", "orange", testid="unmatched-count")],
+    )
+)
 register_access_log_names(
     AccessLogNames(
         pages={"orders:results": "Results", "orders:result_acknowledge": "Result acknowledged"},
+        lists={"unmatched results": "Unmatched results queue"},
         objects={"orders.ResultReport": "Result report"},
     )
 )

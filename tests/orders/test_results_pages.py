@@ -97,3 +97,44 @@ def test_the_alerts_page_names_a_result_alert_and_links_to_the_results(filed, do
     assert "Critical result" in page and "Potassium 6.8 mmol/L is above 6.5" in page
     assert reverse("orders:results", args=[filed.patient_id]) in page
     assert "Obs overdue" not in page
+
+
+def test_an_unmatched_result_is_filed_by_a_person_to_the_right_patient(
+    admitted, admin_user, doctor, django_capture_on_commit_callbacks
+):
+    from orders.models import Filing
+
+    patient = admitted.patient
+    wrong_name = oru(patient, "U1").replace(f"|{patient.family_name}^", "|Smyth^", 1)
+    results_receive(wrong_name, channel="test")
+    report = ResultReport.objects.get()
+    assert report.filing == Filing.UNMATCHED and report.patient is None
+    assert signed_in(doctor).get(reverse("orders:unmatched")).status_code == 403
+    admin = signed_in(admin_user)
+    page = admin.get(reverse("orders:unmatched"))
+    assert b"Smyth" in page.content and b"family name" in page.content
+    url = reverse("orders:unmatched_decide", args=[report.pk])
+    assert (
+        b"No patient has hospital number"
+        in admin.post(url, {"decision": "file", "hospital_number": "NOPE"}, follow=True).content
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(url, {"decision": "file", "hospital_number": patient.hospital_number})
+    report.refresh_from_db()
+    assert report.patient == patient and report.filing == Filing.UNSOLICITED
+    assert report.observations.filter(patient=patient).count() == 2
+    assert ClinicalAlert.objects.filter(kind=CRITICAL_KIND, patient=patient).exists()
+
+
+def test_an_unmatched_result_can_be_rejected_with_a_reason(admitted, admin_user):
+    from orders.models import Filing
+
+    patient = admitted.patient
+    results_receive(oru(patient, "U2").replace(f"|{patient.family_name}^", "|Other^", 1), channel="test")
+    report = ResultReport.objects.get()
+    url = reverse("orders:unmatched_decide", args=[report.pk])
+    admin = signed_in(admin_user)
+    assert b"Give the reason" in admin.post(url, {"decision": "reject", "reason": ""}, follow=True).content
+    admin.post(url, {"decision": "reject", "reason": "Patient of another trust"})
+    report.refresh_from_db()
+    assert report.filing == Filing.REJECTED and "another trust" in report.mismatch
