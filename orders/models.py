@@ -120,6 +120,11 @@ class ResultObservation(models.Model):
     status = models.CharField(max_length=2)  # OBX-11: F, C (corrected), P, X...
     observed_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)  # NTE after the OBX
+    # A corrected result (OBX-11 C) of the same test in the same report (filler number) replaces
+    # this one: both are kept, the chart shows the correction and what it replaced.
+    superseded_by = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supersedes"
+    )
 
     history = HistoricalRecords()
 

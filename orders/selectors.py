@@ -78,6 +78,7 @@ class Cell:
     value: str
     flag: str
     abnormal: bool
+    replaced: str = ""  # a corrected value: what it replaced
 
 
 @dataclass
@@ -107,10 +108,25 @@ def cumulative_results(patient: Patient, *, columns: int = 20) -> Cumulative:
         .order_by("-observed_at", "-pk")[:columns]
     )
     rows: dict[tuple[str, str], CumulativeRow] = {}
-    for o in ResultObservation.objects.filter(report__in=reports).order_by("report_id", "pk"):
+    observations = list(ResultObservation.objects.filter(report__in=reports).order_by("report_id", "pk"))
+    outside = ResultObservation.objects.filter(superseded_by__in=[x.pk for x in observations]).exclude(
+        pk__in=[x.pk for x in observations]
+    )
+    replaced: dict[int, ResultObservation] = {
+        o.superseded_by_id: o for o in [*observations, *outside] if o.superseded_by_id is not None
+    }
+    for o in observations:
+        if o.superseded_by_id is not None:
+            continue  # shown as what its correction replaced
         key = (o.code, o.name)
         row = rows.setdefault(key, CumulativeRow(o.name, o.unit, o.reference_range))
-        row.cells[o.report_id] = Cell(f"{o.comparator}{o.value_text}", o.flag, is_abnormal(o.flag))
+        old = replaced.get(o.pk)
+        row.cells[o.report_id] = Cell(
+            f"{o.comparator}{o.value_text}",
+            o.flag,
+            is_abnormal(o.flag),
+            f"{old.comparator}{old.value_text}" if old else "",
+        )
     for row in rows.values():
         row.aligned = [row.cells.get(report.pk) for report in reports]
     return Cumulative(reports, sorted(rows.values(), key=lambda r: r.name.lower()))

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from epr.audit.models import Action
 from epr.audit.services import audit_record
@@ -38,6 +39,7 @@ from records.models import (
     Patient,
     PatientStatus,
 )
+from records.models.entries import history_note
 from records.services.alerts import alert_acknowledge, alert_raise
 
 
@@ -104,15 +106,19 @@ def _file(parsed: ResultMessage, inbound: InboundMessage, now: datetime) -> int:
             notes=report.notes,
             filed_at=now,
         )
-        ResultObservation.objects.bulk_create(
-            ResultObservation(
-                report=row,
-                patient=patient,
-                observed_at=o.observed_at or report.observed_at,
-                **{k: v for k, v in o.__dict__.items() if k != "observed_at"},
-            )
-            for o in report.observations
+        created = bulk_create_with_history(
+            [
+                ResultObservation(
+                    report=row,
+                    patient=patient,
+                    observed_at=o.observed_at or report.observed_at,
+                    **{k: v for k, v in o.__dict__.items() if k != "observed_at"},
+                )
+                for o in report.observations
+            ],
+            ResultObservation,
         )
+        _supersede(row, created)
         limits = policy.critical_limits()
         row.abnormal = any(is_abnormal(o.flag) for o in report.observations)
         row.critical = any(
@@ -132,6 +138,31 @@ def _file(parsed: ResultMessage, inbound: InboundMessage, now: datetime) -> int:
         )
         filed += 1
     return filed
+
+
+def _supersede(report: ResultReport, created: list[ResultObservation]) -> None:
+    """A corrected value (OBX-11 C, or a corrected report) replaces the value of the same test the
+    laboratory sent before under the same filler number, for the same patient; both stay."""
+    corrected = [o for o in created if o.status == "C" or report.status == "C"]
+    if not corrected or not report.filler_number or report.patient_id is None:
+        return
+    earlier = {
+        o.code: o
+        for o in ResultObservation.objects.filter(
+            report__patient_id=report.patient_id,
+            report__filler_number=report.filler_number,
+            code__in=[o.code for o in corrected],
+            superseded_by__isnull=True,
+        )
+        .exclude(report=report)
+        .order_by("pk")
+    }
+    for observation in corrected:
+        previous = earlier.get(observation.code)
+        if previous is not None:
+            previous.superseded_by = observation
+            history_note(previous, reason="Corrected by the laboratory")
+            previous.save(update_fields=["superseded_by"])
 
 
 def results_receive(text: str, *, channel: str, client: str = "", now: datetime | None = None) -> Answer:

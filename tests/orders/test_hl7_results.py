@@ -202,3 +202,20 @@ def test_a_filed_egfr_feeds_prescribings_renal_warning(patient):
     results_receive(oru(patient), channel="test")
     (pending,) = findings_for(patient, metformin)
     assert pending.finding.kind == "renal" and "was 25" in pending.finding.message
+
+
+def test_a_corrected_value_replaces_the_earlier_one_visibly(admitted, nurse):
+    from django.urls import reverse
+
+    from tests.support import signed_in
+
+    patient = admitted.patient
+    first = oru(patient, control="C1", obx=["OBX|1|NM|2823-3^Potassium^LN||6.8|mmol/L|3.5-5.3|HH|||F"])
+    corrected = oru(patient, control="C2", obx=["OBX|1|NM|2823-3^Potassium^LN||4.6|mmol/L|3.5-5.3||||C"])
+    results_receive(first, channel="test")
+    results_receive(corrected, channel="test")
+    old, new = ResultObservation.objects.order_by("pk")
+    assert old.superseded_by == new and new.value_number == Decimal("4.6")
+    assert old.history.count() == 2  # created, then superseded: both kept
+    page = signed_in(nurse).get(reverse("orders:results", args=[patient.pk])).content.decode()
+    assert 'data-testid="corrected"' in page and "<s>6.8</s>" in page
