@@ -22,6 +22,10 @@ app.conf.beat_schedule = {
         "task": "prescribing.tasks.raise_antimicrobial_review_alerts",
         "schedule": crontab(minute="*/30"),
     },
+    "escalate-unacknowledged-results": {
+        "task": "orders.tasks.escalate_unacknowledged_results",
+        "schedule": crontab(minute="*/30"),
+    },
     "sweep-missed-news2-alerts": {
         "task": "records.tasks.sweep_missed_news2_alerts",
         "schedule": crontab(minute="*/10"),

@@ -7,7 +7,7 @@ The same message (sender and MSH-10) received again files nothing and is answere
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -329,3 +329,45 @@ def unmatched_reject(*, by: Any, report: ResultReport, reason: str) -> ResultRep
     locked.save(update_fields=["filing", "mismatch"])
     audit_record(user=by, action=Action.UPDATE, patient_id=None, obj=locked, detail={"rejected": reason})
     return locked
+
+
+OVERDUE_KIND = "result_overdue"
+
+
+def escalate_unacknowledged(now: datetime | None = None) -> int:
+    """An abnormal or critical result still unacknowledged after EPR_RESULT_ACK_HOURS raises an
+    alert to the patient's team (the consultant's), once per result. Returns the alerts raised."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=policy.acknowledgement_hours())
+    waiting = (
+        ResultReport.objects.filter(
+            filing__in=[Filing.FILED, Filing.UNSOLICITED],
+            acknowledged_at__isnull=True,
+            filed_at__lt=cutoff,
+            patient__isnull=False,
+        )
+        .filter(Q(abnormal=True) | Q(critical=True))
+        .select_related("patient")
+    )
+    raised = 0
+    for report in waiting:
+        patient_id = report.patient_id or 0  # the query kept only reports filed to a patient
+        encounter = (
+            Encounter.objects.filter(patient_id=patient_id, status=EncounterStatus.ACTIVE)
+            .select_related("consultant")
+            .first()
+        )
+        consultant = f" for {encounter.consultant.get_full_name()}'s team" if encounter else ""
+        hours = int((now - report.filed_at).total_seconds() // 3600)
+        with transaction.atomic():
+            if alert_raise(
+                key=f"result-overdue:{report.pk}",
+                patient_id=patient_id,
+                kind=OVERDUE_KIND,
+                severity=AlertSeverity.URGENT if report.critical else AlertSeverity.ALERT,
+                message=f"{report.name} ({'critical' if report.critical else 'abnormal'}) not acknowledged "
+                f"after {hours} hours{consultant}.",
+                encounter=encounter,
+            ):
+                raised += 1
+    return raised

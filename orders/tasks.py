@@ -11,3 +11,8 @@ from orders import services
 def raise_result_alert(self: Any, report_id: int) -> int | None:
     alert = services.result_alert_raise(report_id=report_id)
     return alert.pk if alert is not None else None
+
+
+@shared_task
+def escalate_unacknowledged_results() -> int:
+    return services.escalate_unacknowledged()
