@@ -3,9 +3,12 @@ place the app calls register_*()."""
 
 from epr.accounts.roles import Role, register_role_permissions
 from epr.audit.selectors import AccessLogNames, register_access_log_names
+from epr.fhir.registry import FHIRResourceType, register_fhir_resource
 from epr.navigation import Badge, MenuItem, register_menu_item
 from epr.routes import register_app_urls
 from orders.demo import load_demo
+from orders.fhir import reports as fhir_reports
+from orders.fhir import views as fhir_views
 from orders.models import ResultObservation, ResultReport
 from orders.selectors import latest_creatinine_clearance, latest_egfr, result_entries, unmatched_count
 from orders.services import ABNORMAL_KIND, CRITICAL_KIND
@@ -65,6 +68,19 @@ register_access_log_names(
         pages={"orders:results": "Results", "orders:result_acknowledge": "Result acknowledged"},
         lists={"unmatched results": "Unmatched results queue"},
         objects={"orders.ResultReport": "Result report"},
+        fhir_search_keys={fhir_views.NOUN: "DiagnosticReport"},
+        fhir_object_types={"orders.ResultReport": "DiagnosticReport"},
+    )
+)
+# Read-only: results come in as HL7 v2 (POST /hl7/v2, which takes the write scope), not as FHIR yet.
+register_fhir_resource(
+    FHIRResourceType(
+        type="DiagnosticReport",
+        capability=fhir_reports.REPORT_CAPABILITY,
+        type_view=fhir_views.DiagnosticReportTypeView.as_view(),
+        instance_view=fhir_views.DiagnosticReportInstanceView.as_view(),
+        read_scope="Read laboratory results (reports with their values) as a system client",
+        write_scope="Send laboratory results as HL7 v2 to /hl7/v2 (DiagnosticReport itself is read-only)",
     )
 )
 register_demo_loader(DemoLoader("results", load_demo, order=60))
