@@ -47,6 +47,13 @@ def _flag(value: Decimal, reference: str) -> str:
     return ""
 
 
+def _obr(filler: str, service: str, stamp: str) -> str:
+    """OBR with its filler number (3), service (4), collected (7), reported (22) and status (25)."""
+    fields = ["OBR", "1", "", filler, service] + [""] * 21
+    fields[7], fields[22], fields[25] = stamp, stamp, "F"
+    return "|".join(fields)
+
+
 def oru_for(
     patient: Patient,
     panel: str = "U&E",
@@ -65,7 +72,7 @@ def oru_for(
         f"MSH|^~\\&|WINPATH|PATHOLOGY|EPR|WARDS|{stamp}||ORU^R01^ORU_R01|{control}|P|2.4",
         f"PID|||{patient.hospital_number}^^^RXX^MR~{patient.nhs_number}^^^NHS^NH||"
         f"{escape(patient.family_name)}^{escape(patient.given_names)}||{born}",
-        f"OBR|1||L{control[:10].upper()}|{escape(panel)}^{name}^L|||{stamp}||||||||||||||{stamp}|||F",
+        _obr(f"L{control[:10].upper()}", f"{escape(panel)}^{name}^L", stamp),
     ]
     for number, (code, test, unit, reference, normal) in enumerate(tests, start=1):
         value = (values or {}).get(code, normal)

@@ -11,7 +11,7 @@ from orders.fhir import reports as fhir_reports
 from orders.fhir import views as fhir_views
 from orders.models import ResultObservation, ResultReport
 from orders.selectors import latest_creatinine_clearance, latest_egfr, result_entries, unmatched_count
-from orders.services import ABNORMAL_KIND, CRITICAL_KIND
+from orders.services import ABNORMAL_KIND, CRITICAL_KIND, OVERDUE_KIND
 from records.registries.alerts import AlertKindSpec, register_alert_kind
 from records.registries.demo import DemoLoader, register_demo_loader
 from records.registries.patient_page import PatientSection, register_patient_section
@@ -51,6 +51,15 @@ register_alert_kind(
         "Abnormal result",
         frozenset({Role.DOCTOR, Role.NURSE}),
         order=40,
+        patient_page="orders:results",
+    )
+)
+register_alert_kind(
+    AlertKindSpec(
+        OVERDUE_KIND,
+        "Result not acknowledged",
+        frozenset({Role.DOCTOR}),
+        order=45,
         patient_page="orders:results",
     )
 )

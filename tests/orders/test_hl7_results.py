@@ -32,7 +32,7 @@ def oru(patient, *, control="MSG0001", obx=None, family=None, dob=None, separato
         f"MSH|^~\\&|WINPATH|RXX01|EPR|RXX|20261201094500||ORU^R01|{control}|P|2.4",
         f"PID|||{patient.hospital_number}^^^RXX^MR~{patient.nhs_number}^^^NHS^NH||"
         f"{family or patient.family_name}^{patient.given_names}||{(dob or patient.date_of_birth):%Y%m%d}",
-        "OBR|1|ORD123|LAB456|U&E^Urea and electrolytes^L|||202612010900||||||||||||||202612010940|||F",
+        "OBR|1|ORD123|LAB456|U&E^Urea and electrolytes^L|||202612010900|||||||||||||||202612010940|||F",
         *rows,
     ]
     return separator.join(segments) + separator
@@ -219,3 +219,11 @@ def test_a_corrected_value_replaces_the_earlier_one_visibly(admitted, nurse):
     assert old.history.count() == 2  # created, then superseded: both kept
     page = signed_in(nurse).get(reverse("orders:results", args=[patient.pk])).content.decode()
     assert 'data-testid="corrected"' in page and "<s>6.8</s>" in page
+
+
+def test_a_sample_message_carries_its_report_time_and_status_where_hl7_puts_them(patient):
+    from orders.samples import oru_for
+
+    results_receive(oru_for(patient, "FBC", control_id="S1"), channel="test")
+    report = ResultReport.objects.get()
+    assert report.issued_at is not None and report.status == "F" and report.filler_number

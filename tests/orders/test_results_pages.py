@@ -22,7 +22,7 @@ def oru(patient, control, potassium="6.8", flag="HH", when="202612010900") -> st
             [
                 f"MSH|^~\\&|WINPATH|RXX01|EPR|RXX|{when}||ORU^R01|{control}|P|2.4",
                 f"PID|||{patient.nhs_number}^^^NHS^NH||{patient.family_name}^{patient.given_names}||{patient.date_of_birth:%Y%m%d}",
-                f"OBR|1|ORD{control}||U&E^Urea and electrolytes^L|||{when}||||||||||||||{when}|||F",
+                f"OBR|1|ORD{control}||U&E^Urea and electrolytes^L|||{when}|||||||||||||||{when}|||F",
                 f"OBX|1|NM|2823-3^Potassium^LN||{potassium}|mmol/L|3.5-5.3|{flag}|||F",
                 "OBX|2|NM|2951-2^Sodium^LN||139|mmol/L|133-146||||F",
             ]
@@ -138,3 +138,18 @@ def test_an_unmatched_result_can_be_rejected_with_a_reason(admitted, admin_user)
     admin.post(url, {"decision": "reject", "reason": "Patient of another trust"})
     report.refresh_from_db()
     assert report.filing == Filing.REJECTED and "another trust" in report.mismatch
+
+
+def test_an_unacknowledged_abnormal_result_escalates_to_the_team_once(filed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.services import OVERDUE_KIND, escalate_unacknowledged
+
+    assert escalate_unacknowledged() == 0  # not yet overdue
+    later = timezone.now() + timedelta(hours=25)
+    assert escalate_unacknowledged(now=later) == 1
+    assert escalate_unacknowledged(now=later) == 0
+    alert = ClinicalAlert.objects.get(kind=OVERDUE_KIND)
+    assert "not acknowledged after 25 hours" in alert.message and alert.severity == AlertSeverity.URGENT
