@@ -139,19 +139,27 @@ class _Reader:
             return 0
 
 
+# A value the result table can hold as a number (12 digits before the point); anything larger, or
+# not a number, is kept as text only.
+LARGEST_NUMBER = Decimal("1e12")
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and abs(number) < LARGEST_NUMBER else None
+
+
 def _number(value_type: str, raw: str, reader: _Reader, obx: Any) -> tuple[Decimal | None, str]:
     if value_type == "NM":
-        try:
-            number = Decimal(raw.strip())
-        except InvalidOperation:
-            return None, ""
-        return (number, "") if number.is_finite() else (None, "")
+        return _decimal(raw), ""
     if value_type == "SN":  # structured numeric: comparator ^ number, as "<^149"
-        comparator, number_text = reader.get(obx, 5, 1), reader.get(obx, 5, 2)
-        try:
-            return Decimal(number_text), comparator if comparator in ("<", ">", "<=", ">=", "=") else ""
-        except InvalidOperation:
+        comparator, number = reader.get(obx, 5, 1), _decimal(reader.get(obx, 5, 2))
+        if number is None:
             return None, ""
+        return number, comparator if comparator in ("<", ">", "<=", ">=", "=") else ""
     return None, ""
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
@@ -195,6 +195,11 @@ def results_receive(text: str, *, channel: str, client: str = "", now: datetime 
                     ack_text=answer_text,
                 )
                 filed = _file(parsed, inbound, now)
+        except DataError:  # a field longer than the results tables hold: sending it again cannot help
+            refusal = ack(
+                parsed.header, "AR", "Not filed: a field is longer than this system accepts.", now=now
+            )
+            return Answer("AR", refusal)
         except IntegrityError as exc:  # a value the database refuses: the sender should fix and resend
             refusal = ack(parsed.header, "AE", f"Not filed: {exc.__class__.__name__}", now=now)
             return Answer("AE", refusal)

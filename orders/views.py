@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -125,10 +126,11 @@ def result_acknowledge(request: HttpRequest, opened: PatientView, report_id: int
 
 
 def _may_file_unmatched(request: HttpRequest) -> None:
-    if not request.user.is_authenticated or not request.user.has_perm("orders.file_unmatched_resultreport"):
+    if not request.user.has_perm("orders.file_unmatched_resultreport"):
         raise PermissionDenied("Only the results administrators file unmatched results.")
 
 
+@login_required
 def unmatched(request: HttpRequest) -> HttpResponse:
     _may_file_unmatched(request)
     queue = selectors.unmatched_queue()
@@ -142,6 +144,7 @@ def unmatched(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@login_required
 def unmatched_decide(request: HttpRequest, report_id: int) -> HttpResponse:
     _may_file_unmatched(request)
     report = get_object_or_404(ResultReport, pk=report_id)

@@ -37,10 +37,12 @@ from records.views.base import patient_page, posted_version, refusal_on_form, re
 
 
 def _day(request: HttpRequest) -> date:
+    """The day asked for, else today; a day at the calendar's ends (no day before or after) is today."""
     try:
-        return date.fromisoformat(request.GET.get("day", ""))
+        day = date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
         return timezone.localdate()
+    return day if date.min < day < date.max else timezone.localdate()
 
 
 @patient_page(minimum=Level.CLINICAL)

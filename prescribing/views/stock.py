@@ -71,7 +71,8 @@ def _quantity(text: str) -> Decimal | None:
         value = Decimal(text.strip())
     except (InvalidOperation, AttributeError):
         return None
-    return value if value.is_finite() else None
+    # The stock columns hold 9 digits before the point; a count beyond that is a typing slip.
+    return value if value.is_finite() and abs(value) < Decimal("1e8") else None
 
 
 def _posted_witness(request: HttpRequest) -> object | None:

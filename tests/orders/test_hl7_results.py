@@ -227,3 +227,13 @@ def test_a_sample_message_carries_its_report_time_and_status_where_hl7_puts_them
     results_receive(oru_for(patient, "FBC", control_id="S1"), channel="test")
     report = ResultReport.objects.get()
     assert report.issued_at is not None and report.status == "F" and report.filler_number
+
+
+def test_values_too_big_or_too_long_for_the_tables_are_refused_or_kept_as_text(patient):
+    huge = ["OBX|1|NM|2823-3^Potassium^LN||1e40|mmol/L|3.5-5.3||||F"]
+    assert results_receive(oru(patient, control="B1", obx=huge), channel="test").code == "AA"
+    assert ResultObservation.objects.get().value_number is None  # kept as text only
+    too_long = [f"OBX|1|NM|2823-3^Potassium^LN||4.1|{'m' * 300}|3.5-5.3||||F"]
+    answer = results_receive(oru(patient, control="B2", obx=too_long), channel="test")
+    assert answer.code == "AR" and "longer than this system accepts" in answer.ack
+    assert ResultReport.objects.count() == 1

@@ -358,3 +358,8 @@ def test_giving_a_dose_costs_the_same_queries_for_a_combination_product(
             assert client.post(url, posted).status_code == 302
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "2026-13-40"])
+def test_a_day_at_the_calendars_ends_shows_today_not_an_error(admitted, nurse, day):
+    assert signed_in(nurse).get(chart_url(admitted.patient), {"day": day}).status_code == 200
