@@ -14,7 +14,7 @@ from django.utils import timezone
 from epr.accounts.models import User
 from orders.models import AckAction, ResultReport
 from orders.samples import oru_for
-from orders.services import result_acknowledge, result_alert_raise, results_receive
+from orders.services.results import result_acknowledge, result_alert_raise, results_receive
 from records.models import Ward, WardStay
 
 DEMO_WARD = "SL-A1"

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from orders.rules import LONDON, escape
+from orders.rules.hl7 import LONDON, escape
 from records.models import Patient
 
 # Urea and electrolytes, full blood count and CRP: (LOINC, name, unit, range), with a normal value.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orders import views
+from orders.views import results as views
 
 app_name = "orders"
 

@@ -10,8 +10,8 @@ from orders.demo import load_demo
 from orders.fhir import reports as fhir_reports
 from orders.fhir import views as fhir_views
 from orders.models import ResultObservation, ResultReport
-from orders.selectors import latest_creatinine_clearance, latest_egfr, result_entries, unmatched_count
-from orders.services import ABNORMAL_KIND, CRITICAL_KIND, OVERDUE_KIND
+from orders.selectors.results import latest_creatinine_clearance, latest_egfr, result_entries, unmatched_count
+from orders.services.results import ABNORMAL_KIND, CRITICAL_KIND, OVERDUE_KIND
 from records.registries.alerts import AlertKindSpec, register_alert_kind
 from records.registries.demo import DemoLoader, register_demo_loader
 from records.registries.patient_page import PatientSection, register_patient_section

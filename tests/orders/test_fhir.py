@@ -22,9 +22,9 @@ from epr.audit.selectors import describe
 from epr.fhir.resources import pruned
 from orders.fhir import reports as fhir
 from orders.models import Filing, ResultObservation, ResultReport
-from orders.rules import LONDON
+from orders.rules.hl7 import LONDON
 from orders.samples import oru_for
-from orders.services import results_receive, unmatched_reject
+from orders.services.results import results_receive, unmatched_reject
 from records import services as records
 from tests.factories import PatientFactory
 from tests.support import assert_outcome, body_of, signed_in, token_client

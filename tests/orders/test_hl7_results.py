@@ -13,8 +13,8 @@ import pytest
 from django.db import connection
 
 from orders.models import Filing, InboundMessage, ResultObservation, ResultReport
-from orders.rules import MessageRefused, hl7_datetime, normalise, parse_result_message
-from orders.services import results_receive
+from orders.rules.hl7 import MessageRefused, hl7_datetime, normalise, parse_result_message
+from orders.services.results import results_receive
 from prescribing.services.prescriptions import findings_for
 from tests.factories import PatientFactory
 from tests.factories.prescribing import product

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from orders.models import ResultReport
-from orders.services import CRITICAL_KIND, results_receive
+from orders.services.results import CRITICAL_KIND, results_receive
 from records.models import AlertSeverity, AlertStatus, ClinicalAlert
 from tests.support import signed_in
 
@@ -145,7 +145,7 @@ def test_an_unacknowledged_abnormal_result_escalates_to_the_team_once(filed):
 
     from django.utils import timezone
 
-    from orders.services import OVERDUE_KIND, escalate_unacknowledged
+    from orders.services.results import OVERDUE_KIND, escalate_unacknowledged
 
     assert escalate_unacknowledged() == 0  # not yet overdue
     later = timezone.now() + timedelta(hours=25)

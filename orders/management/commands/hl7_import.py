@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from orders.services import results_receive
+from orders.services.results import results_receive
 
 
 class Command(BaseCommand):

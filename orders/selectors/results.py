@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orders.models import Filing, ResultObservation, ResultReport
-from orders.rules import is_abnormal
+from orders.rules.hl7 import is_abnormal
 from records.models import Patient
 from records.registries.results import CREATININE_CLEARANCE, EGFR, LatestResult
 from records.registries.subject_access import SectionEntry

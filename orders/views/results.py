@@ -24,9 +24,9 @@ from rest_framework.views import APIView, exception_handler
 from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.fhir.views import system_token
-from orders import selectors, services
 from orders.models import AckAction, ResultReport
-from orders.services import results_receive
+from orders.selectors import results as selectors
+from orders.services import results as services
 from records.access import Level
 from records.errors import RecordError
 from records.selectors.patients import PatientView
@@ -85,7 +85,7 @@ class HL7ResultsView(APIView):
         token = system_token(request)
         client = token.application.name if token is not None and token.application_id else ""
         body = request.data if isinstance(request.data, str) else ""
-        answer = results_receive(body, channel="http", client=client)
+        answer = services.results_receive(body, channel="http", client=client)
         return Response(answer.ack, status=200, content_type=ER7)
 
 

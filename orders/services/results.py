@@ -20,7 +20,7 @@ from epr.audit.services import audit_record
 from epr.tasks import queue_after_commit
 from orders import policy
 from orders.models import AckAction, Filing, InboundMessage, ResultObservation, ResultReport
-from orders.rules import (
+from orders.rules.hl7 import (
     MessageRefused,
     ResultMessage,
     ack,
