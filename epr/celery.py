@@ -26,6 +26,10 @@ app.conf.beat_schedule = {
         "task": "orders.tasks.escalate_unacknowledged_results",
         "schedule": crontab(minute="*/30"),
     },
+    "resend-unsent-order-messages": {
+        "task": "orders.tasks.resend_unsent_order_messages",
+        "schedule": crontab(minute="*/5"),
+    },
     "sweep-missed-news2-alerts": {
         "task": "records.tasks.sweep_missed_news2_alerts",
         "schedule": crontab(minute="*/10"),

@@ -21,3 +21,8 @@ def queue_after_commit(task_name: str, *args: Any) -> None:
     """Run the task after this transaction commits (never for work that was rolled back)."""
     task = _task(task_name)  # an unknown name fails here, inside the service, not later in a hook
     transaction.on_commit(lambda: task.delay(*args))
+
+
+def queue_now(task_name: str, *args: Any) -> None:
+    """Queue the task at once (a beat task re-queueing work already committed)."""
+    _task(task_name).delay(*args)

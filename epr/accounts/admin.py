@@ -38,7 +38,10 @@ class StaffAdmin(_StaffAdminBase):
     actions = [_set_role_action(role) for role in Role]
     list_display = ("username", "first_name", "last_name", "role", "is_active")
     list_filter = ("role", "is_active")
-    fieldsets = (*(UserAdmin.fieldsets or ()), ("Role", {"fields": ("role", "professional_registration")}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("Role", {"fields": ("role", "grade", "professional_registration")}),
+    )
     # The role decides the permission group; change it through user_set_role, which keeps both in step.
     readonly_fields = ("role",)
 

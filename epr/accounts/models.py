@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from oauth2_provider.models import Application
 
-from epr.accounts.roles import CLINICAL_ROLES, Role
+from epr.accounts.roles import CLINICAL_ROLES, Role, StaffGrade
 
 
 class User(AbstractUser):
@@ -13,6 +13,12 @@ class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     professional_registration = models.CharField(
         max_length=30, blank=True, help_text="GMC, NMC, GPhC or HCPC number"
+    )
+    grade = models.CharField(
+        max_length=12,
+        choices=StaffGrade.choices,
+        blank=True,
+        help_text="Decides, for one, who may request imaging",
     )
 
     class Meta:

@@ -22,6 +22,20 @@ class Role(models.TextChoices):
     ADMIN = "admin", "System administrator"
 
 
+class StaffGrade(models.TextChoices):
+    """A clinician's grade, where it decides what they may do (IR(ME)R: who may refer for imaging)."""
+
+    STUDENT = "student", "Student"
+    FY1 = "fy1", "Foundation year 1"
+    FY2 = "fy2", "Foundation year 2"
+    CORE = "core", "Core or specialty trainee (CT/ST1-2)"
+    REGISTRAR = "registrar", "Registrar (ST3 and above)"
+    CONSULTANT = "consultant", "Consultant"
+    ADVANCED = "anp", "Advanced clinical practitioner"
+    NURSE = "nurse", "Registered nurse"
+    AHP = "ahp", "Allied health professional"
+
+
 CLINICAL_ROLES = frozenset({Role.DOCTOR, Role.NURSE, Role.HCA, Role.PHARMACIST, Role.PHARMACY_TECHNICIAN})
 
 _role_permissions: dict[str, set[str]] = defaultdict(set)

@@ -47,9 +47,16 @@ def user_set_role(*, user: User, role: str) -> User:
 
 @transaction.atomic
 def staff_create(
-    *, username: str, password: str, role: str, first_name: str = "", last_name: str = "", email: str = ""
+    *,
+    username: str,
+    password: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    grade: str = "",
 ) -> User:
-    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email, grade=grade)
     user.set_password(password)
     user.is_staff = role == Role.ADMIN
     user.is_superuser = False

@@ -281,6 +281,12 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 # The organisation's ODS code, used in hospital numbers and FHIR identifiers.
 EPR_ORGANISATION_ODS = env.str("EPR_ORGANISATION_ODS", default="RXX")
 EPR_HOSPITAL_NUMBER_SYSTEM = f"https://fhir.{EPR_ORGANISATION_ODS.lower()}.nhs.uk/Id/hospital-number"
+EPR_ORDER_NUMBER_SYSTEM = f"https://fhir.{EPR_ORGANISATION_ODS.lower()}.nhs.uk/Id/placer-order-number"
+
+# Orders out (docs/orders.md): a folder the department interface engine reads, or MLLP to host:port.
+EPR_ORDERS_OUTBOX = env.str("EPR_ORDERS_OUTBOX", default=str(BASE_DIR / ".data" / "outbox"))
+EPR_ORDERS_MLLP = env.str("EPR_ORDERS_MLLP", default="")
+EPR_ORDERS_MLLP_TIMEOUT = env.float("EPR_ORDERS_MLLP_TIMEOUT", default=10.0)
 
 # Log no patient data: only framework messages at WARNING and above, no request bodies.
 LOGGING = {

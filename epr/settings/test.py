@@ -1,6 +1,7 @@
 """Test settings: the same stack, a fast password hasher, tasks run by the test that calls them."""
 
 import os
+import tempfile
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
@@ -9,6 +10,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 # The test database is created, flushed and dropped by the owner role; tests of what the app's own
 # role may do connect as EPR_DATABASE_RUNTIME themselves.
 os.environ.setdefault("EPR_DATABASE_AS_OWNER", "1")
+
 
 from epr.settings.base import *  # noqa: F403
 from epr.settings.base import STORAGES
@@ -24,3 +26,5 @@ EPR_FHIR_VALIDATE_RESPONSES = True
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_ENABLED = True
+# Orders out go to a folder of this test run's own, never the developer's outbox.
+EPR_ORDERS_OUTBOX = tempfile.mkdtemp(prefix="epr-test-outbox-")

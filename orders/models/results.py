@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from orders.models.requests import Order
 from records.models import Patient
 
 __all__ = ["AckAction", "Filing", "InboundMessage", "ResultObservation", "ResultReport"]
@@ -64,6 +65,8 @@ class ResultReport(models.Model):
     sent_date_of_birth = models.DateField(null=True, blank=True)
     mismatch = models.TextField(blank=True)  # why the patient did not match, for the queue
 
+    # The order it answers, found by its placer (or filler) number for this patient.
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="reports")
     placer_number = models.CharField(max_length=50, blank=True)  # OBR-2 / ORC-2
     filler_number = models.CharField(max_length=50, blank=True)  # OBR-3
     code = models.CharField(max_length=50)  # OBR-4.1

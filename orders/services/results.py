@@ -19,7 +19,7 @@ from epr.audit.models import Action
 from epr.audit.services import audit_record
 from epr.tasks import queue_after_commit
 from orders import policy
-from orders.models import AckAction, Filing, InboundMessage, ResultObservation, ResultReport
+from orders.models import AckAction, Filing, InboundMessage, Order, ResultObservation, ResultReport
 from orders.rules.hl7 import (
     MessageRefused,
     ResultMessage,
@@ -29,6 +29,7 @@ from orders.rules.hl7 import (
     normalise,
     parse_result_message,
 )
+from orders.services.requests import order_follow_result
 from records.errors import RecordError
 from records.models import (
     AlertSeverity,
@@ -81,20 +82,46 @@ def _lock(sender: str, control_id: str) -> None:
         )
 
 
+def order_answered(placer: str, filler: str, patient: Patient | None) -> tuple[Order | None, str]:
+    """The order a report answers (by our placer number, else the department's filler number), and
+    why it cannot be filed when that order is another patient's: a result is never filed to the
+    record its order does not belong to, whatever its identifiers say."""
+    order = Order.objects.filter(number=placer).first() if placer else None
+    if order is None and filler:
+        order = Order.objects.filter(filler_number=filler).order_by("-pk").first()
+    if order is None:
+        return None, ""
+    if patient is None or order.patient_id != patient.pk:
+        return (
+            None,
+            f"The result names order {order.number}, which is not the order of the patient it identifies.",
+        )
+    return order, ""
+
+
 def _file(parsed: ResultMessage, inbound: InboundMessage, now: datetime) -> int:
-    patient, why = match_patient(parsed.patient)
+    matched, why = match_patient(parsed.patient)
     filed = 0
     for report in parsed.reports:
+        order, order_problem = order_answered(report.placer_number, report.filler_number, matched)
+        patient = None if order_problem else matched
+        if order is not None:
+            filing = Filing.FILED
+        elif patient is not None:
+            filing = Filing.UNSOLICITED
+        else:
+            filing = Filing.UNMATCHED
         row = ResultReport.objects.create(
             message=inbound,
             patient=patient,
-            filing=Filing.UNSOLICITED if patient else Filing.UNMATCHED,
+            order=order,
+            filing=filing,
             sent_nhs_number=parsed.patient.nhs_number,
             sent_hospital_number=(parsed.patient.hospital_numbers or ("",))[0],
             sent_family_name=parsed.patient.family_name,
             sent_given_name=parsed.patient.given_name,
             sent_date_of_birth=parsed.patient.date_of_birth,
-            mismatch=why,
+            mismatch=order_problem or why,
             placer_number=report.placer_number,
             filler_number=report.filler_number,
             code=report.code,
@@ -119,6 +146,10 @@ def _file(parsed: ResultMessage, inbound: InboundMessage, now: datetime) -> int:
             ResultObservation,
         )
         _supersede(row, created)
+        if order is not None:
+            order_follow_result(
+                order=order, report_status=report.status, filler_number=report.filler_number, now=now
+            )
         limits = policy.critical_limits()
         row.abnormal = any(is_abnormal(o.flag) for o in report.observations)
         row.critical = any(
@@ -305,9 +336,15 @@ def unmatched_file(*, by: Any, report: ResultReport, hospital_number: str) -> Re
         raise RecordError(
             f"No patient has hospital number {hospital_number.strip()}.", field="hospital_number"
         )
-    locked.patient, locked.filing = patient, Filing.UNSOLICITED
-    locked.save(update_fields=["patient", "filing"])
+    order, _ = order_answered(locked.placer_number, locked.filler_number, patient)
+    locked.patient, locked.order = patient, order
+    locked.filing = Filing.FILED if order is not None else Filing.UNSOLICITED
+    locked.save(update_fields=["patient", "order", "filing"])
     locked.observations.update(patient=patient)
+    if order is not None:
+        order_follow_result(
+            order=order, report_status=locked.status, filler_number=locked.filler_number, now=timezone.now()
+        )
     audit_record(
         user=by,
         action=Action.UPDATE,

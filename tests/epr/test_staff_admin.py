@@ -23,7 +23,7 @@ def test_one_described_action_per_role():
 
 def test_the_role_fieldset_follows_the_user_admin_fieldsets():
     assert StaffAdmin.fieldsets[:-1] == UserAdmin.fieldsets
-    assert StaffAdmin.fieldsets[-1] == ("Role", {"fields": ("role", "professional_registration")})
+    assert StaffAdmin.fieldsets[-1] == ("Role", {"fields": ("role", "grade", "professional_registration")})
 
 
 def test_a_role_action_sets_the_role_and_its_group(db):

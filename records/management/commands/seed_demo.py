@@ -69,16 +69,16 @@ STREETS = ["High", "Station", "Church", "Mill", "Park"]
 TOWNS = [("Leeds", "LS1 4AP"), ("York", "YO1 7HH"), ("Wakefield", "WF1 2DD"), ("Bradford", "BD1 1HY")]
 
 STAFF = [
-    ("doctor", "doctor", "Rhiannon", "Price"),
-    ("nurse", "nurse", "Grace", "Okoye"),
-    ("hca", "hca", "Tom", "Fletcher"),
-    ("pharmacist", "pharmacist", "Imran", "Shah"),
-    ("pharmtech", "pharmtech", "Beth", "Lloyd"),
-    ("clerk", "clerk", "Sandra", "Hill"),
-    ("manager", "manager", "David", "Marsh"),
-    ("admin", "admin", "Ada", "Byrne"),
-    ("nurse2", "nurse", "Femi", "Adeyemi"),
-    ("consultant2", "doctor", "Hannah", "Ross"),
+    ("doctor", "doctor", "Rhiannon", "Price", "core"),
+    ("nurse", "nurse", "Grace", "Okoye", "nurse"),
+    ("hca", "hca", "Tom", "Fletcher", ""),
+    ("pharmacist", "pharmacist", "Imran", "Shah", ""),
+    ("pharmtech", "pharmtech", "Beth", "Lloyd", ""),
+    ("clerk", "clerk", "Sandra", "Hill", ""),
+    ("manager", "manager", "David", "Marsh", ""),
+    ("admin", "admin", "Ada", "Byrne", ""),
+    ("nurse2", "nurse", "Femi", "Adeyemi", "nurse"),
+    ("consultant2", "doctor", "Hannah", "Ross", "consultant"),
 ]
 
 WARDS = [
@@ -134,9 +134,9 @@ class Command(BaseCommand):
         password = os.environ.get("DEMO_PASSWORD", DEFAULT_PASSWORD)
         staff = {
             username: staff_create(
-                username=username, password=password, role=role, first_name=first, last_name=last
+                username=username, password=password, role=role, first_name=first, last_name=last, grade=grade
             )
-            for username, role, first, last in STAFF
+            for username, role, first, last, grade in STAFF
         }
         key = os.environ.get("DEMO_ADMIN_TOTP_HEX", DEFAULT_ADMIN_TOTP_HEX)
         binascii.unhexlify(key)
