@@ -47,9 +47,10 @@ def _flag(value: Decimal, reference: str) -> str:
     return ""
 
 
-def _obr(filler: str, service: str, stamp: str) -> str:
-    """OBR with its filler number (3), service (4), collected (7), reported (22) and status (25)."""
-    fields = ["OBR", "1", "", filler, service] + [""] * 21
+def _obr(filler: str, service: str, stamp: str, placer: str = "") -> str:
+    """OBR with the placer number (2) of the order it answers, its filler number (3), service (4),
+    collected (7), reported (22) and status (25)."""
+    fields = ["OBR", "1", f"{placer}^EPR" if placer else "", filler, service] + [""] * 21
     fields[7], fields[22], fields[25] = stamp, stamp, "F"
     return "|".join(fields)
 
@@ -61,8 +62,10 @@ def oru_for(
     values: dict[str, Decimal] | None = None,
     taken_at: datetime | None = None,
     control_id: str = "",
+    placer: str = "",
 ) -> str:
-    """An ORU^R01 of one panel for the patient, `values` overriding the normal ones by LOINC code."""
+    """An ORU^R01 of one panel for the patient, `values` overriding the normal ones by LOINC code;
+    `placer` is the order number it answers (OBR-2), when there is an order."""
     taken = (taken_at or timezone.now()).astimezone(LONDON)
     stamp = taken.strftime("%Y%m%d%H%M")
     control = control_id or uuid.uuid4().hex[:20]
@@ -72,7 +75,7 @@ def oru_for(
         f"MSH|^~\\&|WINPATH|PATHOLOGY|EPR|WARDS|{stamp}||ORU^R01^ORU_R01|{control}|P|2.4",
         f"PID|||{patient.hospital_number}^^^RXX^MR~{patient.nhs_number}^^^NHS^NH||"
         f"{escape(patient.family_name)}^{escape(patient.given_names)}||{born}",
-        _obr(f"L{control[:10].upper()}", f"{escape(panel)}^{name}^L", stamp),
+        _obr(f"L{control[:10].upper()}", f"{escape(panel)}^{name}^L", stamp, placer),
     ]
     for number, (code, test, unit, reference, normal) in enumerate(tests, start=1):
         value = (values or {}).get(code, normal)

@@ -6,10 +6,11 @@ from epr.audit.selectors import AccessLogNames, register_access_log_names
 from epr.fhir.registry import FHIRResourceType, register_fhir_resource
 from epr.navigation import Badge, MenuItem, register_menu_item
 from epr.routes import register_app_urls
-from orders.demo import load_demo
+from orders.demo import load_demo, load_orders_demo
 from orders.fhir import reports as fhir_reports
 from orders.fhir import views as fhir_views
-from orders.models import ResultObservation, ResultReport
+from orders.models import Order, OrderWarning, ResultObservation, ResultReport, Specimen
+from orders.selectors.requests import order_entries
 from orders.selectors.results import latest_creatinine_clearance, latest_egfr, result_entries, unmatched_count
 from orders.services.results import ABNORMAL_KIND, CRITICAL_KIND, OVERDUE_KIND
 from records.registries.alerts import AlertKindSpec, register_alert_kind
@@ -18,23 +19,33 @@ from records.registries.patient_page import PatientSection, register_patient_sec
 from records.registries.results import CREATININE_CLEARANCE, EGFR, register_result_provider
 from records.registries.subject_access import register_section
 
-READ = ["orders.view_resultreport"]
+READ = ["orders.view_resultreport", "orders.view_order"]
 ACKNOWLEDGE = [*READ, "orders.acknowledge_resultreport"]
+# The catalogue says which roles may order which test (and IR(ME)R grades for imaging); these
+# permissions only say who uses the ordering pages at all.
+ORDER = [*ACKNOWLEDGE, "orders.add_order", "orders.change_order", "orders.collect_specimen"]
+
+CATALOGUE_MODELS = ("orderabletest", "testquestion", "orderset", "ordersetitem")
 
 register_app_urls("orders.urls")
 register_role_permissions(
     {
-        Role.DOCTOR: ACKNOWLEDGE,
-        Role.NURSE: ACKNOWLEDGE,
+        Role.DOCTOR: ORDER,
+        Role.NURSE: ORDER,
         Role.PHARMACIST: READ,
         Role.PHARMACY_TECHNICIAN: READ,
-        Role.HCA: READ,
-        Role.ADMIN: ["orders.file_unmatched_resultreport"],
+        Role.HCA: [*READ, "orders.add_order", "orders.collect_specimen"],
+        Role.ADMIN: [
+            "orders.file_unmatched_resultreport",
+            *(f"orders.{verb}_{model}" for verb in ("add", "change", "view") for model in CATALOGUE_MODELS),
+        ],
     }
 )
 register_result_provider(EGFR, latest_egfr)
 register_result_provider(CREATININE_CLEARANCE, latest_creatinine_clearance)
 register_section("results", "Results", result_entries, order=70, models=(ResultReport, ResultObservation))
+register_section("orders", "Orders", order_entries, order=69, models=(Order, OrderWarning, Specimen))
+register_patient_section(PatientSection("Orders", "orders:patient_orders", 26))
 register_patient_section(PatientSection("Results", "orders:results", 27))
 register_alert_kind(
     AlertKindSpec(
@@ -65,6 +76,22 @@ register_alert_kind(
 )
 register_menu_item(
     MenuItem(
+        "Ward orders",
+        "orders:ward_orders",
+        34,
+        shown_to=lambda user: user.has_perm("orders.collect_specimen"),
+    )
+)
+register_menu_item(
+    MenuItem(
+        "My orders",
+        "orders:my_orders",
+        36,
+        shown_to=lambda user: user.role == Role.DOCTOR,
+    )
+)
+register_menu_item(
+    MenuItem(
         "Unmatched results",
         "orders:unmatched",
         85,
@@ -74,9 +101,27 @@ register_menu_item(
 )
 register_access_log_names(
     AccessLogNames(
-        pages={"orders:results": "Results", "orders:result_acknowledge": "Result acknowledged"},
-        lists={"unmatched results": "Unmatched results queue"},
-        objects={"orders.ResultReport": "Result report"},
+        pages={
+            "orders:results": "Results",
+            "orders:result_acknowledge": "Result acknowledged",
+            "orders:patient_orders": "Orders",
+            "orders:order_new": "Order tests",
+            "orders:order_detail": "Order",
+            "orders:specimen_collect": "Specimen collected",
+            "orders:order_cancel": "Order cancelled",
+            "orders:order_resend": "Order sent again",
+            "orders:specimen_label": "Specimen label",
+        },
+        lists={
+            "unmatched results": "Unmatched results queue",
+            "my orders": "My orders",
+            "outstanding orders ": "Outstanding orders",
+        },
+        objects={
+            "orders.ResultReport": "Result report",
+            "orders.Order": "Order",
+            "orders.Specimen": "Specimen",
+        },
         fhir_search_keys={fhir_views.NOUN: "DiagnosticReport"},
         fhir_object_types={"orders.ResultReport": "DiagnosticReport"},
     )
@@ -92,4 +137,5 @@ register_fhir_resource(
         write_scope="Send laboratory results as HL7 v2 to /hl7/v2 (DiagnosticReport itself is read-only)",
     )
 )
+register_demo_loader(DemoLoader("orders", load_orders_demo, order=58))
 register_demo_loader(DemoLoader("results", load_demo, order=60))

@@ -50,6 +50,7 @@ class Answer:
     ack: str
     reports: int = 0
     repeated: bool = False
+    report_ids: tuple[int, ...] = ()
 
 
 def _fold(text: str) -> str:
@@ -206,11 +207,22 @@ def results_receive(text: str, *, channel: str, client: str = "", now: datetime 
         return Answer(
             refused.code, ack(header, refused.code, str(refused), error_segment=refused.segment, now=now)
         )
+    return results_file(parsed, raw=normalise(text), channel=channel, client=client, now=now)
+
+
+def results_file(parsed: ResultMessage, *, raw: str, channel: str, client: str = "", now: datetime) -> Answer:
+    """File results already read (from HL7 v2, or built from a FHIR DiagnosticReport by the FHIR
+    layer): once per sender and control id, matched, alerted, audited, in one transaction."""
     with transaction.atomic():
         _lock(parsed.sender, parsed.control_id)
         first = InboundMessage.objects.filter(sender=parsed.sender, control_id=parsed.control_id).first()
         if first is not None:
-            return Answer(first.ack_code, first.ack_text, repeated=True)
+            return Answer(
+                first.ack_code,
+                first.ack_text,
+                repeated=True,
+                report_ids=tuple(first.reports.order_by("pk").values_list("pk", flat=True)),
+            )
         answer_text = ack(parsed.header, "AA", "Filed", now=now)
         try:
             with transaction.atomic():
@@ -221,11 +233,12 @@ def results_receive(text: str, *, channel: str, client: str = "", now: datetime 
                     received_at=now,
                     channel=channel,
                     client=client,
-                    raw=normalise(text),
+                    raw=raw,
                     ack_code="AA",
                     ack_text=answer_text,
                 )
                 filed = _file(parsed, inbound, now)
+                report_ids = tuple(inbound.reports.order_by("pk").values_list("pk", flat=True))
         except DataError:  # a field longer than the results tables hold: sending it again cannot help
             refusal = ack(
                 parsed.header, "AR", "Not filed: a field is longer than this system accepts.", now=now
@@ -234,7 +247,7 @@ def results_receive(text: str, *, channel: str, client: str = "", now: datetime 
         except IntegrityError as exc:  # a value the database refuses: the sender should fix and resend
             refusal = ack(parsed.header, "AE", f"Not filed: {exc.__class__.__name__}", now=now)
             return Answer("AE", refusal)
-    return Answer("AA", answer_text, reports=filed)
+    return Answer("AA", answer_text, reports=filed, report_ids=report_ids)
 
 
 CRITICAL_KIND = "result_critical"
