@@ -188,9 +188,23 @@ def requester_orders(user: Any, *, limit: int = 200) -> tuple[list[Order], list[
 
 def order_detail(order_id: int) -> Order:
     return (
-        _listed(Order.objects.filter(pk=order_id))
-        .select_related("order_set", "cancelled_by", "specimen__collected_by", "encounter")
-        .prefetch_related("warnings", "messages")
+        Order.objects.filter(pk=order_id)
+        .select_related(
+            "test",
+            "requested_by",
+            "patient",
+            "order_set",
+            "cancelled_by",
+            "specimen__collected_by",
+            "encounter",
+        )
+        .prefetch_related(
+            "warnings",
+            "messages",
+            Prefetch(
+                "reports", queryset=ResultReport.objects.select_related("acknowledged_by").order_by("pk")
+            ),
+        )
         .get()
     )
 

@@ -257,7 +257,7 @@ def specimen_collect(*, order: Order, by: Any, collected_at: datetime | None = N
     if at < order.requested_at - timedelta(days=1):
         raise RecordError("The collection time is before the order was placed.", field="collected_at")
     try:
-        specimen = Specimen.objects.select_for_update().select_related("collected_by").get(order=order)
+        specimen = Specimen.objects.select_for_update().get(order=order)
     except Specimen.DoesNotExist:
         raise RecordError("This order needs no specimen.") from None
     if specimen.collected_at is not None:
