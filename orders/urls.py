@@ -10,6 +10,7 @@ app_name = "orders"
 urlpatterns = [
     path("hl7/v2", views.HL7ResultsView.as_view(), name="hl7_results"),
     path("patients/<int:patient_id>/results/", views.results, name="results"),
+    path("patients/<int:patient_id>/results/trend/<str:code>/", views.result_trend, name="result_trend"),
     path("results/unmatched/", views.unmatched, name="unmatched"),
     path("results/unmatched/<int:report_id>/", views.unmatched_decide, name="unmatched_decide"),
     path(

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef
+
 from orders.models import Filing, ResultObservation, ResultReport
+from orders.rules import trends
 from orders.rules.hl7 import is_abnormal
 from records.models import Patient
 from records.registries.results import CREATININE_CLEARANCE, EGFR, LatestResult
@@ -73,6 +76,9 @@ def result_entries(patient: Patient) -> list[SectionEntry]:
     ]
 
 
+TEXT_TYPES = ("TX", "FT")  # a radiology or microbiology report: read as text, not tabulated
+
+
 @dataclass(frozen=True)
 class Cell:
     value: str
@@ -86,6 +92,8 @@ class CumulativeRow:
     name: str
     unit: str
     reference_range: str
+    code: str = ""
+    numeric: bool = False
     cells: dict[int, Cell] = field(default_factory=dict)  # by report id
     aligned: list[Cell | None] = field(default_factory=list)  # one per column, for the template
 
@@ -102,8 +110,10 @@ class Cumulative:
 def cumulative_results(patient: Patient, *, columns: int = 20) -> Cumulative:
     """The patient's latest reports as columns (newest first) and each test as a row, in two
     queries however many results."""
+    tabulated = ResultObservation.objects.filter(report=OuterRef("pk")).exclude(value_type__in=TEXT_TYPES)
     reports = list(
         ResultReport.objects.filter(patient=patient, filing__in=FILED)
+        .filter(Exists(tabulated))
         .select_related("acknowledged_by")
         .order_by("-observed_at", "-pk")[:columns]
     )
@@ -116,10 +126,11 @@ def cumulative_results(patient: Patient, *, columns: int = 20) -> Cumulative:
         o.superseded_by_id: o for o in [*observations, *outside] if o.superseded_by_id is not None
     }
     for o in observations:
-        if o.superseded_by_id is not None:
-            continue  # shown as what its correction replaced
+        if o.superseded_by_id is not None or o.value_type in TEXT_TYPES:
+            continue  # a correction shows what it replaced; text reports are shown as text
         key = (o.code, o.name)
-        row = rows.setdefault(key, CumulativeRow(o.name, o.unit, o.reference_range))
+        row = rows.setdefault(key, CumulativeRow(o.name, o.unit, o.reference_range, o.code))
+        row.numeric = row.numeric or o.value_number is not None
         old = replaced.get(o.pk)
         row.cells[o.report_id] = Cell(
             f"{o.comparator}{o.value_text}",
@@ -130,6 +141,61 @@ def cumulative_results(patient: Patient, *, columns: int = 20) -> Cumulative:
     for row in rows.values():
         row.aligned = [row.cells.get(report.pk) for report in reports]
     return Cumulative(reports, sorted(rows.values(), key=lambda r: r.name.lower()))
+
+
+def text_reports(patient: Patient, *, limit: int = 20) -> list[ResultReport]:
+    """Reports written as text (imaging, microbiology, histology), newest first, with their text."""
+    return list(
+        ResultReport.objects.filter(
+            patient=patient, filing__in=FILED, observations__value_type__in=TEXT_TYPES
+        )
+        .distinct()
+        .select_related("acknowledged_by")
+        .prefetch_related("observations")
+        .order_by("-observed_at", "-pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Trend:
+    code: str
+    name: str
+    unit: str
+    reference_range: str
+    values: list[ResultObservation]  # newest first, for the table beside the chart
+    chart: trends.Chart | None
+
+
+def trend(patient: Patient, code: str, *, limit: int = 100) -> Trend | None:
+    """One test's numeric values over time (the latest `limit`), in one query."""
+    values = list(
+        ResultObservation.objects.filter(
+            patient=patient,
+            code=code,
+            report__filing__in=FILED,
+            superseded_by__isnull=True,
+            value_number__isnull=False,
+        )
+        .exclude(status__in=["X", "D", "W"])
+        .select_related("report")
+        .order_by("-observed_at", "-pk")[:limit]
+    )
+    if not values:
+        return None
+    latest = values[0]
+    points = [
+        trends.Point(o.observed_at or o.report.filed_at, o.value_number, is_abnormal(o.flag))
+        for o in values
+        if o.value_number is not None
+    ]
+    return Trend(
+        code,
+        latest.name,
+        latest.unit,
+        latest.reference_range,
+        values,
+        trends.chart(points, latest.reference_range),
+    )
 
 
 def waiting_acknowledgement(patient: Patient) -> list[ResultReport]:

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
@@ -100,9 +100,19 @@ def results(request: HttpRequest, opened: PatientView) -> HttpResponse:
             "patient": opened.patient,
             "waiting": selectors.waiting_acknowledgement(opened.patient),
             "table": selectors.cumulative_results(opened.patient),
+            "text_reports": selectors.text_reports(opened.patient),
             "actions": AckAction.choices,
         },
     )
+
+
+@patient_page(minimum=Level.CLINICAL)
+def result_trend(request: HttpRequest, opened: PatientView, code: str) -> HttpResponse:
+    """One test's values over time: a chart with the reference range, and the values as a table."""
+    found = selectors.trend(opened.patient, code[:50])
+    if found is None:
+        raise Http404("No numeric results of that test for this patient.")
+    return render(request, "orders/trend.html", {"opened": opened, "patient": opened.patient, "trend": found})
 
 
 @require_POST
