@@ -100,6 +100,7 @@ class OrderForm(NHSFormMixin, forms.Form):
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2, "class": "nhsuk-textarea"}),
             )
+            self.fields[name].show_optional = False  # type: ignore[attr-defined]  # needed, the service says
         # The mixin styled the fields there were when it ran; these came after.
         for name, field in self.fields.items():
             if name.startswith(("q__", "reason__")):

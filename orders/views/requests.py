@@ -51,12 +51,15 @@ def patient_orders(request: HttpRequest, opened: PatientView) -> HttpResponse:
 
 
 def _chosen(request: HttpRequest) -> tuple[list[Any], OrderSet | None]:
-    source = request.POST if request.method == "POST" else request.GET
+    """The tests chosen: those ticked on the form (a test of a set can be unticked), or on first
+    opening a set, all its tests."""
+    posted = request.method == "POST"
+    source = request.POST if posted else request.GET
     order_set = None
     codes = [c for c in source.getlist("tests") if c][:MAX_TESTS]
     if source.get("set"):
         order_set = selectors.order_sets().filter(code=source["set"]).first()
-        if order_set is not None and not codes:
+        if order_set is not None and not codes and not posted:
             codes = [item.test.code for item in order_set.items.all()]
     return selectors.tests_with_questions(codes), order_set
 
@@ -85,6 +88,8 @@ def order_new(request: HttpRequest, opened: PatientView) -> HttpResponse:
     require_perm(request, "orders.add_order", "Your role does not order tests.")
     tests, order_set = _chosen(request)
     if not tests:
+        if request.method == "POST":
+            messages.error(request, "No test was ticked: choose at least one test to order.")
         return _choose_page(request, opened)
     questions = {t.code: services.asked_questions(opened.patient, t) for t in tests}
     pending = services.warnings_for(opened.patient, tests, now=timezone.now())

@@ -251,15 +251,28 @@ def test_the_order_page_prefills_and_shows_warnings_before_saving(catalogue, adm
     url = reverse("orders:order_new", args=[admitted.patient.pk])
     page = client.get(url, {"set": "admission-bloods"})
     assert page.status_code == 200 and b'data-testid="warning-outstanding"' in page.content
-    posted = client.post(url, {"set": "admission-bloods", "priority": "urgent"})
+    tests = ["FBC", "UE", "LFT", "CRP", "BONE", "MG", "COAG"]
+    posted = client.post(url, {"set": "admission-bloods", "tests": tests, "priority": "urgent"})
     assert posted.status_code == 200 and b"Give a reason to order despite this" in posted.content
     assert Order.objects.count() == 1
     key = "fbc-outstanding"
     done = client.post(
-        url, {"set": "admission-bloods", "priority": "urgent", f"reason__{key}": "Clotted sample"}
+        url,
+        {"set": "admission-bloods", "tests": tests, "priority": "urgent", f"reason__{key}": "Clotted sample"},
     )
     assert done.status_code == 302 and Order.objects.count() == 8
     assert set(Order.objects.exclude(priority="routine").values_list("priority", flat=True)) == {"urgent"}
+
+
+def test_unticking_the_duplicate_of_a_set_places_the_rest_without_a_reason(catalogue, admitted, doctor):
+    place(doctor, admitted.patient, "FBC")
+    client = signed_in(doctor)
+    url = reverse("orders:order_new", args=[admitted.patient.pk])
+    rest = ["UE", "LFT", "CRP", "BONE", "MG", "COAG"]
+    done = client.post(url, {"set": "admission-bloods", "tests": rest, "priority": "routine"})
+    assert done.status_code == 302 and Order.objects.count() == 7
+    none_ticked = client.post(url, {"set": "admission-bloods", "priority": "routine"})
+    assert none_ticked.status_code == 200 and b"No test was ticked" in none_ticked.content
 
 
 def test_a_refused_answer_is_shown_on_its_question(catalogue, admitted, doctor):
