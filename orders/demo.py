@@ -101,9 +101,7 @@ def load_demo(write: Callable[[str], Any]) -> str:
         return "Results: already loaded."
     doctor = User.objects.get(username="doctor")
     now = timezone.now()
-    stays = list(
-        WardStay.objects.filter(ward=ward, ended_at__isnull=True).select_related("encounter__patient")[:6]
-    )
+    stays = _a1_stays()  # the same patients as the orders: the critical potassium answers the U&E order
     for index, stay in enumerate(stays):
         patient = stay.encounter.patient
         for days_ago in (2, 1):

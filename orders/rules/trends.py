@@ -8,9 +8,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 12, 36
+LONDON = ZoneInfo("Europe/London")
 RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
@@ -33,6 +35,7 @@ class Plotted:
 class Tick:
     position: float
     label: str
+    anchor: str = "middle"  # the first and last date labels align inside the chart
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,10 @@ def chart(points: list[Point], reference: str = "") -> Chart | None:
     if limits:
         top, bottom = y_of(float(limits[1])), y_of(float(limits[0]))
         band = (round(top, 1), round(bottom - top, 1))
-    x_ticks = [Tick(plotted[0].x, points[0].at.strftime("%d-%b"))]
+    first, last = points[0].at.astimezone(LONDON), points[-1].at.astimezone(LONDON)
+    x_ticks = [Tick(plotted[0].x, first.strftime("%d-%b"), "start" if len(points) > 1 else "middle")]
     if len(points) > 1:
-        x_ticks.append(Tick(plotted[-1].x, points[-1].at.strftime("%d-%b")))
+        x_ticks.append(Tick(plotted[-1].x, last.strftime("%d-%b"), "end"))
     return Chart(
         width=WIDTH,
         height=HEIGHT,

@@ -139,6 +139,7 @@ def order_new(request: HttpRequest, opened: PatientView) -> HttpResponse:
             "tests": tests,
             "order_set": order_set,
             "pending": pending,
+            "contrast": any(t.contrast for t in tests),
         },
     )
 
