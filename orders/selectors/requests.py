@@ -38,8 +38,11 @@ from records.registries.subject_access import SectionEntry
 PRIORITY_RANK: dict[str, int] = {Priority.IMMEDIATE: 0, Priority.URGENT: 1, Priority.ROUTINE: 2}
 
 
-def orderable_tests(query: str = "") -> QuerySet[OrderableTest]:
+def orderable_tests(query: str = "", *, role: str = "") -> QuerySet[OrderableTest]:
+    """Active tests matching every word of the query; with `role`, only those the role may order."""
     found = OrderableTest.objects.filter(active=True)
+    if role:
+        found = found.filter(ordering_roles__contains=[role])
     for word in query.split()[:5]:
         found = found.filter(Q(name__icontains=word) | Q(code__iexact=word) | Q(synonyms__icontains=word))
     return found.order_by("department", "name")

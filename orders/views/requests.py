@@ -161,7 +161,7 @@ def _choose_page(request: HttpRequest, opened: PatientView) -> HttpResponse:
             "opened": opened,
             "patient": opened.patient,
             "query": query,
-            "matches": selectors.orderable_tests(query)[:60],
+            "matches": selectors.orderable_tests(query, role=getattr(request.user, "role", ""))[:60],
             "order_sets": selectors.order_sets(),
         },
     )

@@ -286,6 +286,8 @@ def test_a_refused_answer_is_shown_on_its_question(catalogue, admitted, doctor):
 def test_a_healthcare_assistant_may_order_an_ecg_but_not_bloods(catalogue, admitted, colleague):
     client = signed_in(colleague)
     url = reverse("orders:order_new", args=[admitted.patient.pk])
+    offered = client.get(url).content.decode()
+    assert 'value="ECG"' in offered and 'value="MRSA"' in offered and 'value="FBC"' not in offered
     refused = client.post(url, {"tests": ["FBC"], "priority": "routine"})
     assert refused.status_code == 200 and b"not by your role" in refused.content
     placed = client.post(url, {"tests": ["ECG"], "priority": "routine", "q__ECG__reason": "Palpitations"})
