@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from epr.accounts.roles import StaffGrade
@@ -282,7 +283,7 @@ def specimen_collect(*, order: Order, by: Any, collected_at: datetime | None = N
 
 
 def labels_printed(*, specimen: Specimen, by: Any) -> None:
-    Specimen.objects.filter(pk=specimen.pk).update(labels_printed=specimen.labels_printed + 1)
+    Specimen.objects.filter(pk=specimen.pk).update(labels_printed=F("labels_printed") + 1)
     audit_record(
         user=by, action=Action.EXPORT, patient_id=specimen.patient_id, obj=specimen, detail={"label": True}
     )
