@@ -4,10 +4,12 @@ place the app calls register_*()."""
 from epr.accounts.roles import Role, register_role_permissions
 from epr.audit.selectors import AccessLogNames, register_access_log_names
 from epr.fhir.registry import FHIRResourceType, register_fhir_resource
+from epr.fhir.transactions import TransactionPart
 from epr.navigation import Badge, MenuItem, register_menu_item
 from epr.routes import register_app_urls
 from orders.demo import load_demo, load_orders_demo
 from orders.fhir import reports as fhir_reports
+from orders.fhir import requests as fhir_requests
 from orders.fhir import views as fhir_views
 from orders.models import Order, OrderWarning, ResultObservation, ResultReport, Specimen
 from orders.selectors.requests import order_entries
@@ -122,11 +124,16 @@ register_access_log_names(
             "orders.Order": "Order",
             "orders.Specimen": "Specimen",
         },
-        fhir_search_keys={fhir_views.NOUN: "DiagnosticReport"},
-        fhir_object_types={"orders.ResultReport": "DiagnosticReport"},
+        fhir_search_keys={fhir_views.NOUN: "DiagnosticReport", fhir_views.REQUEST_NOUN: "ServiceRequest"},
+        fhir_object_types={
+            "orders.ResultReport": "DiagnosticReport",
+            "orders.Order": "ServiceRequest",
+            "orders.Specimen": "Specimen",
+        },
     )
 )
-# Read-only: results come in as HL7 v2 (POST /hl7/v2, which takes the write scope), not as FHIR yet.
+# Results come in as HL7 v2 (POST /hl7/v2) or as FHIR (POST /fhir/DiagnosticReport, or in a transaction
+# Bundle after any Patient it names): both take system/DiagnosticReport.write.
 register_fhir_resource(
     FHIRResourceType(
         type="DiagnosticReport",
@@ -134,7 +141,30 @@ register_fhir_resource(
         type_view=fhir_views.DiagnosticReportTypeView.as_view(),
         instance_view=fhir_views.DiagnosticReportInstanceView.as_view(),
         read_scope="Read laboratory results (reports with their values) as a system client",
-        write_scope="Send laboratory results as HL7 v2 to /hl7/v2 (DiagnosticReport itself is read-only)",
+        write_scope="Send laboratory results as FHIR DiagnosticReports, or as HL7 v2 to /hl7/v2",
+        transaction=TransactionPart(
+            order=15, check_staff=fhir_views.check_may_file, record=fhir_views.file_reports
+        ),
+    )
+)
+register_fhir_resource(
+    FHIRResourceType(
+        type="ServiceRequest",
+        capability=fhir_requests.REQUEST_CAPABILITY,
+        type_view=fhir_views.ServiceRequestTypeView.as_view(),
+        instance_view=fhir_views.ServiceRequestInstanceView.as_view(),
+        read_scope="Read orders for tests and examinations as a system client",
+        write_scope="Nothing yet: ServiceRequest is read-only (orders are placed in the EPR)",
+    )
+)
+register_fhir_resource(
+    FHIRResourceType(
+        type="Specimen",
+        capability=fhir_requests.SPECIMEN_CAPABILITY,
+        type_view=fhir_views.SpecimenTypeView.as_view(),
+        instance_view=fhir_views.SpecimenInstanceView.as_view(),
+        read_scope="Read the specimens taken for orders as a system client",
+        write_scope="Nothing yet: Specimen is read-only (specimens are recorded on the ward)",
     )
 )
 register_demo_loader(DemoLoader("orders", load_orders_demo, order=58))

@@ -1,5 +1,6 @@
-"""FHIR R4 DiagnosticReport (UK Core shape), read-only, from the laboratory results filed to a patient:
-its capability, its search, and the report with its values as contained Observations.
+"""FHIR R4 DiagnosticReport (UK Core shape) from the laboratory results filed to a patient: its
+capability, its search, and the report with its values as contained Observations (a report sent to
+the EPR as FHIR is read in by reports_in.py).
 
 The id is the ResultReport's row id. Only reports filed to a patient (to an order, or unsolicited) are
 served: one waiting in the unmatched queue, or rejected from it, is no one's and is never sent. Each
@@ -19,8 +20,9 @@ from django.conf import settings
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from epr.fhir.errors import invalid_value
 from epr.fhir.registry import Capability, SearchParam
-from epr.fhir.resources import UK_CORE, codeable_concept, instant
+from epr.fhir.resources import UK_CORE, codeable_concept, instant, reference_id
 from epr.fhir.search import SearchPage
 from orders.models import Filing, ResultObservation, ResultReport
 from records.fhir.clinical_search import NOTHING, ClinicalSearch, SearchSpec
@@ -29,7 +31,9 @@ from records.fhir.common import DEFAULT_COUNT, MAX_COUNT
 REPORT_PROFILE = f"{UK_CORE}UKCore-DiagnosticReport"
 OBSERVATION_PROFILE = f"{UK_CORE}UKCore-Observation"
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
 HL7_LOINC = "LN"  # OBR-4.3 / OBX-3.3 for a LOINC code
+HL7_SNOMED = "SCT"  # the same for SNOMED CT (HL7 v2 table 0396)
 REPORT_STATUS = "http://hl7.org/fhir/diagnostic-report-status"
 REPORT_CATEGORY = "http://terminology.hl7.org/CodeSystem/v2-0074"
 LAB = "LAB"
@@ -69,29 +73,29 @@ _BETWEEN = re.compile(rf"^\s*({_NUMBER})\s*-\s*({_NUMBER})\s*$")
 _ONE_SIDED = re.compile(rf"^\s*(<=|>=|<|>)\s*({_NUMBER})\s*$")
 
 
-def _trust_system(name: str) -> str:
+def trust_system(name: str) -> str:
     """One of the trust's own systems, as prescribing's local-medicine system is built."""
     return f"https://fhir.{settings.EPR_ORGANISATION_ODS.lower()}.nhs.uk/Id/{name}"
 
 
 def lab_code_system() -> str:
     """The laboratory's own test codes (not LOINC)."""
-    return _trust_system("lab-code")
+    return trust_system("lab-code")
 
 
 def placer_number_system() -> str:
     """The order number the requester gave (OBR-2)."""
-    return _trust_system("placer-number")
+    return trust_system("placer-number")
 
 
 def filler_number_system() -> str:
     """The laboratory's number for the specimen or report (OBR-3)."""
-    return _trust_system("filler-number")
+    return trust_system("filler-number")
 
 
 REPORT_CAPABILITY = Capability(
     profile=REPORT_PROFILE,
-    interactions=("read", "search-type"),
+    interactions=("read", "search-type", "create"),
     search_params=(
         SearchParam("patient", "reference", "Patient/<id> or <id>; required for staff"),
         SearchParam("status", "token", "final, corrected, preliminary, cancelled or registered"),
@@ -111,6 +115,7 @@ REPORT_CAPABILITY = Capability(
             f"The order number as {placer_number_system()}|<number>, the laboratory number as "
             f"{filler_number_system()}|<number>, or a number alone",
         ),
+        SearchParam("based-on", "reference", "The order the report answers: ServiceRequest/<id> or <id>"),
         SearchParam("_sort", "string", "-date (most recently taken first, the default) or date"),
         SearchParam("_count", "number", f"Page size, default {DEFAULT_COUNT}, at most {MAX_COUNT}"),
         SearchParam("_offset", "number", "Index of the first result on the page"),
@@ -128,7 +133,7 @@ def _number(value: Decimal) -> int | float:
 
 
 def _code(code: str, code_system: str, name: str) -> dict[str, Any]:
-    system = LOINC if code_system == HL7_LOINC else lab_code_system()
+    system = {HL7_LOINC: LOINC, HL7_SNOMED: SNOMED}.get(code_system) or lab_code_system()
     return codeable_concept((system, code, name), text=name) if code else {"text": name}
 
 
@@ -221,6 +226,7 @@ def report_entry(r: ResultReport) -> dict[str, Any]:
         "status": REPORT_STATUSES.get(r.status.upper(), REGISTERED),
         "category": [codeable_concept((REPORT_CATEGORY, LAB, "Laboratory"))],
         "code": _code(r.code, r.code_system, r.name),
+        "basedOn": [{"reference": f"ServiceRequest/{r.order_id}"}] if r.order_id else None,
         "subject": {"reference": f"Patient/{r.patient_id}"},
         "effectiveDateTime": instant(timezone.localtime(r.observed_at)) if r.observed_at else None,
         "issued": instant(timezone.localtime(r.issued_at)) if r.issued_at else None,
@@ -255,7 +261,8 @@ def _code_q(token: str) -> Q:
         return NOTHING
     by_system = {
         LOINC: Q(code=code, code_system=HL7_LOINC),
-        lab_code_system(): Q(code=code) & ~Q(code_system=HL7_LOINC),
+        SNOMED: Q(code=code, code_system=HL7_SNOMED),
+        lab_code_system(): Q(code=code) & ~Q(code_system__in=[HL7_LOINC, HL7_SNOMED]),
         "": Q(code=code),
     }
     return by_system.get(system, NOTHING)
@@ -275,6 +282,13 @@ def _identifier_q(token: str) -> Q:
     return by_system.get(system, NOTHING)
 
 
+def _based_on_q(reference: str) -> Q:
+    order_id = reference_id(reference, "ServiceRequest", bare_id=True)
+    if order_id is None:
+        raise invalid_value("based-on must be ServiceRequest/<id> or <id>.", "based-on")
+    return Q(order_id=order_id)
+
+
 REPORT_SEARCH = SearchSpec(
     resource_type="DiagnosticReport",
     tokens={
@@ -282,6 +296,7 @@ REPORT_SEARCH = SearchSpec(
         "category": (REPORT_CATEGORY, lambda code: Q() if code == LAB else NOTHING),
         "code": (None, _code_q),
         "identifier": (None, _identifier_q),
+        "based-on": (None, _based_on_q),
     },
     instants={"date": "observed_at"},
 )

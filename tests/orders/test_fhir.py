@@ -113,25 +113,26 @@ def unmatched(admitted) -> ResultReport:
 # --- CapabilityStatement --------------------------------------------------------------------------
 
 
-def test_metadata_describes_the_read_only_diagnostic_report(client):
+def test_metadata_describes_the_diagnostic_report(client):
     body = body_of(client.get("/fhir/metadata"), "CapabilityStatement")
 
     resources = {r["type"]: r for r in body["rest"][0]["resource"]}
     report = resources["DiagnosticReport"]
     assert report["profile"] == "https://fhir.hl7.org.uk/StructureDefinition/UKCore-DiagnosticReport"
-    assert [i["code"] for i in report["interaction"]] == ["read", "search-type"]
-    assert {"patient", "status", "category", "code", "date", "identifier", "_count", "_offset"} <= {
+    assert [i["code"] for i in report["interaction"]] == ["read", "search-type", "create"]
+    assert {"patient", "status", "category", "code", "date", "identifier", "based-on", "_offset"} <= {
         p["name"] for p in report["searchParam"]
     }
 
 
-def test_nothing_is_written_through_the_api(doctor):
+def test_staff_file_nothing_and_nothing_is_updated_through_the_api(doctor):
+    # Reports are created only by a laboratory system (tests/orders/test_fhir_orders.py).
     client = signed_in(doctor)
 
     post = client.post(
         "/fhir/DiagnosticReport", {"resourceType": "DiagnosticReport"}, "application/fhir+json"
     )
-    assert_outcome(post, 405)
+    assert_outcome(post, 403, "forbidden")
     assert_outcome(client.put("/fhir/DiagnosticReport/1", {}, content_type="application/fhir+json"), 405)
 
 
