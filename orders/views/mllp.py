@@ -9,7 +9,9 @@ sender does ends in a traceback, and the log holds no patient data: sizes, ACK c
 
 The framing reader is ours, not python-hl7's hl7.mllp: that one refuses a block with bytes before
 its start character (InvalidBlockError, the message lost with them) and hands back parsed messages,
-where the service wants the text; the reader here is twenty lines."""
+where the service wants the text; the reader here is small. The service runs in the listener's own
+thread pool (as asyncio.to_thread would, but bounded, and able to close each worker's database
+connection when the listener stops)."""
 
 from __future__ import annotations
 
@@ -166,7 +168,7 @@ class Listener:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stopping = False
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._busy: set[asyncio.Task[None]] = set()
         self._executor = ThreadPoolExecutor(max_workers=self.limits.workers, thread_name_prefix="mllp")
 
@@ -194,14 +196,18 @@ class Listener:
             self._loop.call_soon_threadsafe(self._stop.set)
 
     async def _end_connections(self) -> None:
-        # Idle connections are closed at once; one filing a message is given time to answer it.
-        for task in self._connections - self._busy:
-            task.cancel()
+        # Idle connections are closed at once; one filing a message is given time to answer it. Closed,
+        # not cancelled: its reader sees the end of the stream and the connection ends as if the
+        # sender had hung up (and Python 3.11's stream server logs a traceback for a cancelled one).
+        for task, writer in self._connections.items():
+            if task not in self._busy:
+                writer.close()
         if self._busy:
             await asyncio.wait(set(self._busy), timeout=STOP_GRACE_SECONDS)
-        for task in self._connections:
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        for writer in self._connections.values():
+            writer.close()
+        if self._connections:
+            await asyncio.wait(set(self._connections), timeout=STOP_GRACE_SECONDS)
 
     async def _close_worker_connections(self) -> None:
         # Django's connections are per thread and kept for CONN_MAX_AGE: each worker closes its own.
@@ -222,7 +228,7 @@ class Listener:
         task = asyncio.current_task()
         if task is None:  # always a task under start_server; typed as optional
             return
-        self._connections.add(task)
+        self._connections[task] = writer
         peer, answered = _peer(writer), 0
         try:
             answered = await self._messages(reader, writer, peer, task)
@@ -231,7 +237,7 @@ class Listener:
         except Exception as exc:  # never a traceback from a connection (nor patient data in the log)
             logger.error("MLLP connection from %s ended: %s", peer, exc.__class__.__name__)
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
