@@ -98,6 +98,7 @@ def _write_to_outbox(message: OutboundMessage) -> str:
 
 def _send_mllp(message: OutboundMessage, address: str) -> str:
     host, _, port = address.rpartition(":")
+    host = host.strip("[]")  # an IPv6 address is written [::1]:2575
     try:
         with socket.create_connection((host, int(port)), timeout=settings.EPR_ORDERS_MLLP_TIMEOUT) as sock:
             sock.sendall(MLLP_START + message.raw.encode("utf-8") + MLLP_END)
@@ -152,6 +153,10 @@ def _attempt(message_id: int) -> tuple[str, str]:
     except (SendFailed, OSError) as exc:
         _failed(message, str(exc))
         return message.state, str(exc)
+    if message.transport == "mllp" and not ack.strip():
+        why = "The department system answered with an empty message, not an acknowledgement."
+        _failed(message, why)
+        return message.state, why
     code, text = outbound.ack_code(ack) if ack else ("", "")
     if ack and code not in ("AA", "CA"):
         if code in ("AR", "CR"):
@@ -190,7 +195,11 @@ def _rejected(message: OutboundMessage, ack: str, code: str, text: str) -> None:
 def _order_after_send(order: Order, now: datetime) -> None:
     unsent = OutboundMessage.objects.filter(order_id=order.pk).exclude(state=SendState.SENT).exists()
     order = Order.objects.select_for_update().get(pk=order.pk)
-    order.send_state = SendState.FAILED if unsent and order.send_state == SendState.FAILED else SendState.SENT
+    # Sent only when every message of the order is: a cancellation still waiting keeps it queued.
+    if not unsent:
+        order.send_state = SendState.SENT
+    elif order.send_state != SendState.FAILED:
+        order.send_state = SendState.QUEUED
     fields = ["send_state"]
     if not unsent and order.status == OrderStatus.PLACED:
         order.status = OrderStatus.SENT

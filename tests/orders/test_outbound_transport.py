@@ -281,11 +281,6 @@ def test_the_folder_outbox_gets_the_whole_message_and_no_partial_file(settings, 
     assert parsed.extract_field("OBR", 1, 4, 1, 1) == "FBC"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbound._order_after_send marks the order sent while a later message (its cancellation) "
-    "is still queued: the ward is told all went",
-)
 def test_the_order_is_not_shown_sent_while_its_cancellation_waits(settings, department, doctor, fbc):
     settings.EPR_ORDERS_MLLP = department.address
     order = place(doctor, fbc)
@@ -298,11 +293,6 @@ def test_the_order_is_not_shown_sent_while_its_cancellation_waits(settings, depa
     assert order.send_state != SendState.SENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbound._attempt takes an empty MLLP answer (an empty frame) for success, as the folder "
-    "transport's empty answer is",
-)
 def test_an_empty_mllp_answer_is_not_an_acknowledgement(settings, doctor, fbc):
     with socket.create_server(("127.0.0.1", 0)) as server:
         settings.EPR_ORDERS_MLLP = f"127.0.0.1:{server.getsockname()[1]}"
