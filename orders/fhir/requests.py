@@ -40,7 +40,7 @@ REQUEST_PRIORITY = "http://hl7.org/fhir/request-priority"
 ORDER = "order"
 
 # The order's journey as FHIR's request statuses: every step before the final result is "active".
-STATUSES = {
+STATUSES: dict[str, str] = {
     OrderStatus.PLACED: "active",
     OrderStatus.SENT: "active",
     OrderStatus.RECEIVED: "active",
@@ -187,7 +187,7 @@ def request_entry(o: Order) -> dict[str, Any]:
         "meta": {"profile": [REQUEST_PROFILE]},
         "identifier": _identifiers(o),
         "requisition": _identifier(requisition_system(), "PGN", "Placer Group Number", _requisition(o)),
-        "status": STATUSES.get(OrderStatus(o.status), "unknown"),
+        "status": STATUSES.get(o.status, "unknown"),
         "intent": ORDER,
         "category": _category(o),
         "priority": o.priority,

@@ -124,6 +124,7 @@ class DiagnosticReportTypeView(FHIRView):
         report = _filed_report(answer)
         if report.filing == Filing.UNMATCHED:
             return _waiting(report, answer)
+        _refuse_rejected(report)
         _audit_filed(report, answer)
         response = Response(validated(fhir.report_entry(report)), status=200 if answer.repeated else 201)
         response["Location"] = f"{self.base_url()}/DiagnosticReport/{report.pk}"
@@ -180,6 +181,18 @@ def _filed_report(answer: Answer) -> ResultReport:
     return report or ResultReport.objects.get(pk=answer.report_ids[0])
 
 
+def _refuse_rejected(report: ResultReport) -> None:
+    """The same report sent again after a results administrator rejected it from the unmatched queue:
+    it stays filed to no one."""
+    if report.filing == Filing.REJECTED:
+        raise FHIRError(
+            "This report was received before and rejected from the unmatched results queue: it is filed "
+            "to no record. Ask the results administrators, or send a corrected report.",
+            status_code=422,
+            code="business-rule",
+        )
+
+
 def _audit_filed(report: ResultReport, answer: Answer) -> None:
     """The API call on the patient's access log: a create, or a read of the report sent before (the
     service's own row records the filing)."""
@@ -224,6 +237,7 @@ def file_reports(context: TransactionContext, items: list[tuple[int, Any]]) -> O
                 incoming.message, raw=incoming.raw, channel=CHANNEL, client=_sender(), now=timezone.now()
             )
             report = _filed_report(answer)
+            _refuse_rejected(report)
         except FHIRError as exc:
             raise _in_entry(exc, index) from exc
         if report.filing == Filing.UNMATCHED:

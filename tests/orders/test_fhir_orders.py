@@ -29,7 +29,7 @@ from orders.models import Filing, InboundMessage, Order, OrderableTest, OrderSta
 from orders.samples import oru_for
 from orders.services.catalogue import catalogue_load
 from orders.services.requests import order_cancel, orders_place, specimen_collect, warnings_for
-from orders.services.results import results_receive
+from orders.services.results import results_receive, unmatched_reject
 from tests.factories import PatientFactory
 from tests.support import FHIR_JSON, assert_outcome, body_of, signed_in, third_party_testdata, token_client
 
@@ -690,6 +690,20 @@ def test_a_patient_who_does_not_match_waits_in_the_unmatched_queue(lab, admitted
         "9990000026",
     )
     assert_outcome(signed_in(nurse).get(f"/fhir/DiagnosticReport/{report.pk}"), 404)
+
+
+def test_a_report_rejected_from_the_queue_and_sent_again_is_refused(lab, admitted, admin_user):
+    subject = {"identifier": {"system": NHS_NUMBER_SYSTEM, "value": "9990000026"}}
+    assert post(lab, report_body(admitted.patient_id, subject=subject)).status_code == 202
+    unmatched_reject(by=admin_user, report=ResultReport.objects.get(), reason="Not our patient")
+
+    again = post(lab, report_body(admitted.patient_id, subject=subject))
+
+    assert (
+        "rejected from the unmatched"
+        in assert_outcome(again, 422, "business-rule")["issue"][0]["diagnostics"]
+    )
+    assert ResultReport.objects.count() == 1
 
 
 def test_a_report_naming_another_patients_order_is_not_filed_to_either(lab, fbc, admitted):
