@@ -281,7 +281,7 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 # The organisation's ODS code, used in hospital numbers and FHIR identifiers.
 EPR_ORGANISATION_ODS = env.str("EPR_ORGANISATION_ODS", default="RXX")
 EPR_HOSPITAL_NUMBER_SYSTEM = f"https://fhir.{EPR_ORGANISATION_ODS.lower()}.nhs.uk/Id/hospital-number"
-EPR_ORDER_NUMBER_SYSTEM = f"https://fhir.{EPR_ORGANISATION_ODS.lower()}.nhs.uk/Id/placer-order-number"
+EPR_ORDER_NUMBER_SYSTEM = f"https://fhir.{EPR_ORGANISATION_ODS.lower()}.nhs.uk/Id/placer-number"
 
 # Orders out (docs/orders.md): a folder the department interface engine reads, or MLLP to host:port.
 EPR_ORDERS_OUTBOX = env.str("EPR_ORDERS_OUTBOX", default=str(BASE_DIR / ".data" / "outbox"))

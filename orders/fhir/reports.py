@@ -84,8 +84,9 @@ def lab_code_system() -> str:
 
 
 def placer_number_system() -> str:
-    """The order number the requester gave (OBR-2)."""
-    return trust_system("placer-number")
+    """The order number the requester gave (OBR-2): our orders' numbers, one system everywhere."""
+    system: str = settings.EPR_ORDER_NUMBER_SYSTEM
+    return system
 
 
 def filler_number_system() -> str:

@@ -173,6 +173,8 @@ def _observation(reader: _Reader, obx: Any, notes: list[str]) -> Observation:
         repeats = max(1, reader.repeats(obx, 5))
         raw = "\n".join(reader.get(obx, 5, 1, r) for r in range(1, repeats + 1))
     number, comparator = _number(value_type, raw, reader, obx)
+    if comparator:  # "<^149": the comparator is kept on its own, the text is the number as sent
+        raw = raw[len(comparator) :]
     return Observation(
         set_id=reader.get(obx, 1),
         value_type=value_type,

@@ -149,7 +149,11 @@ def test_a_structured_numeric_and_a_coded_value(patient):
     ]
     results_receive(oru(patient, obx=rows), channel="test")
     platelets, culture = ResultObservation.objects.order_by("set_id")
-    assert (platelets.comparator, platelets.value_number) == ("<", Decimal("149"))
+    assert (platelets.comparator, platelets.value_number, platelets.value_text) == (
+        "<",
+        Decimal("149"),
+        "149",
+    )
     assert culture.value_text == "No growth"
 
 

@@ -1,4 +1,4 @@
-"""HL7 v2 results over MLLP (orders/views/mllp.py, manage.py hl7_listen): the real listener on a free
+"""HL7 v2 results over MLLP (orders/management/mllp.py, manage.py hl7_listen): the real listener on a free
 port in a thread, real ORU messages over real sockets. Each message is answered with its ACK in an
 MLLP frame and filed once; several messages on a connection and several connections at once; noise
 before a start block ignored; a bad message answered AR, an oversized one AR and the connection
@@ -21,9 +21,9 @@ import pytest
 from django.core.management.base import CommandError
 
 from orders.management.commands.hl7_listen import Command
+from orders.management.mllp import Limits, Listener, header_of
 from orders.models import InboundMessage, ResultReport
 from orders.samples import oru_for
-from orders.views.mllp import Limits, Listener, header_of
 from tests.factories import PatientFactory
 
 START, END = b"\x0b", b"\x1c\r"
@@ -93,7 +93,7 @@ def connect(listener: Listener) -> socket.socket:
 
 
 def test_a_result_is_answered_aa_in_an_mllp_frame_and_filed(listener, patient, caplog):
-    caplog.set_level(logging.INFO, logger="orders.views.mllp")
+    caplog.set_level(logging.INFO, logger="orders.management.mllp")
     with connect(listener) as sock:
         sock.sendall(framed(oru_for(patient, "FBC", control_id="MLLP0001")))
         (ack,) = read_frames(sock, 1)
@@ -180,7 +180,7 @@ def test_an_unexpected_error_is_answered_ae(listener, patient, monkeypatch, capl
     def broken(text, **kwargs):
         raise RuntimeError(f"database gone while filing {text[:200]}")
 
-    monkeypatch.setattr("orders.views.mllp.results_receive", broken)
+    monkeypatch.setattr("orders.management.mllp.results_receive", broken)
     with connect(listener) as sock:
         sock.sendall(framed(oru_for(patient, control_id="BROKEN")))
         (ack,) = read_frames(sock, 1)

@@ -1,5 +1,5 @@
 """manage.py hl7_listen --port N [--host 127.0.0.1]: receive HL7 v2 results over MLLP, each message
-filed as POST /hl7/v2 files it and answered with its ACK (orders/views/mllp.py). Runs until SIGTERM
+filed as POST /hl7/v2 files it and answered with its ACK (orders/management/mllp.py). Runs until SIGTERM
 or SIGINT, then finishes the messages being filed and stops."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from orders.views.mllp import IDLE_SECONDS, MAX_MESSAGE_BYTES, Limits, Listener
+from orders.management.mllp import IDLE_SECONDS, MAX_MESSAGE_BYTES, Limits, Listener
 
 
 def _port(value: str) -> int:
