@@ -46,7 +46,7 @@ register_role_permissions(
 register_result_provider(EGFR, latest_egfr)
 register_result_provider(CREATININE_CLEARANCE, latest_creatinine_clearance)
 register_section("results", "Results", result_entries, order=70, models=(ResultReport, ResultObservation))
-register_section("orders", "Orders", order_entries, order=69, models=(Order, OrderWarning, Specimen))
+register_section("orders", "Orders", order_entries, order=71, models=(Order, OrderWarning, Specimen))
 register_patient_section(PatientSection("Orders", "orders:patient_orders", 26))
 register_patient_section(PatientSection("Results", "orders:results", 27))
 register_alert_kind(

@@ -203,6 +203,7 @@ def test_export_end_to_end(
         "administrations",
         "care-plans",
         "results",  # from orders
+        "orders",
         "notes",
         "access-log",
     ]
