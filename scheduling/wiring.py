@@ -32,3 +32,11 @@ register_section("bed-requests", "Bed requests", sar.bed_request_entries, order=
 register_section(
     "documents", "Discharge summaries and letters", sar.document_entries, order=77, models=(ClinicalDocument,)
 )
+
+# --- bed board ---
+
+# --- clinics and appointments ---
+
+# --- referrals and waiting lists ---
+
+# --- discharge summaries and letters ---
