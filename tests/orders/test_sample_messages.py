@@ -27,7 +27,8 @@ def test_the_unknown_patient_waits_in_the_unmatched_queue(db):
 def test_the_radiology_report_keeps_its_line_breaks(db):
     assert _receive("radiology-report.hl7").code == "AA"
     (text,) = ResultReport.objects.get().observations.values_list("value_text", flat=True)
-    assert text.splitlines() == ["Heart size normal.", "Right lower lobe consolidation.", "No pleural effusion."]
+    lines = ["Heart size normal.", "Right lower lobe consolidation.", "No pleural effusion."]
+    assert text.splitlines() == lines
 
 
 def test_an_adt_message_is_refused_with_a_reason(db):
