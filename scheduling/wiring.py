@@ -34,6 +34,55 @@ register_section(
 )
 
 # --- bed board ---
+# Imports stay in the block so each feature's wiring reads (and merges) on its own.
+from epr.accounts.roles import Role, register_role_permissions  # noqa: E402
+from epr.navigation import MenuItem, register_menu_item  # noqa: E402
+from records.registries.demo import DemoLoader, register_demo_loader  # noqa: E402
+from records.signals import patient_discharged, patient_transferred  # noqa: E402
+from scheduling.demo.beds import load_bed_board_demo  # noqa: E402
+from scheduling.receivers import bed_awaits_cleaning  # noqa: E402
+
+BED_BOARD_READERS = (
+    Role.DOCTOR,
+    Role.NURSE,
+    Role.HCA,
+    Role.PHARMACIST,
+    Role.PHARMACY_TECHNICIAN,
+    Role.WARD_CLERK,
+    Role.MANAGER,
+)
+BED_BOARD_VIEW = "scheduling.view_bedstate"
+register_role_permissions({role: [BED_BOARD_VIEW] for role in BED_BOARD_READERS})
+register_role_permissions(
+    {
+        Role.DOCTOR: ["scheduling.add_bedrequest"],
+        # Site and bed managers are usually senior nurses: the nurse role allocates too.
+        Role.NURSE: ["scheduling.add_bedrequest", "scheduling.manage_beds"],
+        Role.MANAGER: ["scheduling.add_bedrequest", "scheduling.manage_beds"],
+    }
+)
+register_menu_item(
+    MenuItem("Bed board", "scheduling:bed_board", 22, shown_to=lambda user: user.has_perm(BED_BOARD_VIEW))
+)
+register_banner_item(
+    BannerItem(
+        "bed-request",
+        "scheduling/beds/banner_bed_request.html",
+        order=91,
+        shown_for=lambda opened: opened.access.clinical or opened.access.via == "role",
+    )
+)
+register_access_log_names(
+    AccessLogNames(
+        pages={"scheduling:bed_request_new": "Bed request"},
+        objects={"scheduling.BedRequest": "Bed request", "scheduling.BedState": "Bed state"},
+        lists={"bed board": "Bed board", "bed request": "Bed request (bed manager)"},
+    )
+)
+patient_discharged.connect(bed_awaits_cleaning, dispatch_uid="scheduling-bed-awaits-cleaning-discharge")
+patient_transferred.connect(bed_awaits_cleaning, dispatch_uid="scheduling-bed-awaits-cleaning-transfer")
+register_demo_loader(DemoLoader("bed-board", load_bed_board_demo, order=50))
+
 
 # --- clinics and appointments ---
 
