@@ -30,6 +30,14 @@ app.conf.beat_schedule = {
         "task": "orders.tasks.resend_unsent_order_messages",
         "schedule": crontab(minute="*/5"),
     },
+    "resend-unsent-documents": {
+        "task": "scheduling.tasks.resend_unsent_documents",
+        "schedule": crontab(minute="*/5"),
+    },
+    "generate-clinic-sessions": {
+        "task": "scheduling.tasks.generate_clinic_sessions",
+        "schedule": crontab(hour=2, minute=15),
+    },
     "sweep-missed-news2-alerts": {
         "task": "records.tasks.sweep_missed_news2_alerts",
         "schedule": crontab(minute="*/10"),

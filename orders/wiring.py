@@ -169,3 +169,22 @@ register_fhir_resource(
 )
 register_demo_loader(DemoLoader("orders", load_orders_demo, order=58))
 register_demo_loader(DemoLoader("results", load_demo, order=60))
+
+# The results of the admission in discharge summaries and letters (PRSB "Investigation results").
+from orders.selectors.documents import investigation_results_draft  # noqa: E402
+from records.registries.documents import (  # noqa: E402
+    CLINIC_LETTER,
+    DISCHARGE_SUMMARY,
+    DocumentSection,
+    register_document_section,
+)
+
+register_document_section(
+    DocumentSection(
+        "investigation-results",
+        "Investigation results",
+        frozenset({DISCHARGE_SUMMARY, CLINIC_LETTER}),
+        investigation_results_draft,
+        order=60,
+    )
+)

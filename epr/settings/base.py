@@ -286,6 +286,8 @@ EPR_ORDER_NUMBER_SYSTEM = f"https://fhir.{EPR_ORGANISATION_ODS.lower()}.nhs.uk/I
 # Orders out (docs/orders.md): a folder the department interface engine reads, or MLLP to host:port.
 EPR_ORDERS_OUTBOX = env.str("EPR_ORDERS_OUTBOX", default=str(BASE_DIR / ".data" / "outbox"))
 EPR_ORDERS_MLLP = env.str("EPR_ORDERS_MLLP", default="")
+# Signed discharge summaries and letters out (docs/scheduling.md): gp/<ODS code>/ and patients-print/.
+EPR_DOCUMENTS_OUTBOX = env.str("EPR_DOCUMENTS_OUTBOX", default=str(BASE_DIR / ".data" / "documents-outbox"))
 EPR_ORDERS_MLLP_TIMEOUT = env.float("EPR_ORDERS_MLLP_TIMEOUT", default=10.0)
 
 # Log no patient data: only framework messages at WARNING and above, no request bodies.

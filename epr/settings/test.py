@@ -28,3 +28,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_ENABLED = True
 # Orders out go to a folder of this test run's own, never the developer's outbox.
 EPR_ORDERS_OUTBOX = tempfile.mkdtemp(prefix="epr-test-outbox-")
+EPR_DOCUMENTS_OUTBOX = tempfile.mkdtemp(prefix="epr-test-documents-")
