@@ -56,13 +56,8 @@ class BedRequestForm(NHSFormMixin, forms.Form):
         fields["wanted_ward"].queryset = _wards()
 
 
-class BedChoiceField(forms.ModelChoiceField[Bed]):
-    def label_from_instance(self, obj: Bed) -> str:
-        return f"{obj.ward.name}: {obj}"
-
-
 class AllocateForm(NHSFormMixin, forms.Form):
-    bed = BedChoiceField(
+    bed = forms.ModelChoiceField(
         queryset=Bed.objects.none(),
         label="Free bed",
         empty_label=CHOOSE,
