@@ -1,7 +1,7 @@
 """The documents' part of the demo (manage.py seed_demo, through records.registries.demo): a patient
-admitted three days ago and discharged yesterday, whose discharge summary was written, signed and sent
-to the GP outbox through the same services a doctor uses. Idempotent: nothing is added once any
-document is signed."""
+admitted three days ago under the demo doctor's firm and discharged two hours ago (the team still has
+access for letters), whose discharge summary was written, signed and sent to the GP outbox through the
+same services a doctor uses. Idempotent: nothing is added once any document is signed."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from epr.accounts.models import User
 from records import services as records_services
-from records.models import DischargeDestination, Encounter, EncounterStatus, Patient, Specialty, Ward
-from scheduling.models import ClinicalDocument, DocumentStatus
+from records.models import DischargeDestination, Encounter, EncounterStatus, Patient, Specialty, Team, Ward
+from scheduling.models import ClinicalDocument, DeliveryState, DocumentStatus
+from scheduling.services.delivery import SendFailed, delivery_send
 from scheduling.services.documents import discharge_summary_start, document_save, document_sign
 
 SUMMARY = (
@@ -46,6 +47,10 @@ def load_documents_demo(write: Callable[[str], Any]) -> str:
     patient = _patient()
     if doctor is None or ward is None or patient is None:
         return "Documents: no demo doctor, ward or patient to use."
+    # The doctor's own firm, so the team keeps access to the record through the grace period.
+    firm = (
+        Encounter.objects.filter(consultant=doctor, team__isnull=False).values_list("team", flat=True).first()
+    )
     with transaction.atomic():
         now = timezone.now()
         encounter = records_services.encounter_admit(
@@ -54,6 +59,7 @@ def load_documents_demo(write: Callable[[str], Any]) -> str:
             ward=ward,
             bed=None,
             consultant=doctor,
+            team=Team.objects.filter(pk=firm).first(),
             specialty=Specialty.GENERAL_MEDICINE,
             admission_method="21",
             admitted_at=now - timedelta(days=3),
@@ -62,11 +68,18 @@ def load_documents_demo(write: Callable[[str], Any]) -> str:
             discharged_by=doctor,
             encounter=encounter,
             destination=DischargeDestination.HOME,
-            discharged_at=now - timedelta(days=1),
+            discharged_at=now - timedelta(hours=2),  # within the care grace period: letters
         )
     # The discharge started the draft (scheduling listens for it); the doctor completes and signs it.
     document = discharge_summary_start(encounter=encounter, author=doctor)
     texts = {"clinical-summary": SUMMARY, "plan": PLAN, "information-given": ADVICE}
     document = document_save(document=document, texts=texts, version=document.version, saved_by=doctor)
-    document_sign(document=document, version=document.version, signed_by=doctor)
+    document = document_sign(document=document, version=document.version, signed_by=doctor)
+    # Written now rather than waiting for a worker, so the demo's outbox holds it at once (the queued
+    # task then finds it sent and writes nothing twice).
+    for queued in document.deliveries.filter(state=DeliveryState.QUEUED):
+        try:
+            delivery_send(delivery_id=queued.pk)
+        except SendFailed:
+            write("Documents: the outbox could not be written; the beat task will try again.")
     return f"Documents: a signed discharge summary for {patient.display_name}, sent to the GP outbox."

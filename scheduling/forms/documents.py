@@ -25,7 +25,10 @@ class DocumentForm(NHSFormMixin, forms.Form):
                 required=False,  # a draft may be saved with anything empty; signing checks the mandatory ones
                 max_length=MAX_SECTION,
                 initial=texts.get(heading.key, ""),
-                widget=forms.Textarea(attrs={"rows": 5}),
+                # Tall enough for what was prefilled (a long stay's results), within reason.
+                widget=forms.Textarea(
+                    attrs={"rows": min(16, max(4, texts.get(heading.key, "").count("\n") + 2))}
+                ),
             )
             self.fields[heading.key].show_optional = False  # type: ignore[attr-defined]
         # The mixin styled the fields it saw; these came after it (the service normalises line breaks).

@@ -25,6 +25,7 @@ from scheduling.models import (
 )
 from scheduling.renderings import PrintedSection
 
+NOT_YET_DISCHARGED = "Not yet discharged"
 MAX_SECTION = 20_000  # characters: a section longer than this is a paste gone wrong
 DEMOGRAPHICS, GP_PRACTICE, PERSON_COMPLETING = "patient-demographics", "gp-practice", "person-completing"
 
@@ -57,13 +58,15 @@ def _admission_details(document: ClinicalDocument) -> str:
     return "\n".join(lines)
 
 
-def _discharge_details(document: ClinicalDocument) -> str:
+def discharge_details(document: ClinicalDocument) -> str:
     encounter = document.encounter
     if encounter is None:
         return ""
     if encounter.discharged_at is None:
         expected = encounter.expected_discharge_date
-        return f"Not yet discharged; expected {expected:%d-%b-%Y}." if expected else "Not yet discharged."
+        return (
+            f"{NOT_YET_DISCHARGED}; expected {expected:%d-%b-%Y}." if expected else f"{NOT_YET_DISCHARGED}."
+        )
     destination = encounter.get_discharge_destination_display() or "not recorded"
     return f"Discharged: {_when(encounter.discharged_at)}\nDestination: {destination}"
 
@@ -105,7 +108,7 @@ OWN_SECTIONS = (
     OwnSection(Heading("history", "History", 15), CL, _blank),
     OwnSection(Heading("clinical-summary", "Clinical summary", 20, mandatory=True), BOTH, _blank),
     OwnSection(Heading("examination-findings", "Examination findings", 25), CL, _blank),
-    OwnSection(Heading("discharge-details", "Discharge details", 70), DS, _discharge_details),
+    OwnSection(Heading("discharge-details", "Discharge details", 70), DS, discharge_details),
     OwnSection(Heading("plan", "Plan and requested actions", 80), BOTH, _blank),
     OwnSection(Heading("information-given", "Information and advice given", 90), BOTH, _blank),
 )

@@ -29,8 +29,10 @@ from scheduling.selectors.documents import (
     DEMOGRAPHICS,
     GP_PRACTICE,
     MAX_SECTION,
+    NOT_YET_DISCHARGED,
     PERSON_COMPLETING,
     demographics_text,
+    discharge_details,
     editable_headings,
     gp_practice_text,
     person_completing_text,
@@ -208,4 +210,12 @@ def document_sign(
 def start_on_discharge(sender: Any, encounter: Encounter, **kwargs: Any) -> None:
     """records' patient_discharged: the draft is waiting for the doctor when they open the record."""
     author = encounter.discharged_by or encounter.consultant
-    discharge_summary_start(encounter=encounter, author=author)
+    document = discharge_summary_start(encounter=encounter, author=author)
+    # A draft begun before the discharge said "Not yet discharged": it now says when and where to.
+    current = document.sections.get("discharge-details", "")
+    if document.status == DocumentStatus.DRAFT and current.startswith(NOT_YET_DISCHARGED):
+        document.encounter = encounter  # as discharged, not as the draft first read it
+        details = discharge_details(document)
+        document_save(
+            document=document, texts={"discharge-details": details}, version=document.version, saved_by=author
+        )

@@ -162,6 +162,14 @@ def test_the_discharge_signal_starts_the_draft_once(admitted, doctor):
     assert summary_for(admitted, doctor).pk == documents.get().pk
 
 
+def test_a_draft_begun_before_discharge_gets_the_discharge_details(admitted, doctor):
+    document = summary_for(admitted, doctor)
+    assert document.sections["discharge-details"].startswith("Not yet discharged")
+    discharge(admitted, doctor)
+    document.refresh_from_db()
+    assert "Destination: Usual place of residence" in document.sections["discharge-details"]
+
+
 def test_results_of_the_admission_are_prefilled_abnormal_first(admitted, doctor):
     admitted.admitted_at = timezone.now() - timedelta(days=1)
     admitted.save(update_fields=["admitted_at"])
