@@ -48,9 +48,7 @@ def load_documents_demo(write: Callable[[str], Any]) -> str:
     if doctor is None or ward is None or patient is None:
         return "Documents: no demo doctor, ward or patient to use."
     # The doctor's own firm, so the team keeps access to the record through the grace period.
-    firm = (
-        Encounter.objects.filter(consultant=doctor, team__isnull=False).values_list("team", flat=True).first()
-    )
+    firm = Team.objects.filter(encounters__consultant=doctor).order_by("pk").first()
     with transaction.atomic():
         now = timezone.now()
         encounter = records_services.encounter_admit(
@@ -59,7 +57,7 @@ def load_documents_demo(write: Callable[[str], Any]) -> str:
             ward=ward,
             bed=None,
             consultant=doctor,
-            team=Team.objects.filter(pk=firm).first(),
+            team=firm,
             specialty=Specialty.GENERAL_MEDICINE,
             admission_method="21",
             admitted_at=now - timedelta(days=3),
