@@ -51,6 +51,9 @@ SLOT_PROFILE = f"{UK_CORE}UKCore-Slot"
 APPOINTMENT_PROFILE = f"{UK_CORE}UKCore-Appointment"
 SLOT_STATUS = "http://hl7.org/fhir/slotstatus"
 APPOINTMENT_STATUS = "http://hl7.org/fhir/appointmentstatus"
+# UK Core's specialty codes are the NHS treatment function codes a clinic's specialty already is (sent
+# without a display: our labels are not the code system's words).
+PRACTICE_SETTING = "https://fhir.hl7.org.uk/CodeSystem/UKCore-PracticeSettingCode"
 
 
 def slot_type_system() -> str:
@@ -114,6 +117,15 @@ APPOINTMENT_CAPABILITY = Capability(
 # --- Schedule -------------------------------------------------------------------------------------
 
 
+def specialty(clinic: Clinic) -> list[dict[str, Any]]:
+    return [
+        {
+            "coding": [{"system": PRACTICE_SETTING, "code": clinic.specialty}],
+            "text": clinic.get_specialty_display(),
+        }
+    ]
+
+
 def _consultant(clinic: Clinic) -> dict[str, str]:
     return {"type": "Practitioner", "display": clinic.consultant.get_full_name() or str(clinic.consultant)}
 
@@ -126,7 +138,7 @@ def schedule_entry(clinic: Clinic) -> dict[str, Any]:
         "meta": {"profile": [SCHEDULE_PROFILE]},
         "identifier": [{"system": trust_system("clinic-code"), "value": clinic.code}],
         "active": clinic.active,
-        "specialty": [{"text": clinic.get_specialty_display()}],
+        "specialty": specialty(clinic),
         "actor": [location_reference("clinic", clinic.pk, clinic.name), _consultant(clinic)],
         "comment": clinic.name,
     }
@@ -190,6 +202,7 @@ def slot_entry(slot: Slot) -> dict[str, Any]:
         "id": str(slot.pk),
         "meta": {"profile": [SLOT_PROFILE]},
         "serviceType": _service_type(slot.slot_type),
+        "specialty": specialty(slot.session.clinic),
         "schedule": {"reference": f"Schedule/{slot.session.clinic_id}", "display": slot.session.clinic.name},
         "status": slot_status(slot),
         "start": instant(timezone.localtime(slot.starts_at)),
@@ -268,7 +281,7 @@ def appointment_entry(a: Appointment) -> dict[str, Any]:
         "status": STATUSES.get(a.status, "booked"),
         "cancelationReason": _cancelation_reason(a),
         "serviceType": _service_type(slot.slot_type),
-        "specialty": [{"text": clinic.get_specialty_display()}],
+        "specialty": specialty(clinic),
         "start": instant(timezone.localtime(slot.starts_at)),
         "end": instant(timezone.localtime(slot.ends_at)),
         "slot": [{"reference": f"Slot/{slot.pk}"}],

@@ -40,6 +40,7 @@ PROFILE = f"{UK_CORE}UKCore-Location"
 PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 BED_STATUS = "http://terminology.hl7.org/CodeSystem/v2-0116"
 ODS_SITE_SYSTEM = "https://fhir.nhs.uk/Id/ods-site-code"
+ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
 PHYSICAL = {
     "site": ("si", "Site"),
@@ -103,6 +104,7 @@ def site_entry(site: Site) -> dict[str, Any]:
     return {
         **_base("site", site.pk, site.name),
         "identifier": [{"system": ODS_SITE_SYSTEM, "value": site.code}],
+        "type": [codeable_concept((ROLE_CODE, "HOSP", "Hospital"))],
     }
 
 

@@ -6,6 +6,7 @@ R4B (the test settings validate each one as it is sent, and body_of again)."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ from scheduling.models import (
 )
 from scheduling.rules.sessions import CLINIC_TIME
 from tests.factories import BedFactory, PatientFactory
-from tests.support import FHIR_JSON, assert_outcome, body_of, signed_in, token_client
+from tests.support import FHIR_JSON, assert_outcome, body_of, signed_in, third_party_testdata, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -285,7 +286,9 @@ def test_a_clinic_reads_as_a_schedule(clinic, doctor, nurse):
     assert body["meta"] == {"profile": [fhir.SCHEDULE_PROFILE]}
     assert body["identifier"] == [{"system": f"{RXX}/clinic-code", "value": "CARD1"}]
     assert body["active"] is True
-    assert body["specialty"] == [{"text": "Cardiology"}]
+    assert body["specialty"] == [
+        {"coding": [{"system": fhir.PRACTICE_SETTING, "code": "320"}], "text": "Cardiology"}
+    ]
     assert body["actor"] == [
         {"reference": f"Location/clinic-{clinic.pk}", "display": "Cardiology clinic"},
         {"type": "Practitioner", "display": doctor.get_full_name()},
@@ -684,6 +687,29 @@ def test_staff_who_may_not_book_and_system_clients_are_refused(client, slots, pa
     assert not Appointment.objects.exists()
 
 
+def test_two_bookings_of_one_slot_at_once_one_wins_the_other_is_409(transactional_db, slots, patient, booker):
+    other = PatientFactory()
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def book_for(patient_id: int) -> None:
+        try:
+            client = signed_in(booker)
+            barrier.wait()
+            statuses.append(post(client, appointment_body(slots[0], patient_id)).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book_for, args=(p.pk,)) for p in (patient, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(statuses) == [201, 409]
+    assert Appointment.objects.filter(slot=slots[0]).count() == 1
+
+
 # --- Encounter ------------------------------------------------------------------------------------
 
 
@@ -813,6 +839,42 @@ def test_encounter_search_queries_do_not_grow(client, slots, admitted, clinic, c
 
 def test_staff_must_search_one_patients_encounters(admitted, nurse):
     assert_outcome(signed_in(nurse).get("/fhir/Encounter", {"class": "IMP"}), 400, "required")
+
+
+UKCORE = "ukcore/json_derived"
+
+
+def _example(name: str) -> dict[str, Any]:
+    path = third_party_testdata(f"{UKCORE}/UKCore-{name}-Example.json", "UK Core example resources")
+    return json.loads(path.read_text())
+
+
+def test_our_shapes_agree_with_the_uk_core_examples(slots, booked, admitted, ward, clinic, nurse):
+    client = signed_in(nurse)
+    site = read(client, "Location", f"site-{ward.site_id}")
+    schedule = read(client, "Schedule", clinic.pk)
+    slot = read(client, "Slot", slots[0].pk)
+    appointment = read(client, "Appointment", booked.pk)
+    encounter = read(client, "Encounter", f"adm-{admitted.pk}")
+
+    hospital = _example("Location-HospitalSJUH")
+    assert site["identifier"][0]["system"] == hospital["identifier"][0]["system"]
+    assert site["type"][0]["coding"][0]["code"] == hospital["type"][0]["coding"][0]["code"]
+    for ours, theirs in (
+        (schedule, _example("Schedule-Immunization")),
+        (slot, _example("Slot-AvailableWalkInVisit")),
+    ):
+        assert ours["specialty"][0]["coding"][0]["system"] == theirs["specialty"][0]["coding"][0]["system"]
+    assert slot["status"] == _example("Slot-AvailableWalkInVisit")["status"]
+    assert schedule["actor"][0]["reference"].startswith("Location/")
+    orthopaedic = _example("Appointment-OrthopaedicSurgery")
+    assert appointment["status"] == orthopaedic["status"]
+    assert (
+        appointment["specialty"][0]["coding"][0]["system"]
+        == orthopaedic["specialty"][0]["coding"][0]["system"]
+    )
+    inpatient = _example("Encounter-InpatientEncounter")
+    assert encounter["class"] == inpatient["class"]
 
 
 def test_the_capability_statement_lists_the_scheduling_resources(client):
