@@ -65,7 +65,7 @@ class AllocateForm(NHSFormMixin, forms.Form):
             **required_choice("Select a free bed"),
             "invalid_choice": "That bed is no longer free. Select another bed.",
         },
-        help_text="Only free beds are listed: available, empty and not allocated to anyone else",
+        help_text="Only free beds are listed (available, empty, promised to nobody), the ward wanted first",
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 

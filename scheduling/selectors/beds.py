@@ -81,6 +81,14 @@ class WardBoard:
     def cleaning(self) -> int:
         return self.count("cleaning")
 
+    @property
+    def allocated(self) -> int:
+        return self.count("allocated")
+
+    @property
+    def out_of_use(self) -> int:
+        return self.count("blocked") + self.count("closed")
+
 
 @dataclass(frozen=True)
 class RequestRow:
@@ -93,7 +101,13 @@ class Board:
     wards: list[WardBoard]
     waiting: list[RequestRow]
     allocated: list[RequestRow]
-    patient_ids: list[int] = field(default_factory=list)  # every patient the board names or counts
+    patient_ids: list[int] = field(default_factory=list)  # every patient the board names
+
+    @property
+    def hidden_names(self) -> bool:
+        """Whether some patient on the board is shown without a name (to explain why)."""
+        rows = [r for r in (*self.waiting, *self.allocated) if not r.name_shown]
+        return bool(rows) or any(c.stay and not c.name_shown for w in self.wards for c in w.cells)
 
 
 def _visible(user: Any, patients: list[Patient]) -> set[int]:

@@ -144,6 +144,11 @@ def _name_shown(request: HttpRequest, bed_request: BedRequest) -> bool:
     return shown
 
 
+def _wanted_first(beds: list[Bed], bed_request: BedRequest) -> list[Bed]:
+    """The free beds on the ward the request wants first, then the rest in board order."""
+    return sorted(beds, key=lambda b: b.ward_id != bed_request.wanted_ward_id)
+
+
 def _request_page(
     request: HttpRequest, bed_request: BedRequest, form: Any, *, title: str, button: str, **extra: Any
 ) -> HttpResponse:
@@ -162,7 +167,7 @@ def _request_page(
 def request_allocate(request: HttpRequest, request_id: int) -> HttpResponse:
     require_perm(request, MANAGE, NOT_MANAGER)
     bed_request = _request(request_id)
-    beds = selectors.free_beds(but_for=bed_request)
+    beds = _wanted_first(selectors.free_beds(but_for=bed_request), bed_request)
     form = forms.AllocateForm(request.POST or None, beds=beds, initial={"version": bed_request.version})
     done = submitted(
         request,
@@ -175,7 +180,7 @@ def request_allocate(request: HttpRequest, request_id: int) -> HttpResponse:
         messages.success(request, f"Allocated {done.bed} on {done.bed.ward}.")
         return redirect("scheduling:bed_board")
     if form.is_bound:  # refused: list the beds free now, which may have changed under the manager
-        beds = selectors.free_beds(but_for=bed_request)
+        beds = _wanted_first(selectors.free_beds(but_for=bed_request), bed_request)
         form.set_beds(beds)
     return _request_page(
         request, bed_request, form, title="Allocate a bed", button="Allocate bed", free=len(beds)
