@@ -16,7 +16,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from epr.fhir.registry import Capability, SearchParam
-from epr.fhir.resources import UK_CORE, instant
+from epr.fhir.resources import UK_CORE, codeable_concept, instant
 from epr.fhir.search import SearchPage, instant_q
 from epr.parsing import ascii_int
 from records.fhir.common import patient_id_param
@@ -38,6 +38,7 @@ from scheduling.models import Appointment, AppointmentStatus, SlotType
 PROFILE = f"{UK_CORE}UKCore-Encounter"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ENCOUNTER_STATUS = "http://hl7.org/fhir/encounter-status"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 INPATIENT = ("IMP", "inpatient encounter")
 AMBULATORY = ("AMB", "ambulatory")
 VIRTUAL = ("VR", "virtual")
@@ -74,7 +75,12 @@ def _period(start: Any, end: Any) -> dict[str, str | None]:
 
 
 def _consultant(user: Any) -> list[dict[str, Any]]:
-    return [{"individual": {"type": "Practitioner", "display": user.get_full_name() or str(user)}}]
+    return [
+        {
+            "type": [codeable_concept((PARTICIPATION, "ATND", "attender"))],
+            "individual": {"type": "Practitioner", "display": user.get_full_name() or str(user)},
+        }
+    ]
 
 
 def _stay(stay: WardStay) -> dict[str, Any]:

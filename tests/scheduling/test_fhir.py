@@ -24,6 +24,7 @@ from records import services as records_services
 from records.models import Encounter
 from scheduling.fhir import appointments as fhir
 from scheduling.fhir import locations as fhir_locations
+from scheduling.fhir.encounters import PARTICIPATION
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -729,7 +730,10 @@ def test_an_admission_reads_as_an_inpatient_encounter_with_its_ward_stays(
     assert body["class"]["code"] == "IMP"
     assert body["subject"] == {"reference": f"Patient/{admitted.patient_id}"}
     assert body["participant"] == [
-        {"individual": {"type": "Practitioner", "display": doctor.get_full_name()}}
+        {
+            "type": [{"coding": [{"system": PARTICIPATION, "code": "ATND", "display": "attender"}]}],
+            "individual": {"type": "Practitioner", "display": doctor.get_full_name()},
+        }
     ]
     assert [(loc["location"]["reference"], loc["status"]) for loc in body["location"]] == [
         (f"Location/bed-{bed.pk}", "completed"),
