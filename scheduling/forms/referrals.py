@@ -138,15 +138,22 @@ class ClockEventForm(NHSFormMixin, forms.Form):
     kind = forms.ChoiceField(label="What happened", choices=EVENT_CHOICES, widget=forms.RadioSelect)
     on = forms.DateField(label="Date", widget=DateInput)
     stop_reason = forms.ChoiceField(
-        label="Why the clock stops", choices=[("", "Choose"), *STOP_LABELS.items()], required=False
+        label="Why the clock stops (for a clock stop)",
+        choices=[("", "Choose"), *STOP_LABELS.items()],
+        required=False,
     )
     start_reason = forms.ChoiceField(
-        label="Why a new clock starts",
+        label="Why a new clock starts (for a new clock start)",
         choices=[("", "Choose"), *((k, v) for k, v in START_LABELS.items() if k != StartReason.REFERRAL)],
         required=False,
     )
     note = forms.CharField(label="Note", max_length=300, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("stop_reason", "start_reason"):
+            self.fields[name].show_optional = False  # type: ignore[attr-defined]
 
     def reason(self) -> str:
         data = self.cleaned_data

@@ -6,9 +6,11 @@ the triage queue's order; an outsider refused; corrections from a stale page ref
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -367,3 +369,33 @@ def test_patient_section_lists_referrals(referral, clerk):
     response = signed_in(clerk).get(reverse("scheduling:patient_referrals", args=[referral.patient_id]))
     assert response.status_code == 200
     assert b"General medicine clinic" in response.content
+
+
+def test_two_triages_at_once_accept_once(clerk, doctor, patient, team, transactional_db):
+    referral = services.referral_register(registered_by=clerk, patient=patient, details=details(), team=team)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        try:
+            accept(referral, doctor)
+            outcomes.append("accepted")
+        except RecordError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["accepted", "refused"]
+    assert WaitingListEntry.objects.count() == 1
+    assert ClockEvent.objects.count() == 1
+
+
+def test_demo_loader_is_idempotent(db):
+    from scheduling.demo.referrals import load_referrals_demo
+
+    assert "no demo staff" in load_referrals_demo(print)
+    assert not Referral.objects.exists()

@@ -6,6 +6,7 @@ counts per specialty by week band, names hidden from managers, and constant quer
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -254,3 +255,32 @@ def test_triage_queue_queries_constant(clerk, doctor, team):
     for _ in range(8):
         add()
     assert queries() == few
+
+
+def test_two_clock_stops_at_once_record_one(clerk, doctor, team, transactional_db):
+    entry = on_list(clerk, doctor, team, days=60)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        try:
+            waiting.clock_event_record(
+                entry=entry,
+                recorded_by=doctor,
+                version=entry.version,
+                kind="stop",
+                on=TODAY(),
+                reason="first-definitive-treatment",
+            )
+            outcomes.append("recorded")
+        except RecordError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["recorded", "refused"]
+    assert ClockEvent.objects.filter(entry=entry, kind="stop").count() == 1
