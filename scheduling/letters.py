@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from records.models import Patient
+from records.rules.patients import format_nhs_number
 from scheduling.models import Appointment, SlotType
 from scheduling.rules.sessions import CLINIC_TIME
 
@@ -28,7 +29,7 @@ BRING = {
         "someone who can take you home after your operation"
     ),
     SlotType.PROCEDURE: "a list of the medicines you take and this letter; wear loose, comfortable clothes",
-    SlotType.TELEPHONE: "nothing: we will ring you at the time below. Have a list of your medicines to hand",
+    SlotType.TELEPHONE: "nothing: we will ring you at the time above. Have a list of your medicines to hand",
     SlotType.VIDEO: (
         "nothing: we will send you a link for the video call. Have a list of your medicines to hand"
     ),
@@ -86,7 +87,7 @@ def letter_for(appointment: Appointment) -> Letter:
         bring=BRING.get(SlotType(slot.slot_type), BRING[SlotType.FOLLOW_UP]),
         notes=appointment.notes,
         hospital_number=patient.hospital_number,
-        nhs_number=patient.nhs_number,
+        nhs_number=format_nhs_number(patient.nhs_number) if patient.nhs_number else "",
         contact=getattr(settings, "EPR_APPOINTMENTS_CONTACT", "") or DEFAULT_CONTACT,
         written=f"{timezone.localdate():%d %B %Y}",
     )

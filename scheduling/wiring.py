@@ -166,8 +166,7 @@ _register_menu_item(
         "Clinic lists",
         "scheduling:clinic_lists",
         27,
-        shown_to=lambda user: user.has_perm("scheduling.change_appointment")
-        and not user.has_perm("scheduling.book_appointment"),
+        shown_to=lambda user: user.has_perm("scheduling.view_clinicsession"),
     )
 )
 register_access_log_names(

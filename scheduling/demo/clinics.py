@@ -105,7 +105,7 @@ def _clinics(site: Site, doctor: Any, consultant: Any, staff: list[Any]) -> dict
     return {
         "card": clinic_create(
             code=CARDIOLOGY,
-            name="Cardiology outpatients (Dr Ross)",
+            name="Cardiology outpatients",
             specialty=Specialty.CARDIOLOGY,
             consultant=consultant,
             site=site,

@@ -21,6 +21,7 @@ from scheduling.models import (
     CancelledBy,
     Clinic,
     ClinicSession,
+    SessionKind,
     SessionStatus,
     Slot,
     SlotStatus,
@@ -56,6 +57,7 @@ def free_slots_queryset(search: SlotSearch, *, now: datetime | None = None) -> Q
         starts_at__gte=max(now, uk_midnight(first)),
         starts_at__lt=uk_midnight(last + timedelta(days=1)),
         session__clinic__active=True,
+        session__clinic__kind=SessionKind.CLINIC,  # a theatre list takes cases, not bookings
     ).exclude(session__status=SessionStatus.CANCELLED)
     if search.specialty:
         slots = slots.filter(session__clinic__specialty=search.specialty)

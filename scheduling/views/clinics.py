@@ -5,7 +5,7 @@ appointments the hospital cancelled that wait to be rebooked. Every list of pati
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -89,7 +89,12 @@ def clinic_lists(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scheduling/clinics/clinic_lists.html",
-        {"day": day, "sessions": selectors.sessions_on(request.user, day)},
+        {
+            "day": day,
+            "previous": day - timedelta(days=1),
+            "next": day + timedelta(days=1),
+            "sessions": selectors.sessions_on(request.user, day),
+        },
     )
 
 
