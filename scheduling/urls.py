@@ -24,6 +24,7 @@ urlpatterns += [
     path("bed-board/requests/<int:request_id>/arrived/", beds.request_arrived, name="bed_request_arrived"),
     path("bed-board/requests/<int:request_id>/cancel/", beds.request_cancel, name="bed_request_cancel"),
     path("patients/<int:patient_id>/bed-request/", beds.bed_request_new, name="bed_request_new"),
+    path("bed-board/requests/new/", beds.bed_request_find, name="bed_request_find"),
 ]
 
 # --- clinics and appointments ---

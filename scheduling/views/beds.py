@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils import timezone
 from epr.parsing import ascii_int
 from records.access import Level, patients_with_care_relationship, sees_by_role
 from records.errors import RecordError
-from records.models import Bed
+from records.models import Bed, Patient
 from records.selectors import patients as patient_selectors
 from records.selectors.patients import PatientView
 from records.views.base import NOT_DONE, patient_page, require_perm, submitted
@@ -269,6 +270,23 @@ def bed_request_new(request: HttpRequest, opened: PatientView) -> HttpResponse:
         return redirect("records:patient_detail", opened.patient.pk)
     context = {"opened": opened, "patient": opened.patient, "form": form}
     return render(request, "scheduling/beds/request_new.html", context)
+
+
+@login_required
+def bed_request_find(request: HttpRequest) -> HttpResponse:
+    """A bed manager raising a request: the patient by hospital or NHS number, then the request form
+    (through the patient page's door, which audits the opening)."""
+    require_perm(request, MANAGE, NOT_MANAGER)
+    number = "".join(request.GET.get("number", "").split())
+    found = (
+        Patient.objects.filter(Q(hospital_number__iexact=number) | Q(nhs_number=number)).first()
+        if number
+        else None
+    )
+    if found is None:
+        messages.error(request, "No patient has that hospital or NHS number. Check it and try again.")
+        return redirect("scheduling:bed_board")
+    return redirect("scheduling:bed_request_new", found.pk)  # a merged record redirects there
 
 
 @login_required

@@ -442,3 +442,16 @@ def test_occupancy_over_a_range_takes_the_same_queries_for_more_stays(admitted, 
     with CaptureQueriesContext(connection) as many:
         selectors.occupancy_range(today - timedelta(days=30), today)
     assert len(few) == len(many) == 3
+
+
+def test_a_bed_manager_raises_a_request_by_hospital_number(manager, nurse, clerk, db):
+    patient = PatientFactory()
+    client = signed_in(manager)
+    find = reverse("scheduling:bed_request_find")
+    response = client.get(find, {"number": f" {patient.hospital_number} "})
+    assert response["Location"] == reverse("scheduling:bed_request_new", args=[patient.pk])
+    response = client.post(response["Location"], {"source": "assessment", "specialty": "300"})
+    assert response.status_code == 302 and BedRequest.objects.get().requested_by == manager
+    response = client.get(find, {"number": "nobody"}, follow=True)
+    assert "No patient has that hospital or NHS number" in response.content.decode()
+    assert signed_in(clerk).get(find, {"number": patient.hospital_number}).status_code == 403
