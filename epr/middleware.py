@@ -56,7 +56,8 @@ class FriendlyNotFoundMiddleware:
 
 
 class RefuseNulBytesMiddleware:
-    """A NUL byte in a query string or form field is refused with a 400 before any view sees it."""
+    """A NUL byte in the path, a query string or a form field is refused with a 400 before any view
+    sees it (PostgreSQL cannot store one, so it would otherwise end in a 500)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -68,7 +69,8 @@ class RefuseNulBytesMiddleware:
             "multipart/form-data",
         ):
             params += [*request.POST.lists()]
-        if any(has_nul(key) or any(has_nul(v) for v in values) for key, values in params):
+        in_path = has_nul(request.path)
+        if in_path or any(has_nul(key) or any(has_nul(v) for v in values) for key, values in params):
             message = "The request contains a NUL character, which no field may hold."
             if request.path.startswith("/fhir"):
                 body = {

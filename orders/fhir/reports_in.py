@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -79,17 +79,27 @@ def _refused(message: str, *where: str, code: str = "value") -> FHIRError:
 # --- Values ---------------------------------------------------------------------------------------
 
 
-def _moment(value: Any) -> datetime | None:
+def _moment(value: Any, where: str = "") -> datetime | None:
     """A FHIR dateTime as the model reads it: an aware datetime, a date (London midnight) or, at a
     lower precision, "YYYY-MM" or "YYYY" (its first day)."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        year, _, month = value.partition("-")
-        value = date(int(year), int(month or 1), 1)
-    return datetime.combine(value, time(), tzinfo=LONDON)
+        moment = value
+    else:
+        if isinstance(value, str):
+            given_year, _, month = value.partition("-")
+            value = date(int(given_year), int(month or 1), 1)
+        moment = datetime.combine(value, time(), tzinfo=LONDON)
+    try:
+        year = moment.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 1900 <= year <= 2200:  # a result from before 1900 or after 2200 is a typing error
+        raise _refused(
+            f"{where or 'The date'} must be between the years 1900 and 2200.", *([where] if where else [])
+        )
+    return moment
 
 
 def _coded(concept: Any, where: str) -> tuple[str, str, str]:
@@ -206,7 +216,7 @@ def observation_values(o: Any, set_id: int, where: str) -> Observation:
         reference_range=_reference_range(o.referenceRange)[:60],
         flag=_flag(o.interpretation),
         status=_status(o.status, OBSERVATION_STATUSES, f"{where}.status"),
-        observed_at=_moment(o.effectiveDateTime),
+        observed_at=_moment(o.effectiveDateTime, f"{where}.effectiveDateTime"),
         notes=_notes(o.note),
         **value,
     )
@@ -280,6 +290,7 @@ def _named(patient: Patient) -> PatientNamed:
         family_name="",
         given_name="",
         date_of_birth=None,
+        by_reference=True,
     )
 
 
@@ -304,9 +315,9 @@ def patient_named(subject: Any, base_url: str, bundle_patient: BundlePatients | 
     identifier = subject.identifier
     value = str(identifier.value or "").replace(" ", "") if identifier is not None else ""
     if not reference and value and identifier.system == NHS_NUMBER_SYSTEM:
-        return PatientNamed(value, (), "", "", None)
+        return PatientNamed(value, (), "", "", None, by_reference=True)
     if not reference and value and identifier.system == settings.EPR_HOSPITAL_NUMBER_SYSTEM:
-        return PatientNamed("", (value,), "", "", None)
+        return PatientNamed("", (value,), "", "", None, by_reference=True)
     raise _refused(
         f"subject must be Patient/<id>, or an identifier with the NHS number system {NHS_NUMBER_SYSTEM}.",
         where,
@@ -344,8 +355,8 @@ def incoming_report(
         code_system=code_system,
         name=name,
         status=_status(report.status, REPORT_STATUSES, "DiagnosticReport.status"),
-        observed_at=_moment(effective),
-        issued_at=_moment(report.issued),
+        observed_at=_moment(effective, "DiagnosticReport.effectiveDateTime"),
+        issued_at=_moment(report.issued, "DiagnosticReport.issued"),
         notes=str(report.conclusion or ""),
         observations=_observations(report, set(bundle_observations)),
     )

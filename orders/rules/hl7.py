@@ -66,6 +66,9 @@ class PatientNamed:
     family_name: str
     given_name: str
     date_of_birth: date | None
+    # The sender chose the record itself (a FHIR reference or identifier), rather than describing the
+    # patient with numbers, name and birth date to be checked against each other.
+    by_reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,14 @@ def hl7_datetime(value: str) -> datetime | None:
         )
     except ValueError:
         return None
-    if offset:
-        sign = 1 if offset[0] == "+" else -1
-        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
-        return moment.replace(tzinfo=zone).astimezone(UTC)
-    return moment.replace(tzinfo=LONDON).astimezone(UTC)
+    try:
+        if offset:
+            sign = 1 if offset[0] == "+" else -1
+            zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+            return moment.replace(tzinfo=zone).astimezone(UTC)
+        return moment.replace(tzinfo=LONDON).astimezone(UTC)
+    except (ValueError, OverflowError):  # an offset beyond a day, or a moment beyond the calendar
+        return None
 
 
 def _date(value: str) -> date | None:
@@ -130,6 +136,8 @@ class _Reader:
             value = segment.extract_field(1, field_num, repeat, component, sub)
         except (IndexError, KeyError):
             return ""
+        except ValueError:  # a malformed escape (\.brA\): keep the field as sent rather than lose it
+            return str(segment[field_num]) if len(segment) > field_num else ""
         return self.message.unescape(str(value)) if value else ""
 
     def repeats(self, segment: Any, field_num: int) -> int:
@@ -216,6 +224,10 @@ def _patient(reader: _Reader, pid: Any) -> PatientNamed:
 def parse_result_message(text: str) -> ResultMessage:
     """Read an ORU^R01; refuse, with the reason, what is not one or cannot be filed."""
     body = normalise(text)
+    if "\x00" in body:
+        raise MessageRefused(
+            "The message contains a NUL character, which HL7 text cannot hold.", segment="MSH"
+        )
     if not body.startswith("MSH"):
         raise MessageRefused("The message does not start with an MSH segment.", segment="MSH")
     try:
@@ -276,6 +288,7 @@ def _reports(reader: _Reader, segments: list[Any]) -> tuple[Report, ...]:
             orc_placer = reader.get(segment, 2)
         elif name == "OBR":
             groups.append({"obr": segment, "notes": [], "obx": [], "placer": orc_placer})
+            orc_placer = ""  # an ORC is the order of the OBR after it, not of later ones
         elif name == "OBX" and groups:
             groups[-1]["obx"].append((segment, []))
         elif name == "NTE" and groups:

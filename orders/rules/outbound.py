@@ -45,6 +45,7 @@ class OrderFacts:
     ward_code: str = ""
     bed: str = ""
     answers: Sequence[tuple[str, str, str]] = field(default_factory=tuple)  # key, question, answer
+    specimen_snomed: str = ""
     cancel_reason: str = ""
     sending_facility: str = "RXX"
     receiving_application: str = ""
@@ -56,6 +57,13 @@ def _ts(moment: datetime) -> str:
 
 def _segment(*fields: str) -> str:
     return "|".join(fields).rstrip("|")
+
+
+def _specimen_source(facts: OrderFacts) -> str:
+    """OBR-15 (CM in v2.4): its first component a CE of code, text and coding system, in
+    subcomponents; SNOMED CT when the catalogue gives the specimen's concept."""
+    text = escape(facts.specimen_type)
+    return f"{facts.specimen_snomed}&{text}&SCT" if facts.specimen_snomed else f"&{text}"
 
 
 def message_type(laboratory: bool) -> str:
@@ -121,7 +129,7 @@ def order_message(facts: OrderFacts, *, now: datetime) -> str:
         placer,
         filler,
         "",
-        "CA" if facts.event == "CA" else "",
+        "",  # ORC-5 order status is the filler's to give
         "",
         timing,
         "",
@@ -132,7 +140,7 @@ def order_message(facts: OrderFacts, *, now: datetime) -> str:
         "",
         "",
         "",
-        escape(facts.cancel_reason) if facts.event == "CA" else "",
+        f"^{escape(facts.cancel_reason)}" if facts.event == "CA" and facts.cancel_reason else "",  # CE text
     )
     obr = _segment(
         "OBR",
@@ -150,7 +158,7 @@ def order_message(facts: OrderFacts, *, now: datetime) -> str:
         "",
         escape(facts.clinical_details),
         "",
-        escape(facts.specimen_type) if facts.laboratory else "",
+        _specimen_source(facts) if facts.laboratory else "",
         requester,
         "",
         "",

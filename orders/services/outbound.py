@@ -8,6 +8,7 @@ dropped. Messages of one order go in order: a cancellation waits for its new-ord
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,7 @@ def _facts(order: Order, event: str, control_id: str) -> outbound.OrderFacts:
         clinical_details=order.clinical_details,
         notes=order.notes,
         specimen_type=test.specimen_type,
+        specimen_snomed=test.specimen_snomed,
         requester_id=getattr(requester, "professional_registration", "") or requester.get_username(),
         requester_family=getattr(requester, "last_name", ""),
         requester_given=getattr(requester, "first_name", ""),
@@ -68,7 +70,8 @@ def _facts(order: Order, event: str, control_id: str) -> outbound.OrderFacts:
 
 def message_queue(*, order: Order, event: str, now: datetime) -> OutboundMessage:
     """Build and keep the message in the caller's transaction; send it after commit."""
-    control_id = f"{order.number}{event}{now:%H%M%S%f}"[:30]
+    # HL7 v2.4 allows MSH-10 20 characters: the order number, the event and a random tail.
+    control_id = f"{order.number}{event}{secrets.token_hex(3).upper()}"
     message = OutboundMessage.objects.create(
         order=order,
         event=event,

@@ -313,6 +313,8 @@ def order_follow_result(*, order: Order, report_status: str, filler_number: str,
     if filler_number and not locked.filler_number:
         locked.filler_number = filler_number[:50]
         changed.append("filler_number")
+    if target == OrderStatus.CANCELLED and locked.status not in OUTSTANDING:
+        target = None  # the department cancelling after its final result leaves the result standing
     moves_on = target is not None and (
         target == OrderStatus.CORRECTED or STATUS_STEP[target] > STATUS_STEP[locked.status]
     )

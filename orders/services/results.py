@@ -6,7 +6,7 @@ The same message (sender and MSH-10) received again files nothing and is answere
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +32,8 @@ from orders.rules.hl7 import (
 from orders.services.requests import order_follow_result
 from records.errors import RecordError
 from records.models import (
+    ACTIVE_ALERT_STATUSES,
     AlertSeverity,
-    AlertStatus,
     ClinicalAlert,
     Encounter,
     EncounterStatus,
@@ -58,16 +58,24 @@ def _fold(text: str) -> str:
 
 
 def match_patient(named: object) -> tuple[Patient | None, str]:
-    """The record a result names, or None and why not."""
+    """The record a result names, or None and why not. A result that describes its patient (HL7 v2)
+    must give the family name and date of birth, and they and every number it gives must agree with
+    one record; one that names the record itself (a FHIR reference) is matched by that alone."""
     nhs = getattr(named, "nhs_number", "")
-    locals_ = getattr(named, "hospital_numbers", ())
+    locals_ = [n.upper() for n in getattr(named, "hospital_numbers", ()) if n]
     family, born = getattr(named, "family_name", ""), getattr(named, "date_of_birth", None)
+    by_reference = getattr(named, "by_reference", False)
+    if not by_reference and (not family or born is None):
+        return None, "The result does not give the patient's family name and a readable date of birth."
     candidates = Patient.objects.exclude(status=PatientStatus.MERGED)
     found = candidates.filter(nhs_number=nhs).first() if nhs else None
     if found is None and locals_:
-        found = candidates.filter(hospital_number__in=[n.upper() for n in locals_]).first()
+        found = candidates.filter(hospital_number__in=locals_).first()
     if found is None:
         return None, "No record has the NHS number or hospital number the result gives."
+    others = candidates.filter(hospital_number__in=locals_).exclude(pk=found.pk) if locals_ else None
+    if others is not None and others.exists():
+        return None, "The NHS number and the hospital number the result gives belong to different records."
     if family and _fold(family) != _fold(found.family_name):
         return None, f"The family name sent ({family}) is not the record's."
     if born and found.date_of_birth and born != found.date_of_birth:
@@ -210,12 +218,24 @@ def results_receive(text: str, *, channel: str, client: str = "", now: datetime 
     return results_file(parsed, raw=normalise(text), channel=channel, client=client, now=now)
 
 
+def _after_header(raw: str) -> str:
+    # A resend may carry a new MSH-7 (time sent); everything after the header must be the same.
+    return raw.split("\r", 1)[1] if "\r" in raw else ""
+
+
 def results_file(parsed: ResultMessage, *, raw: str, channel: str, client: str = "", now: datetime) -> Answer:
     """File results already read (from HL7 v2, or built from a FHIR DiagnosticReport by the FHIR
     layer): once per sender and control id, matched, alerted, audited, in one transaction."""
+    if channel == "http" and client:
+        # The authenticated client is part of who sent it: another client cannot send a message under
+        # this laboratory's MSH-3/4 and control id first and so have the real one taken for a repeat.
+        parsed = replace(parsed, sender=f"{client}|{parsed.sender}"[:200])
     with transaction.atomic():
         _lock(parsed.sender, parsed.control_id)
         first = InboundMessage.objects.filter(sender=parsed.sender, control_id=parsed.control_id).first()
+        if first is not None and channel != "fhir" and _after_header(first.raw) != _after_header(raw):
+            text = "Not filed: this control id was already used for a different message from this sender."
+            return Answer("AR", ack(parsed.header, "AR", text, error_segment="MSH", now=now))
         if first is not None:
             return Answer(
                 first.ack_code,
@@ -250,7 +270,10 @@ def results_file(parsed: ResultMessage, *, raw: str, channel: str, client: str =
     return Answer("AA", answer_text, reports=filed, report_ids=report_ids)
 
 
+# A preliminary report is replaced by its final one: only final and corrected reports are acknowledged.
+ACKNOWLEDGED_STATUSES = ("F", "C")
 CRITICAL_KIND = "result_critical"
+OVERDUE_KIND = "result_overdue"
 ABNORMAL_KIND = "result_abnormal"
 
 
@@ -317,17 +340,18 @@ def result_acknowledge(*, by: Any, report: ResultReport, action: str, note: str 
         obj=locked,
         detail={"acknowledged": action},
     )
-    waiting = ResultReport.objects.filter(patient_id=locked.patient_id, acknowledged_at__isnull=True).filter(
-        Q(critical=True) | Q(abnormal=True)
-    )
+    waiting = ResultReport.objects.filter(
+        patient_id=locked.patient_id, acknowledged_at__isnull=True, status__in=ACKNOWLEDGED_STATUSES
+    ).filter(Q(critical=True) | Q(abnormal=True))
     for kind, still in (
         (CRITICAL_KIND, waiting.filter(critical=True)),
         (ABNORMAL_KIND, waiting.filter(critical=False)),
+        (OVERDUE_KIND, waiting),
     ):
         if still.exists():
             continue
         alert = ClinicalAlert.objects.filter(
-            patient_id=locked.patient_id, kind=kind, status=AlertStatus.OPEN
+            patient_id=locked.patient_id, kind=kind, status__in=ACTIVE_ALERT_STATUSES
         ).first()
         if alert is not None:
             alert_acknowledge(alert=alert, user=by, note=f"Result acknowledged: {AckAction(action).label}")
@@ -353,7 +377,12 @@ def unmatched_file(*, by: Any, report: ResultReport, hospital_number: str) -> Re
     locked.patient, locked.order = patient, order
     locked.filing = Filing.FILED if order is not None else Filing.UNSOLICITED
     locked.save(update_fields=["patient", "order", "filing"])
-    locked.observations.update(patient=patient)
+    observations = list(locked.observations.all())
+    for observation in observations:
+        observation.patient = patient
+        history_note(observation, reason="Filed from the unmatched queue")
+        observation.save(update_fields=["patient"])
+    _supersede(locked, observations)
     if order is not None:
         order_follow_result(
             order=order, report_status=locked.status, filler_number=locked.filler_number, now=timezone.now()
@@ -386,9 +415,6 @@ def unmatched_reject(*, by: Any, report: ResultReport, reason: str) -> ResultRep
     return locked
 
 
-OVERDUE_KIND = "result_overdue"
-
-
 def escalate_unacknowledged(now: datetime | None = None) -> int:
     """An abnormal or critical result still unacknowledged after EPR_RESULT_ACK_HOURS raises an
     alert to the patient's team (the consultant's), once per result. Returns the alerts raised."""
@@ -397,6 +423,7 @@ def escalate_unacknowledged(now: datetime | None = None) -> int:
     waiting = (
         ResultReport.objects.filter(
             filing__in=[Filing.FILED, Filing.UNSOLICITED],
+            status__in=ACKNOWLEDGED_STATUSES,
             acknowledged_at__isnull=True,
             filed_at__lt=cutoff,
             patient__isnull=False,

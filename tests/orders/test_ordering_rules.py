@@ -214,6 +214,7 @@ def test_a_laboratory_order_is_an_oml_o21_with_the_nhs_number_and_placer_number_
     assert message.unescape(str(obr[4][0][1])) == "Urea & electrolytes" and str(obr[4][0][3]) == "24362-6"
     assert message.unescape(str(obr[13])) == "Vomiting | confused"  # delimiters escaped, read back whole
     assert str(obr[27][0][5]) == "S"  # immediate
+    assert str(obr[15]) == "&Venous blood"  # a CE in OBR-15.1: no code given, the text in its place
     assert [str(s[3]) for s in message.segments("NTE")] == ["Line 1", "Line 2"]
     assert str(message.segment("OBX")[5]) == "No"
 
@@ -225,7 +226,8 @@ def test_an_imaging_cancellation_is_an_orm_o01_with_the_reason():
     message = hl7.parse(text)
     assert str(message.segment("MSH")[9]) == "ORM^O01^ORM_O01"
     orc = message.segment("ORC")
-    assert str(orc[1]) == "CA" and str(orc[5]) == "CA" and str(orc[16]) == "Patient discharged"
+    assert str(orc[1]) == "CA" and str(orc[5]) == ""  # ORC-5 is the filler's
+    assert str(orc[16][0][1]) == "Patient discharged"  # ORC-16 is a CE: the reason as its text
 
 
 def test_the_ack_code_is_read_from_msa():
