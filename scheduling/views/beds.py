@@ -14,9 +14,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils import timezone
 
+from epr.accounts.roles import Role
 from epr.parsing import ascii_int
 from records.access import Level, patients_with_care_relationship, sees_by_role
 from records.errors import RecordError
@@ -62,8 +64,11 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/beds/board.html", context)
 
 
-@login_required
 def board_fragment(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:  # signed out (a timeout): the whole page goes to log in,
+        response = HttpResponse(status=204)  # rather than the login form swapped into the board
+        response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?next={reverse('scheduling:bed_board')}"
+        return response
     require_perm(request, VIEW, NOT_SHOWN)
     return render(request, "scheduling/beds/partials/board.html", _board_context(request))
 
@@ -196,7 +201,7 @@ def request_arrived(request: HttpRequest, request_id: int) -> HttpResponse:
         messages.error(request, "This request has no bed allocated.")
         return redirect("scheduling:bed_board")
     initial: dict[str, Any] = {"version": bed_request.version}
-    if bed_request.requested_by.role == "doctor":
+    if bed_request.requested_by.role == Role.DOCTOR:
         initial["consultant"] = bed_request.requested_by.pk
     form = forms.ArrivedForm(request.POST or None, initial=initial)
     done = submitted(

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -330,6 +331,8 @@ def test_the_fragment_is_refused_to_those_who_may_not_see_the_board_and_audits_n
 ):
     url = reverse("scheduling:bed_board_fragment")
     assert signed_in(admin_user).get(url).status_code == 403
+    signed_out = Client().get(url)
+    assert signed_out.status_code == 204 and signed_out["HX-Redirect"].startswith("/accounts/login/")
     before = AuditEvent.objects.filter(action="list").count()
     assert signed_in(manager).get(url).status_code == 200
     shown = AuditEvent.objects.filter(action="list").order_by("-pk")[:2]
