@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from epr.audit.models import Action
@@ -23,7 +24,7 @@ from records.selectors.patients import PatientView
 from records.views.base import patient_page, posted_version, refusal_on_form, require_perm
 from scheduling.forms.clinics import BookForm, CancelForm, NoteForm, SlotSearchForm
 from scheduling.letters import appointment_letter_pdf
-from scheduling.models import Appointment, AppointmentStatus, CancelledBy
+from scheduling.models import Appointment, AppointmentStatus, CancelledBy, SlotStatus
 from scheduling.selectors import clinics as selectors
 from scheduling.services import appointments as services
 from scheduling.services.appointments import NEXT
@@ -98,6 +99,9 @@ def book_slot(request: HttpRequest, opened: PatientView, slot_id: int) -> HttpRe
     if slot is None:
         raise Http404("No such slot")
     move, rebook = _moving(request, opened)
+    if request.method == "GET" and (slot.status != SlotStatus.FREE or slot.starts_at <= timezone.now()):
+        messages.error(request, "That slot is no longer free. Choose another slot.")
+        return redirect(_search_again(opened.patient.pk, move, rebook))
     posted = request.POST if request.method == "POST" else None
     form: BookForm | CancelForm
     if move is not None:
@@ -119,6 +123,12 @@ def book_slot(request: HttpRequest, opened: PatientView, slot_id: int) -> HttpRe
         "scheduling/clinics/book_slot.html",
         _context(opened, slot=slot, form=form, move=move, rebook=rebook),
     )
+
+
+def _search_again(patient_id: int, move: Appointment | None, rebook: Appointment | None) -> str:
+    if move is not None:
+        return search_url(patient_id, {"move": str(move.pk)})
+    return search_url(patient_id, {"rebook": str(rebook.pk) if rebook else ""})
 
 
 def _do_book(

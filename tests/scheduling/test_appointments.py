@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.conf import settings
@@ -433,3 +433,49 @@ def test_bad_input_gets_a_message_not_a_500(session, clerk, patient):
         reverse("scheduling:appointment_cancel", args=[patient.pk, appointment.pk]), {"version": "1"}
     )
     assert cancel.status_code == 200 and "Select who asked" in cancel.text
+
+
+def _page_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_clinic_list_and_the_patients_appointments_queries_do_not_grow(consultant, clerk, patient):
+    from scheduling.services.clinics import session_template_create, sessions_generate
+    from tests.scheduling.test_clinics import make_clinic, tomorrow
+
+    clinic = make_clinic(consultant, code="BIG")
+    session_template_create(
+        clinic=clinic,
+        weekday=tomorrow().weekday(),
+        starts=time(9),
+        ends=time(17),
+        valid_from=tomorrow(),
+        slot_minutes=15,
+        slot_type="new",
+    )
+    sessions_generate(today=tomorrow(), weeks=0)
+    session = clinic.sessions.get()
+    slots = list(session.slots.order_by("starts_at"))
+    client = signed_in(clerk)
+    list_url = reverse("scheduling:session_detail", args=[session.pk])
+    mine_url = reverse("scheduling:patient_appointments", args=[patient.pk])
+    book(clerk, patient, slots[0])
+    few_list, few_mine = _page_queries(client, list_url), _page_queries(client, mine_url)
+    for slot in slots[1:12]:
+        book(clerk, PatientFactory(), slot)
+    others = generated_session(consultant, code="OTHER")
+    for slot in others.slots.order_by("starts_at")[1:]:  # the first is at the time of BIG's first
+        book(clerk, patient, slot)
+    assert _page_queries(client, list_url) == few_list
+    assert _page_queries(client, mine_url) == few_mine
+
+
+def test_a_taken_slot_sends_the_clerk_back_to_the_search(session, clerk, patient):
+    slot = first_slot(session)
+    book(clerk, PatientFactory(), slot)
+    response = signed_in(clerk).get(reverse("scheduling:book_slot", args=[patient.pk, slot.pk]))
+    assert response.status_code == 302 and response.url.startswith(
+        reverse("scheduling:book_search", args=[patient.pk])
+    )

@@ -286,3 +286,33 @@ def test_theatre_cases_are_added_in_order_reordered_and_cancelled(consultant, cl
 def test_cases_go_on_theatre_sessions_only(session, clerk, patient):
     with pytest.raises(RecordError, match="theatre sessions only"):
         services.theatre_case_add(by=clerk, session=session, patient=patient, procedure="Hernia repair")
+
+
+def test_a_clinic_added_in_admin_gets_its_staff_group_with_the_chosen_staff(
+    consultant, nurse, admin_user, rf
+):
+    from scheduling.models import Clinic
+
+    model_admin = admin_site._registry[Clinic]
+    request = rf.post("/django-admin/scheduling/clinic/add/")
+    request.user = admin_user
+    form_class = model_admin.get_form(request, None, change=False)
+    form = form_class(
+        data={
+            "code": "DERM1",
+            "name": "Dermatology",
+            "specialty": Specialty.GENERAL_MEDICINE,
+            "consultant": consultant.pk,
+            "site": SiteFactory().pk,
+            "location": "Outpatients C",
+            "kind": SessionKind.CLINIC,
+            "active": "on",
+            "staff": [nurse.pk],
+        }
+    )
+    assert form.is_valid(), form.errors
+    clinic = form.save(commit=False)
+    model_admin.save_model(request, clinic, form, change=False)
+    clinic.refresh_from_db()
+    assert clinic.staff_group.name == "clinic:DERM1"
+    assert set(clinic.staff_group.user_set.all()) == {consultant, nurse}
