@@ -19,10 +19,11 @@ from epr.audit.models import AuditEvent
 from records import services as records
 from records.errors import RecordError, StaleEdit
 from records.models import WardStay
+from scheduling.demo.beds import load_bed_board_demo
 from scheduling.models import BedCondition, BedRequest, BedRequestStatus, BedState
 from scheduling.selectors import beds as selectors
 from scheduling.services import beds as services
-from tests.factories import BedFactory, PatientFactory, WardFactory
+from tests.factories import BedFactory, PatientFactory, UserFactory, WardFactory
 from tests.support import signed_in
 
 
@@ -458,3 +459,18 @@ def test_a_bed_manager_raises_a_request_by_hospital_number(manager, nurse, clerk
     response = client.get(find, {"number": "nobody"}, follow=True)
     assert "No patient has that hospital or NHS number" in response.content.decode()
     assert signed_in(clerk).get(find, {"number": patient.hospital_number}).status_code == 403
+
+
+def test_the_demo_has_requests_waiting_a_bed_awaiting_cleaning_and_one_blocked(db):
+    for name, role in (("nurse", "nurse"), ("doctor", "doctor"), ("manager", "manager")):
+        UserFactory(username=name, role=role)
+    for code in ("SL-A1", "SL-B2"):
+        BedFactory(bay__ward=WardFactory(code=code, name=code), bay__name="Bay A", label="1")
+    for _ in range(3):
+        PatientFactory()
+    summary = load_bed_board_demo(print)
+    assert "3 bed requests waiting" in summary
+    waiting = list(BedRequest.objects.filter(status=BedRequestStatus.WAITING))
+    assert len(waiting) == 3 and waiting[0].urgent and waiting[0].source == "ed"
+    assert sorted(BedState.objects.values_list("condition", flat=True)) == ["blocked", "cleaning"]
+    assert load_bed_board_demo(print) == "Bed board: already loaded."
