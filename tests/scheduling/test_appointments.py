@@ -479,3 +479,47 @@ def test_a_taken_slot_sends_the_clerk_back_to_the_search(session, clerk, patient
     assert response.status_code == 302 and response.url.startswith(
         reverse("scheduling:book_search", args=[patient.pk])
     )
+
+
+def test_a_session_cancelled_and_its_patient_rebooked_through_the_pages(session, consultant, clerk, patient):
+    book(clerk, patient, first_slot(session))
+    client = signed_in(clerk)
+    response = client.post(
+        reverse("scheduling:session_cancel", args=[session.pk]),
+        {"reason": "Consultant on leave", "version": "1"},
+    )
+    assert response.status_code == 302
+    cancelled = Appointment.objects.get()
+    assert cancelled.cancelled_by == CancelledBy.HOSPITAL
+    rebook_page = client.get(reverse("scheduling:to_rebook"))
+    assert patient.hospital_number in rebook_page.text
+    other = generated_session(consultant, code="CARD2")
+    new_slot = first_slot(other)
+    search = client.get(reverse("scheduling:book_search", args=[patient.pk]), {"rebook": cancelled.pk})
+    assert f"?rebook={cancelled.pk}" in search.text and "The hospital cancelled" in search.text
+    done = client.post(
+        reverse("scheduling:book_slot", args=[patient.pk, new_slot.pk]), {"rebook": cancelled.pk}
+    )
+    assert done.status_code == 302
+    new = Appointment.objects.get(slot=new_slot)
+    assert new.rescheduled_from == cancelled and not selectors.to_rebook()
+
+
+def test_moving_through_the_pages_asks_who_and_why(session, clerk, patient):
+    slots = list(session.slots.order_by("starts_at"))
+    old = book(clerk, patient, slots[0])
+    client = signed_in(clerk)
+    url = reverse("scheduling:book_slot", args=[patient.pk, slots[1].pk])
+    refused = client.post(url, {"move": old.pk, "move-version": "1"})
+    assert refused.status_code == 200 and "Select who asked" in refused.text
+    moved = client.post(
+        url,
+        {
+            "move": old.pk,
+            "move-version": "1",
+            "move-cancelled_by": "patient",
+            "move-reason": "Working that day",
+        },
+    )
+    assert moved.status_code == 302
+    assert Appointment.objects.get(slot=slots[1]).rescheduled_from == old
