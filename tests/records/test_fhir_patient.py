@@ -52,7 +52,7 @@ def test_metadata_describes_patient_without_sign_in(client):
 
 
 def test_unknown_endpoint_is_an_operation_outcome(client, nurse):
-    assert_outcome(client.get("/fhir/Encounter"), 404, "not-supported")
+    assert_outcome(client.get("/fhir/Basic"), 404, "not-supported")  # a type nobody registers
     assert_outcome(signed_in(nurse).get("/fhir/Patient/not-a-number"), 404)
 
 
