@@ -234,8 +234,9 @@ register_menu_item(
         "Referrals to triage",
         "scheduling:triage_queue",
         24,
-        shown_to=lambda user: user.has_perm("scheduling.triage_referral")
-        or user.has_perm("scheduling.add_referral"),
+        shown_to=lambda user: (
+            user.has_perm("scheduling.triage_referral") or user.has_perm("scheduling.add_referral")
+        ),
         badges=lambda user: _triage_badges(),
     )
 )

@@ -52,28 +52,33 @@ def test_the_kernel_verbs_read_as_words_and_an_unknown_code_as_itself():
 
 
 def test_a_care_relationship_of_an_unregistered_kind_is_refused(db, patient, ward):
-    with pytest.raises(LookupError, match="clinic"):
+    with pytest.raises(LookupError, match="hospice"):
         services.care_relationship_start(
-            patient=patient, group=ward.staff_group, kind="clinic", encounter=None
+            patient=patient, group=ward.staff_group, kind="hospice", encounter=None
         )
     assert not patient.care_relationships.exists()
 
 
 def test_a_registered_care_relationship_kind_gives_access(db, patient, ward):
-    care_relationships.register_care_relationship_kind("clinic", "Clinic appointment")
+    care_relationships.register_care_relationship_kind("hospice", "Hospice in-reach")
     try:
         relationship = services.care_relationship_start(
-            patient=patient, group=ward.staff_group, kind="clinic", encounter=None
+            patient=patient, group=ward.staff_group, kind="hospice", encounter=None
         )
-        assert care_relationships.care_relationship_kind_label(relationship.kind) == "Clinic appointment"
+        assert care_relationships.care_relationship_kind_label(relationship.kind) == "Hospice in-reach"
         with pytest.raises(ValueError, match="already registered"):
-            care_relationships.register_care_relationship_kind("clinic", "Outpatients")
+            care_relationships.register_care_relationship_kind("hospice", "Hospice")
     finally:
-        care_relationships.CARE_RELATIONSHIP_KINDS.forget("clinic")
+        care_relationships.CARE_RELATIONSHIP_KINDS.forget("hospice")
 
 
-def test_records_registers_its_own_care_relationship_kinds():
-    assert care_relationships.care_relationship_kinds() == {"ward": "On the ward", "team": "Treating team"}
+def test_each_app_registers_its_own_care_relationship_kinds():
+    assert care_relationships.care_relationship_kinds() == {
+        "ward": "On the ward",  # records
+        "team": "Treating team",
+        "clinic": "Clinic appointment",  # scheduling
+        "referral": "Referral to the team",
+    }
 
 
 def _table(user, params):
