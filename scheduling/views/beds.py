@@ -5,12 +5,14 @@ call a service or selector, render. The fragment goes through the same checks an
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -43,10 +45,28 @@ def poll_seconds() -> float:
     return float(getattr(settings, "BED_BOARD_POLL_SECONDS", 10))
 
 
-def _board_context(request: HttpRequest) -> dict[str, Any]:
+# A board left open polls every few seconds: each poll re-audits only the patients this user has not
+# been shown for this long, so the log says who saw whom without a row per patient per poll.
+REAUDIT_SECONDS = 600
+
+
+def _audit_shown(request: HttpRequest, patient_ids: list[int], *, polled: bool) -> None:
+    shown = list(patient_ids)
+    if polled:
+        key = f"bed-board-shown:{request.user.pk}"
+        now = time.time()
+        seen: dict[int, float] = cache.get(key) or {}
+        shown = [p for p in patient_ids if now - seen.get(p, 0.0) > REAUDIT_SECONDS]
+        seen.update(dict.fromkeys(shown, now))
+        cache.set(key, {p: t for p, t in seen.items() if now - t <= REAUDIT_SECONDS}, REAUDIT_SECONDS)
+    if shown:
+        patient_selectors.audit_list_shown(request.user, listing="bed board", patient_ids=shown)
+
+
+def _board_context(request: HttpRequest, *, polled: bool = False) -> dict[str, Any]:
     ward_id = ascii_int(request.GET.get("ward", "")) or None
     board = selectors.bed_board(request.user, ward_id=ward_id)
-    patient_selectors.audit_list_shown(request.user, listing="bed board", patient_ids=board.patient_ids)
+    _audit_shown(request, board.patient_ids, polled=polled)
     return {
         "board": board,
         "ward_id": ward_id,
@@ -70,7 +90,7 @@ def board_fragment(request: HttpRequest) -> HttpResponse:
         response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?next={reverse('scheduling:bed_board')}"
         return response
     require_perm(request, VIEW, NOT_SHOWN)
-    return render(request, "scheduling/beds/partials/board.html", _board_context(request))
+    return render(request, "scheduling/beds/partials/board.html", _board_context(request, polled=True))
 
 
 def _bed(bed_id: int) -> tuple[selectors.BedCell, list[Any]]:

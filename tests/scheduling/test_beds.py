@@ -9,6 +9,7 @@ import threading
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -294,9 +295,11 @@ def test_the_board_takes_the_same_queries_for_a_small_and_a_big_hospital(
     client = signed_in(user)
     url = reverse("scheduling:bed_board_fragment")
     client.get(url)  # sessions, permissions cached
+    cache.clear()  # each measured poll audits everyone it shows (one insert however many)
     with CaptureQueriesContext(connection) as few:
         assert client.get(url).status_code == 200
     _hospital(3, 6, manager, doctor, clerk, prefix="WY")
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
@@ -340,6 +343,22 @@ def test_the_fragment_is_refused_to_those_who_may_not_see_the_board_and_audits_n
     assert AuditEvent.objects.filter(action="list").count() == before + 2
     assert {e.patient_id for e in shown} == {admitted.patient_id, waiting.patient_id}
     assert all(e.detail["list"] == "bed board" for e in shown)
+
+
+def test_a_board_left_open_audits_each_patient_once_in_ten_minutes_not_every_poll(
+    admitted, waiting, manager, doctor
+):
+    cache.clear()
+    client = signed_in(manager)
+    url = reverse("scheduling:bed_board_fragment")
+    client.get(url)
+    before = AuditEvent.objects.filter(action="list").count()
+    client.get(url)  # the next poll: nobody new on the board
+    assert AuditEvent.objects.filter(action="list").count() == before
+    newcomer = ask(doctor, PatientFactory(family_name="Newcomer"))
+    client.get(url)
+    latest = AuditEvent.objects.filter(action="list").order_by("-pk")
+    assert latest.count() == before + 1 and latest[0].patient_id == newcomer.patient_id
 
 
 def test_the_board_polls_its_fragment(manager, settings, ward):
