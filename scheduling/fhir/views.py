@@ -12,8 +12,8 @@ refusal writes a "denied" row.
 
 An Appointment is created by a member of staff who may book (scheduling.book_appointment), signed in
 or with a token bound to them, through the booking service, which locks the slot: a slot taken a
-moment before answers 409 (conflict). A client-credentials token is refused: an appointment's booker
-is a person (Appointment.booked_by).
+moment before answers 409 (conflict). A system client (client credentials, with the write scope)
+books as itself: the appointment names the client instead of a member of staff.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from epr.fhir.errors import FHIRError
 from epr.fhir.resources import parse_resource, search_bundle, validated
 from epr.fhir.search import bounded_query
 from epr.fhir.transactions import AuditedRefusal
-from epr.fhir.views import Caller, FHIRView, refused
+from epr.fhir.views import Caller, FHIRView, refused, system_token
 from epr.parsing import ascii_int
 from records.access import Level, open_record
 from records.errors import NoRelationship, RecordError
@@ -258,7 +258,9 @@ class AppointmentTypeView(FHIRView):
         slot = _slot(fhir.slot_of(resource))
         patient = get_patient_or_404(fhir.patient_of(resource, self.base_url()))
         open_patient(caller, patient)
-        appointment = _book(caller, patient, slot, resource.comment or "")
+        token = system_token(request)
+        client = token.application.name if token is not None and token.application_id else ""
+        appointment = _book(caller, patient, slot, resource.comment or "", client)
         body = fhir.appointment_entry(fhir.appointments().get(pk=appointment.pk))
         response = Response(validated(body), status=201)
         response["Location"] = f"{self.base_url()}/Appointment/{appointment.pk}"
@@ -267,10 +269,7 @@ class AppointmentTypeView(FHIRView):
 
 def check_may_book(caller: Caller) -> None:
     if caller.is_system:
-        raise refused(
-            "An appointment is booked by a person: use a token bound to a member of staff who may book, "
-            "not a client-credentials token."
-        )
+        return  # the permission class checked the client's write scope; the booking names the client
     if not caller.user.has_perm(BOOKS):
         raise refused("You may not book appointments.")
 
@@ -284,10 +283,10 @@ def _slot(pk: int) -> Slot:
     return slot
 
 
-def _book(caller: Caller, patient: Patient, slot: Slot, notes: str) -> Any:
+def _book(caller: Caller, patient: Patient, slot: Slot, notes: str, client: str) -> Any:
     """The booking service's answer; a slot someone else took a moment ago is a 409 conflict."""
     try:
-        return appointment_book(by=caller.user, patient=patient, slot=slot, notes=notes)
+        return appointment_book(by=caller.user, patient=patient, slot=slot, notes=notes, client=client)
     except RecordError as exc:
         if exc.message == SLOT_TAKEN:
             raise FHIRError(

@@ -182,7 +182,11 @@ class Appointment(models.Model):
     status = models.CharField(
         max_length=10, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
     )
-    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Booked by another system through the API (its OAuth application), when no person booked it.
+    booked_by_client = models.CharField(max_length=200, blank=True)
     booked_at = models.DateTimeField()
     status_changed_at = models.DateTimeField(null=True, blank=True)
     status_changed_by = models.ForeignKey(
@@ -203,6 +207,9 @@ class Appointment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["slot"], condition=Q(status__in=ACTIVE_APPOINTMENT), name="appointment_one_per_slot"
+            ),
+            models.CheckConstraint(
+                condition=Q(booked_by__isnull=False) | ~Q(booked_by_client=""), name="appointment_has_booker"
             ),
         ]
         indexes = [models.Index(fields=["patient", "status"], name="appointment_patient")]

@@ -125,7 +125,14 @@ def _refuse_slot(slot: Slot, patient: Patient, now: datetime) -> None:
 
 
 def _book(
-    *, by: Any, patient: Patient, slot: Slot, notes: str, rescheduled_from: Appointment | None, now: datetime
+    *,
+    by: Any,
+    patient: Patient,
+    slot: Slot,
+    notes: str,
+    rescheduled_from: Appointment | None,
+    now: datetime,
+    client: str = "",
 ) -> Appointment:
     locked = _lock_slot(slot)
     _refuse_slot(locked, patient, now)
@@ -135,6 +142,7 @@ def _book(
                 slot=locked,
                 patient=patient,
                 booked_by=by,
+                booked_by_client=client[:200] if by is None else "",
                 booked_at=now,
                 notes=" ".join((notes or "").split())[:500],
                 rescheduled_from=rescheduled_from,
@@ -155,9 +163,22 @@ def _book(
 
 
 @transaction.atomic
-def appointment_book(*, by: Any, patient: Patient, slot: Slot, notes: str = "") -> Appointment:
+def appointment_book(
+    *, by: Any, patient: Patient, slot: Slot, notes: str = "", client: str = ""
+) -> Appointment:
+    """Book the slot for the patient: by a member of staff, or (by None) by the API client named."""
+    if by is None and not client:
+        raise RecordError("Say who books the appointment.")
     patient_require_writable(patient)
-    return _book(by=by, patient=patient, slot=slot, notes=notes, rescheduled_from=None, now=timezone.now())
+    return _book(
+        by=by,
+        patient=patient,
+        slot=slot,
+        notes=notes,
+        rescheduled_from=None,
+        now=timezone.now(),
+        client=client,
+    )
 
 
 def _clean_reason(reason: str) -> str:

@@ -680,12 +680,22 @@ def test_bad_appointments_are_refused(slots, patient, booker, change, status):
     assert not Appointment.objects.exists()
 
 
-def test_staff_who_may_not_book_and_system_clients_are_refused(client, slots, patient, nurse):
+def test_staff_who_may_not_book_are_refused(client, slots, patient, nurse):
     assert_outcome(post(signed_in(nurse), appointment_body(slots[0], patient.pk)), 403, "forbidden")
-    api = token_client(client, "Portal", ["system/Appointment.write"])
-    body = assert_outcome(post(api, appointment_body(slots[0], patient.pk)), 403, "forbidden")
-    assert "booked by a person" in body["issue"][0]["diagnostics"]
     assert not Appointment.objects.exists()
+
+
+def test_a_system_client_with_the_write_scope_books_as_itself(client, slots, patient):
+    api = token_client(client, "Patient portal", ["system/Appointment.write", "system/Appointment.read"])
+    answer = post(api, appointment_body(slots[0], patient.pk))
+    assert answer.status_code == 201, answer.content
+    booked = Appointment.objects.get()
+    assert booked.booked_by is None and booked.booked_by_client == "Patient portal"
+    slots[0].refresh_from_db()
+    assert slots[0].status == "booked"
+    reader = token_client(client, "Reader", ["system/Appointment.read"])
+    refused = post(reader, appointment_body(slots[1], patient.pk))
+    assert refused.status_code == 403 and Appointment.objects.count() == 1
 
 
 def test_two_bookings_of_one_slot_at_once_one_wins_the_other_is_409(transactional_db, slots, patient, booker):
