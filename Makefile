@@ -47,12 +47,13 @@ seed: install ## Load demo data (idempotent)
 worker: install ## Run a Celery worker with beat
 	.venv/bin/celery -A epr worker -B --loglevel=INFO
 
-bench: install ## Benchmarks: 100,000 patients (about a minute), 5 million observation sets (about 4 minutes), the audit chain (2 minutes), a 30-bed ward's medicines (2 minutes), 1 million results (4 minutes)
+bench: install ## Benchmarks: 100,000 patients (about a minute), 5 million observation sets (about 4 minutes), the audit chain (2 minutes), a 30-bed ward's medicines (2 minutes), 1 million results (4 minutes), 50 clinics and a 40-ward hospital (3 minutes)
 	$(PY) benchmarks/patient_index.py
 	$(PY) benchmarks/observations.py
 	$(PY) benchmarks/audit_chain.py
 	$(PY) benchmarks/medicines.py
 	$(PY) benchmarks/orders.py
+	$(PY) benchmarks/scheduling.py
 
 bench-http: install ## Throughput under gunicorn and wrk, against a bare-Django ceiling (about 15 minutes)
 	$(PY) benchmarks/throughput.py
