@@ -272,7 +272,7 @@ def test_search_by_nhs_number_with_spaces_and_name_with_dob(client, clerk, patie
 def test_doctor_lands_on_their_team_patients(client, doctor, admitted, django_assert_max_num_queries):
     login(client, doctor)
     assert client.get("/").url == reverse("records:my_patients")
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(20):
         response = client.get(reverse("records:my_patients"))
     assert admitted.patient.hospital_number.encode() not in response.content  # banner-free list
     assert admitted.patient.nhs_number_display.encode() in response.content

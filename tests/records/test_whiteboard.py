@@ -122,7 +122,7 @@ def test_a_doctor_with_no_ward_can_choose_any_ward(client, doctor, admitted, oth
 def test_my_patients_is_a_whiteboard_too(client, doctor, admitted, colleague, django_assert_max_num_queries):
     record(admitted.patient, colleague, FIVE)
     login(client, doctor)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(20):
         page = client.get(reverse("records:my_patients")).content.decode()
     assert 'data-testid="whiteboard-news2"' in page and "1 alert" in page
 
