@@ -126,7 +126,7 @@ def _date(value: str) -> date | None:
 
 
 class _Reader:
-    """Field access by HL7 position (1-based), unescaped, "" for anything absent."""
+    """Field access by HL7 position (1-based), unescaped (by python-hl7), "" for anything absent."""
 
     def __init__(self, message: Any) -> None:
         self.message = message
@@ -138,7 +138,7 @@ class _Reader:
             return ""
         except ValueError:  # a malformed escape (\.brA\): keep the field as sent rather than lose it
             return str(segment[field_num]) if len(segment) > field_num else ""
-        return self.message.unescape(str(value)) if value else ""
+        return str(value) if value else ""  # extract_field has undone the escapes: once is right
 
     def repeats(self, segment: Any, field_num: int) -> int:
         try:

@@ -223,3 +223,9 @@ def test_the_results_page_shows_a_structured_numeric_once(anne, admitted, doctor
     results_receive(text, channel="test")
     page = signed_in(doctor).get(reverse("orders:results", args=[patient.pk]))
     assert b"&lt;&lt;5" not in page.content and b"&lt;5" in page.content
+
+
+def test_an_escaped_escape_character_is_undone_once(anne):
+    rows = ["OBX|1|NM|2823-3^Potassium^LN||4.1|mmol/L|3.5-5.3||||F", "NTE|1||a \\E\\T\\E\\ b \\T\\ c"]
+    results_receive(message(anne, rows=rows), channel="test")
+    assert ResultObservation.objects.get().notes == "a \\T\\ b & c"
