@@ -4,9 +4,11 @@ The services decide what is refused; the forms only lay the answers out."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from epr.accounts.models import User
 from epr.accounts.roles import Role
@@ -129,6 +131,10 @@ class OccupancyForm(NHSFormMixin, forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
+        for name, day in (("start", start), ("end", end)):
+            if day and not date(2000, 1, 1) <= day <= timezone.localdate() + timedelta(days=366):
+                self.add_error(name, "Choose a date between 2000 and a year from today.")
+                return data
         if start and end:
             if end < start:
                 self.add_error("end", "The end date must be on or after the start date.")

@@ -50,6 +50,10 @@ class SlotSearchForm(NHSFormMixin, forms.Form):
             self.add_error("date_to", "Search a year at most")
         if first and first < timezone.localdate() - timedelta(days=1):
             self.add_error("date_from", "Free slots are in the future: choose today or later")
+        horizon = timezone.localdate() + timedelta(days=LONGEST_SEARCH_DAYS)
+        for name in ("date_from", "date_to"):
+            if data.get(name) and data[name] > horizon and name not in self.errors:
+                self.add_error(name, "Search within a year of today")
         return data
 
     def search(self) -> SlotSearch:

@@ -29,6 +29,7 @@ from scheduling.models import (
     AppointmentStatus,
     CancelledBy,
     Clinic,
+    SessionKind,
     SessionStatus,
     Slot,
     SlotStatus,
@@ -107,6 +108,8 @@ def _refuse_slot(slot: Slot, patient: Patient, now: datetime) -> None:
         raise RecordError("That slot's time has passed. Choose a later slot.")
     if not slot.session.clinic.active:
         raise RecordError("That clinic is closed to bookings.")
+    if slot.session.clinic.kind != SessionKind.CLINIC:
+        raise RecordError("That is a theatre session: add the patient to its list of cases instead.")
     clash = (
         Appointment.objects.filter(
             patient=patient,

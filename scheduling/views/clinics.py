@@ -15,8 +15,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from epr.audit.models import Action
 from epr.parsing import ascii_int
-from records.errors import RecordError
+from records.access import Level, open_record
+from records.errors import NoRelationship, RecordError
 from records.models import Patient
 from records.selectors.patients import audit_list_shown
 from records.views.base import refusal_on_form, require_perm
@@ -75,10 +77,12 @@ def _patient_by_number(number: str) -> Patient | None:
 
 
 def _day(request: HttpRequest) -> date:
+    """The day asked for, or today: also for a day so far off there is no day either side of it."""
     try:
-        return date.fromisoformat(request.GET.get("day", ""))
+        day = date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
         return timezone.localdate()
+    return day if date(1900, 1, 1) <= day <= date(2200, 12, 31) else timezone.localdate()
 
 
 @login_required
@@ -231,8 +235,13 @@ def theatre_case_add(request: HttpRequest, session_id: int) -> HttpResponse:
     patient = Patient.objects.filter(
         hospital_number=form.cleaned_data["hospital_number"].strip().upper()
     ).first()
+    if patient is not None:
+        try:  # through the access door: a case lists the patient's name to the theatre team
+            open_record(request.user, patient, minimum=Level.DEMOGRAPHIC, audit_action=Action.VIEW)
+        except NoRelationship:
+            patient = None  # answered as not found: the list does not reveal who has a record
     if patient is None:
-        messages.error(request, "No patient has that hospital number.")
+        messages.error(request, "No patient you may see has that hospital number.")
         return redirect("scheduling:session_detail", session.pk)
     try:
         services.theatre_case_add(
