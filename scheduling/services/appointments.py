@@ -237,8 +237,15 @@ def _lock_appointment(appointment: Appointment, version: int | None, refuse: Any
         version,
         noun="appointment",
         refuse=refuse,
-        queryset=Appointment.objects.select_related("slot__session__clinic", "patient"),
+        # Only the appointment's row: a join here would lock its clinic and patient rows too.
+        queryset=Appointment.objects.all(),
     )
+
+
+def _lock_slots_first(*slot_ids: int) -> None:
+    """Slots before appointments, in id order: the order a session's cancellation takes them in, so
+    a cancellation, a move and a session change at once wait for each other and never deadlock."""
+    list(Slot.objects.select_for_update(of=("self",)).filter(pk__in=slot_ids).order_by("pk"))
 
 
 @transaction.atomic
@@ -248,6 +255,7 @@ def appointment_cancel(
     if cancelled_by not in CancelledBy.values:
         raise RecordError("Select who asked for the cancellation.", field="cancelled_by")
     reason = _clean_reason(reason)
+    _lock_slots_first(appointment.slot_id)
     locked = _lock_appointment(appointment, version, _refuse_not_booked)
     return cancel_locked(by=by, appointment=locked, cancelled_by=cancelled_by, reason=reason)
 
@@ -261,6 +269,7 @@ def appointment_reschedule(
     if cancelled_by not in CancelledBy.values:
         raise RecordError("Select who asked for the change.", field="cancelled_by")
     reason = _clean_reason(reason)
+    _lock_slots_first(appointment.slot_id, slot.pk)
     locked = _lock_appointment(appointment, version, _refuse_not_booked)
     if slot.pk == locked.slot_id:
         raise RecordError("That is the slot the appointment is already in.")
