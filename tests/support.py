@@ -115,3 +115,20 @@ def third_party_testdata(relative: str, what: str) -> Path:
             "out of the repository. Set EPR_TESTDATA to a folder that holds it to run this test."
         )
     return path
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of a Debian tool a test reads its output with. CI installs it (.ci/run), so there a
+    missing tool fails the run; a developer without it skips just these tests, told what to install."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is missing: install Debian's {package}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -6,7 +6,6 @@ queries do not grow with the number of slots."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 from datetime import time, timedelta
@@ -31,7 +30,7 @@ from scheduling.services.appointments import SLOT_TAKEN
 from tests.factories import PatientFactory
 from tests.scheduling import test_clinics
 from tests.scheduling.test_clinics import generated_session
-from tests.support import signed_in
+from tests.support import require_tool, signed_in
 
 # The clinic fixtures, shared with the clinics' tests.
 consultant = test_clinics.consultant
@@ -264,9 +263,7 @@ def test_the_note_changes_and_nothing_else(session, clerk, patient):
 
 
 def _pdf_text(pdf: bytes, tmp_path) -> str:
-    tool = shutil.which("pdftotext")
-    if tool is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    tool = require_tool("pdftotext", "poppler-utils")
     path = tmp_path / "letter.pdf"
     path.write_bytes(pdf)
     result = subprocess.run([tool, "-layout", str(path), "-"], capture_output=True, text=True, check=True)  # noqa: S603

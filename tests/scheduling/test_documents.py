@@ -5,7 +5,6 @@ Bundle, and sent to the GP (and the patient) through the outbox, retried when it
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 from datetime import timedelta
@@ -43,7 +42,7 @@ from scheduling.selectors import documents as selectors
 from scheduling.services import delivery
 from scheduling.services import documents as services
 from tests.factories import PatientFactory, UserFactory
-from tests.support import signed_in, third_party_testdata
+from tests.support import require_tool, signed_in, third_party_testdata
 
 SUMMARY = "Pneumonia, treated with amoxicillin; recovered."
 
@@ -280,11 +279,9 @@ def test_no_gp_practice_signs_but_says_why_it_was_not_sent(admitted, doctor, out
 
 
 def test_the_pdf_has_the_header_page_numbers_and_the_sections(with_gp, doctor, outbox):
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    tool = require_tool("pdftotext", "poppler-utils")
     signed(with_gp, doctor)
     pdf = next((outbox / "gp" / "B86001").glob("*.pdf"))
-    tool = shutil.which("pdftotext") or "pdftotext"
     text = subprocess.run(  # noqa: S603 (a fixed tool on a file this test wrote)
         [tool, "-layout", str(pdf), "-"], capture_output=True, check=True, text=True
     ).stdout
