@@ -68,7 +68,6 @@ import pstats
 import random
 import sys
 import time
-from base64 import b64encode
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -87,7 +86,6 @@ from psycopg import sql
 
 from epr.accounts.models import User
 from epr.accounts.roles import Role
-from epr.accounts.services import api_client_create
 from orders import policy
 from orders.models import AckAction, Filing, InboundMessage, ResultObservation, ResultReport
 from orders.rules.hl7 import LONDON, ack, critical_reason, escape, is_abnormal
@@ -442,27 +440,6 @@ def load_results(
 # --- measuring --------------------------------------------------------------------------------------
 
 
-def bearer(scope: str) -> dict[str, str]:
-    """A new system client's token from POST /o/token/ (client credentials, HTTP basic auth)."""
-    api_client, secret = api_client_create(name=f"Results benchmark ({scope})", scopes=[scope])
-    basic = b64encode(f"{api_client.application.client_id}:{secret}".encode()).decode()
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": scope},
-        headers={"Authorization": f"Basic {basic}"},
-    )
-    assert response.status_code == 200, f"POST /o/token/ for {scope}: HTTP {response.status_code}"
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-def say(result: base.Result) -> None:
-    print(
-        f"  {result.label}: median {result.median:.1f} ms, p95 {result.p95:.1f} ms, queries {result.queries}"
-        + (f", {result.failures} unexpected responses" if result.failures else ""),
-        flush=True,
-    )
-
-
 @dataclass
 class Posting:
     patient: Patient
@@ -525,7 +502,7 @@ def measure_ingest(ingest: Ingest, count: int) -> tuple[base.Result, str]:
         latencies.append((time.perf_counter() - started) * 1000)
         failures += not ingest.filed(response, posting)
     result = base.Result(label, latencies, query_counts, failures)
-    say(result)
+    base.say(result)
     made = ResultReport.objects.count() - before
     by_count = Counter(query_counts)
     note = (
@@ -708,7 +685,10 @@ def main() -> int:
     print(load_note, flush=True)
 
     clients = base.Clients()
-    writing, reading = bearer(WRITE_SCOPE), bearer(READ_SCOPE)
+    writing, reading = (
+        base.bearer(WRITE_SCOPE, benchmark="Results"),
+        base.bearer(READ_SCOPE, benchmark="Results"),
+    )
     print(f"Measuring, {args.requests} requests each:", flush=True)
     ingest = Ingest(rng, loaded, writing)
     results = []

@@ -491,6 +491,32 @@ class Clients:
         return self._by_user[key]
 
 
+def say(result: Result) -> None:
+    """One measurement's line, as every benchmark prints it."""
+    print(
+        f"  {result.label}: median {result.median:.1f} ms, p95 {result.p95:.1f} ms, queries {result.queries}"
+        + (f", {result.failures} unexpected responses" if result.failures else ""),
+        flush=True,
+    )
+
+
+def bearer(scope: str, *, benchmark: str) -> dict[str, str]:
+    """A new system client's token from POST /o/token/ (client credentials, HTTP basic auth)."""
+    from base64 import b64encode
+
+    from epr.accounts.services import api_client_create
+
+    api_client, secret = api_client_create(name=f"{benchmark} benchmark ({scope})", scopes=[scope])
+    basic = b64encode(f"{api_client.application.client_id}:{secret}".encode()).decode()
+    response = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": scope},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert response.status_code == 200, f"POST /o/token/ for {scope}: HTTP {response.status_code}"
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
 def measure(label: str, cases: list[Case], clients: Clients) -> Result:
     query_counts, failures = [], 0
     clients.get(cases[0].user).get(cases[0].path, headers=cases[0].headers)  # fill per-process caches

@@ -55,7 +55,6 @@ import random
 import re
 import sys
 import time
-from base64 import b64encode
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import time as dtime
@@ -73,7 +72,6 @@ from django.utils import timezone
 
 from epr.accounts.models import User
 from epr.accounts.roles import Role
-from epr.accounts.services import api_client_create
 from records.models import (
     AdmissionMethod,
     Bay,
@@ -395,27 +393,6 @@ def load_scheduling(rng: random.Random, data: base.Loaded) -> SchedulingLoaded:
 # --- measuring --------------------------------------------------------------------------------------
 
 
-def bearer(scope: str) -> dict[str, str]:
-    """A new system client's token from POST /o/token/ (client credentials, HTTP basic auth)."""
-    api_client, secret = api_client_create(name=f"Scheduling benchmark ({scope})", scopes=[scope])
-    basic = b64encode(f"{api_client.application.client_id}:{secret}".encode()).decode()
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": scope},
-        headers={"Authorization": f"Basic {basic}"},
-    )
-    assert response.status_code == 200, f"POST /o/token/ for {scope}: HTTP {response.status_code}"
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-def say(result: base.Result) -> None:
-    print(
-        f"  {result.label}: median {result.median:.1f} ms, p95 {result.p95:.1f} ms, queries {result.queries}"
-        + (f", {result.failures} unexpected responses" if result.failures else ""),
-        flush=True,
-    )
-
-
 class Booking:
     """A free slot in the next six weeks and a patient with no appointment, a different pair each time."""
 
@@ -463,7 +440,7 @@ def measure_booking(booking: Booking, count: int) -> base.Result:
         latencies.append((time.perf_counter() - started) * 1000)
         failures += not Booking.booked(response, slot_id, patient_id)
     result = base.Result(label, latencies, query_counts, failures)
-    say(result)
+    base.say(result)
     return result
 
 
@@ -581,7 +558,7 @@ def main() -> int:
         return 1
 
     clients = base.Clients()
-    reading = bearer(SLOT_SCOPE)
+    reading = base.bearer(SLOT_SCOPE, benchmark="Scheduling")
     print(f"Measuring, {args.requests} requests each:", flush=True)
     results = []
     gets = cases(loaded, args.requests, reading)
